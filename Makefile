@@ -1,0 +1,40 @@
+# mcu-record — `make demo` records a room to recordings/demo.mp4; `make test` runs the tests.
+SWIFT ?= swift
+RELEASE_BIN = .build/release/mcu-record
+DEBUG_BIN = .build/debug/mcu-record
+
+.PHONY: deps build release demo test fixtures bench presets clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+fixtures: deps
+	@scripts/gen-fixtures.sh
+
+demo: release
+	@mkdir -p recordings
+	$(RELEASE_BIN) compose --layout grid \
+	  --input Fixtures/samples/alice.webm --input Fixtures/samples/bob.webm \
+	  --input Fixtures/samples/carol.webm@2 --input Fixtures/samples/dave.webm@4 \
+	  --output recordings/demo.mp4
+	@echo "demo recording: $$(pwd)/recordings/demo.mp4"
+
+test: deps fixtures
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: release
+	@scripts/gen-fixtures.sh --bench
+	@Benchmarks/run.sh
+
+presets:
+	python3 scripts/gen-presets.py
+
+clean:
+	rm -rf .build recordings Fixtures/generated Benchmarks/work

@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "mcu-record",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mcu-record", targets: ["mcu-record"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C headers only: each wrapper module below is the single owner of these pointers.
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavcodec libavformat libavutil libswscale libswresample",
+                       providers: [.apt(["libavcodec-dev", "libavformat-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
+        .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
+
+        // Pure Swift.
+        .target(name: "MediaCore"),
+        .target(name: "Layout", dependencies: ["MediaCore"]),
+
+        // The only Swift that imports C.
+        .target(name: "Codecs", dependencies: ["MediaCore", "CFFmpeg"]),
+        .target(name: "Text", dependencies: ["MediaCore", "CFreeType"]),
+
+        // Engine and product.
+        .target(name: "Compositor", dependencies: ["MediaCore", "Layout", "Codecs", "Text"]),
+        .target(name: "Recorder", dependencies: ["MediaCore", "Layout", "Codecs", "Compositor"]),
+        .executableTarget(name: "mcu-record", dependencies: [
+            "Recorder", "Layout", "MediaCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
+        .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Codecs", "Layout", "MediaCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Layout", "MediaCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,327 @@
+import CFFmpeg
+import MediaCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct EncoderSettings: Sendable, Hashable {
+    public var size: PixelSize
+    public var fps: Rational
+    /// x264 preset, `ultrafast` … `veryslow`.
+    public var preset: String
+    /// Constant rate factor; ignored when `bitrate` is set.
+    public var crf: Int
+    /// Target video bitrate in bit/s (ABR) instead of CRF.
+    public var bitrate: Int?
+    public var keyframeInterval: Double
+    public var audioBitrate: Int
+    /// Longest stretch of media the fragmented file holds in memory before it reaches the disk.
+    public var fragmentDuration: Microseconds
+    /// x264 threads; 0 lets x264 choose.
+    public var threads: Int
+
+    public init(size: PixelSize, fps: Rational = Rational(30), preset: String = "veryfast", crf: Int = 23, bitrate: Int? = nil,
+                keyframeInterval: Double = 2, audioBitrate: Int = 128_000, fragmentDuration: Microseconds = 1_000_000, threads: Int = 0) {
+        self.size = size; self.fps = fps; self.preset = preset; self.crf = crf; self.bitrate = bitrate
+        self.keyframeInterval = keyframeInterval; self.audioBitrate = audioBitrate
+        self.fragmentDuration = fragmentDuration; self.threads = threads
+    }
+
+    public static let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+}
+
+/// What a finished recording is.
+public struct RecordingSummary: Sendable {
+    public var path: String
+    public var duration: Microseconds
+    public var bytes: Int64
+    public var videoFrames: Int64
+}
+
+/// Encodes the composite once (libx264 + AAC-LC) into MP4. While recording, the file (`NAME.recording.mp4`)
+/// is fragmented and flushed fragment by fragment, so a killed process leaves a playable file; `finish()`
+/// rewrites it as a regular MP4 with the index first and renames it into place. One owner; not Sendable.
+public final class CompositeWriter {
+    public let finalPath: String
+    public let partialPath: String
+    public let settings: EncoderSettings
+
+    private var output: UnsafeMutablePointer<AVFormatContext>?
+    private var video: UnsafeMutablePointer<AVCodecContext>?
+    private var audio: UnsafeMutablePointer<AVCodecContext>?
+    private var videoStream: UnsafeMutablePointer<AVStream>?
+    private var audioStream: UnsafeMutablePointer<AVStream>?
+    private var packet: UnsafeMutablePointer<AVPacket>?
+    private var audioFrame: UnsafeMutablePointer<AVFrame>?
+    private var pendingLeft: [Float] = []
+    private var pendingRight: [Float] = []
+    private var audioSamplesSent: Int64 = 0
+    private var framesWritten: Int64 = 0
+    private var lastFrameIndex: Int64 = -1
+    private var finished = false
+    private let audioFrameSize: Int
+
+    public init(path: String, settings: EncoderSettings) throws(MediaError) {
+        self.finalPath = path
+        self.partialPath = CompositeWriter.partialPath(for: path)
+        self.settings = settings
+        guard settings.size.width % 2 == 0, settings.size.height % 2 == 0 else {
+            throw MediaError(.invalidArgument, "output size must be even, not \(settings.size)")
+        }
+        guard EncoderSettings.presets.contains(settings.preset) else {
+            throw MediaError(.invalidArgument, "unknown x264 preset '\(settings.preset)' (one of \(EncoderSettings.presets.joined(separator: ", ")))")
+        }
+        packet = av_packet_alloc()
+        audioFrameSize = 1024
+        try openOutput()
+    }
+
+    deinit {
+        if !finished, let output, output.pointee.pb != nil {
+            // Abandoned (error path): keep what reached the disk, playable as fragments.
+            av_write_trailer(output)
+            avio_closep(&output.pointee.pb)
+        }
+        avcodec_free_context(&video)
+        avcodec_free_context(&audio)
+        avformat_free_context(output)
+        av_packet_free(&packet)
+        av_frame_free(&audioFrame)
+    }
+
+    /// `talk.mp4` → `talk.recording.mp4`: the crash-safe file while recording.
+    public static func partialPath(for path: String) -> String {
+        let ext = ".mp4"
+        if path.lowercased().hasSuffix(ext) { return String(path.dropLast(ext.count)) + ".recording.mp4" }
+        return path + ".recording.mp4"
+    }
+
+    private func openOutput() throws(MediaError) {
+        var ctx: UnsafeMutablePointer<AVFormatContext>?
+        try check(avformat_alloc_output_context2(&ctx, nil, "mp4", partialPath), .outputUnwritable, "cannot create an MP4 muxer", at: finalPath)
+        guard let ctx else { throw MediaError(.outputUnwritable, "cannot create an MP4 muxer", at: finalPath) }
+        output = ctx
+
+        // Video: libx264.
+        guard let h264 = avcodec_find_encoder_by_name("libx264") else {
+            throw MediaError(.codecFailure, "libavcodec was built without libx264")
+        }
+        guard let v = avcodec_alloc_context3(h264) else { throw MediaError(.codecFailure, "out of memory") }
+        video = v
+        v.pointee.width = Int32(settings.size.width)
+        v.pointee.height = Int32(settings.size.height)
+        v.pointee.pix_fmt = AV_PIX_FMT_YUV420P
+        v.pointee.time_base = AVRational(num: Int32(settings.fps.denominator), den: Int32(settings.fps.numerator))
+        v.pointee.framerate = AVRational(num: Int32(settings.fps.numerator), den: Int32(settings.fps.denominator))
+        v.pointee.gop_size = Int32(max(1, (settings.keyframeInterval * settings.fps.doubleValue).rounded()))
+        v.pointee.color_range = AVCOL_RANGE_MPEG
+        v.pointee.colorspace = AVCOL_SPC_SMPTE170M
+        v.pointee.color_primaries = AVCOL_PRI_SMPTE170M
+        v.pointee.color_trc = AVCOL_TRC_SMPTE170M
+        v.pointee.thread_count = Int32(settings.threads)
+        if let bitrate = settings.bitrate {
+            v.pointee.bit_rate = Int64(bitrate)
+        }
+        if ctx.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 { v.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
+        var options: OpaquePointer?
+        av_dict_set(&options, "preset", settings.preset, 0)
+        av_dict_set(&options, "profile", "high", 0)
+        if settings.bitrate == nil { av_dict_set(&options, "crf", String(settings.crf), 0) }
+        let openedVideo = avcodec_open2(v, h264, &options)
+        av_dict_free(&options)
+        try check(openedVideo, .codecFailure, "cannot open the H.264 encoder")
+
+        // Audio: AAC-LC, stereo 48 kHz.
+        guard let aacCodec = avcodec_find_encoder(AV_CODEC_ID_AAC) else { throw MediaError(.codecFailure, "no AAC encoder") }
+        guard let a = avcodec_alloc_context3(aacCodec) else { throw MediaError(.codecFailure, "out of memory") }
+        audio = a
+        a.pointee.sample_fmt = AV_SAMPLE_FMT_FLTP
+        a.pointee.sample_rate = Int32(AudioSamples.sampleRate)
+        mcu_codec_set_stereo(a)
+        a.pointee.bit_rate = Int64(settings.audioBitrate)
+        a.pointee.time_base = AVRational(num: 1, den: Int32(AudioSamples.sampleRate))
+        if ctx.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 { a.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
+        try check(avcodec_open2(a, aacCodec, nil), .codecFailure, "cannot open the AAC encoder")
+
+        guard let vs = avformat_new_stream(ctx, nil), let ast = avformat_new_stream(ctx, nil) else {
+            throw MediaError(.codecFailure, "out of memory")
+        }
+        videoStream = vs; audioStream = ast
+        try check(avcodec_parameters_from_context(vs.pointee.codecpar, v), .codecFailure, "bad H.264 parameters")
+        try check(avcodec_parameters_from_context(ast.pointee.codecpar, a), .codecFailure, "bad AAC parameters")
+        vs.pointee.time_base = v.pointee.time_base
+        ast.pointee.time_base = a.pointee.time_base
+        vs.pointee.avg_frame_rate = v.pointee.framerate
+
+        guard let frame = av_frame_alloc() else { throw MediaError(.codecFailure, "out of memory") }
+        audioFrame = frame
+        frame.pointee.format = AV_SAMPLE_FMT_FLTP.rawValue
+        frame.pointee.sample_rate = Int32(AudioSamples.sampleRate)
+        frame.pointee.nb_samples = Int32(audioFrameSize)
+        mcu_frame_set_stereo(frame)
+        try check(av_frame_get_buffer(frame, 0), .codecFailure, "out of memory")
+
+        let opened = avio_open(&ctx.pointee.pb, partialPath, AVIO_FLAG_WRITE)
+        if opened < 0 {
+            throw MediaError(.outputUnwritable, "cannot write the output file", underlying: ffmpegErrorText(opened), at: partialPath)
+        }
+        // Every fragment goes to the kernel as soon as it is cut: a killed process loses only the fragment in progress.
+        ctx.pointee.flags |= AVFMT_FLAG_FLUSH_PACKETS
+        var muxOptions: OpaquePointer?
+        av_dict_set(&muxOptions, "movflags", "empty_moov+delay_moov+default_base_moof", 0)
+        av_dict_set(&muxOptions, "frag_duration", String(settings.fragmentDuration), 0)
+        let header = avformat_write_header(ctx, &muxOptions)
+        av_dict_free(&muxOptions)
+        try check(header, .outputUnwritable, "cannot write the MP4 header", at: partialPath)
+    }
+
+    public var bytesWritten: Int64 {
+        guard let pb = output?.pointee.pb else { return 0 }
+        return avio_tell(pb)
+    }
+
+    public var videoFrames: Int64 { framesWritten }
+
+    /// Encodes the canvas as output frame `index` (indices must increase; gaps are allowed).
+    public func writeVideo(_ canvas: VideoCanvas, index: Int64) throws(MediaError) {
+        guard let video, index > lastFrameIndex else { return }
+        canvas.frame.pointee.pts = index
+        canvas.frame.pointee.pict_type = AV_PICTURE_TYPE_NONE
+        try check(avcodec_send_frame(video, canvas.frame), .codecFailure, "H.264 encoding failed")
+        lastFrameIndex = index
+        framesWritten += 1
+        try drain(video, stream: videoStream)
+    }
+
+    /// Queues mixed audio (48 kHz stereo); encodes every complete AAC frame.
+    public func writeAudio(left: ArraySlice<Float>, right: ArraySlice<Float>) throws(MediaError) {
+        pendingLeft.append(contentsOf: left)
+        pendingRight.append(contentsOf: right)
+        var consumed = 0
+        while pendingLeft.count - consumed >= audioFrameSize {
+            try encodeAudio(from: consumed, count: audioFrameSize)
+            consumed += audioFrameSize
+        }
+        if consumed > 0 {
+            pendingLeft.removeFirst(consumed)
+            pendingRight.removeFirst(consumed)
+        }
+    }
+
+    private func encodeAudio(from start: Int, count: Int) throws(MediaError) {
+        guard let audio, let frame = audioFrame else { return }
+        try check(av_frame_make_writable(frame), .codecFailure, "out of memory")
+        frame.pointee.nb_samples = Int32(count)
+        if let l = plane(frame, 0), let r = plane(frame, 1) {
+            pendingLeft.withUnsafeBufferPointer { src in
+                UnsafeMutableRawPointer(l).assumingMemoryBound(to: Float.self).update(from: src.baseAddress! + start, count: count)
+            }
+            pendingRight.withUnsafeBufferPointer { src in
+                UnsafeMutableRawPointer(r).assumingMemoryBound(to: Float.self).update(from: src.baseAddress! + start, count: count)
+            }
+        }
+        frame.pointee.pts = audioSamplesSent
+        audioSamplesSent += Int64(count)
+        try check(avcodec_send_frame(audio, frame), .codecFailure, "AAC encoding failed")
+        try drain(audio, stream: audioStream)
+    }
+
+    private func drain(_ encoder: UnsafeMutablePointer<AVCodecContext>, stream: UnsafeMutablePointer<AVStream>?) throws(MediaError) {
+        guard let packet, let stream, let output else { return }
+        while true {
+            let got = avcodec_receive_packet(encoder, packet)
+            if got == AVERROR_EAGAIN || got == AVERROR_EOF_CODE { return }
+            try check(got, .codecFailure, "encoding failed")
+            av_packet_rescale_ts(packet, encoder.pointee.time_base, stream.pointee.time_base)
+            packet.pointee.stream_index = stream.pointee.index
+            let written = av_interleaved_write_frame(output, packet)
+            av_packet_unref(packet)
+            if written < 0 {
+                throw MediaError(.outputUnwritable, "writing the recording failed", underlying: ffmpegErrorText(written), at: partialPath)
+            }
+        }
+    }
+
+    /// Flushes the encoders, closes the fragmented file, and replaces it by a regular MP4 with the index at
+    /// the front. Until the final rename the fragmented file stays, so a crash here loses nothing.
+    public func finish() throws(MediaError) -> RecordingSummary {
+        guard !finished, let output, let video, let audio else { throw MediaError(.invalidArgument, "recording already finished") }
+        if !pendingLeft.isEmpty { try encodeAudio(from: 0, count: pendingLeft.count); pendingLeft.removeAll(); pendingRight.removeAll() }
+        avcodec_send_frame(video, nil)
+        try drain(video, stream: videoStream)
+        avcodec_send_frame(audio, nil)
+        try drain(audio, stream: audioStream)
+        let trailer = av_write_trailer(output)
+        avio_closep(&output.pointee.pb)
+        finished = true
+        try check(trailer, .outputUnwritable, "cannot complete the recording", at: partialPath)
+        let summary = try MP4Finalizer.finalize(partial: partialPath, into: finalPath)
+        return RecordingSummary(path: finalPath, duration: summary.duration, bytes: summary.bytes, videoFrames: framesWritten)
+    }
+}
+
+/// Turns a fragmented recording into a regular MP4 (index first) by copying its packets, atomically.
+public enum MP4Finalizer {
+    public static func finalize(partial: String, into path: String) throws(MediaError) -> (duration: Microseconds, bytes: Int64) {
+        let temporary = path + ".finalizing"
+        let result = try remux(from: partial, to: temporary)
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw MediaError(.outputUnwritable, "cannot move the finished recording into place", underlying: reason, at: path)
+        }
+        unlink(partial)
+        return result
+    }
+
+    static func remux(from source: String, to destination: String) throws(MediaError) -> (duration: Microseconds, bytes: Int64) {
+        var input: UnsafeMutablePointer<AVFormatContext>?
+        try check(avformat_open_input(&input, source, nil, nil), .inputUnreadable, "cannot reopen the recording", at: source)
+        defer { avformat_close_input(&input) }
+        guard let input else { throw MediaError(.inputUnreadable, "cannot reopen the recording", at: source) }
+        try check(avformat_find_stream_info(input, nil), .inputUnreadable, "cannot read the recording", at: source)
+
+        var out: UnsafeMutablePointer<AVFormatContext>?
+        try check(avformat_alloc_output_context2(&out, nil, "mp4", destination), .outputUnwritable, "cannot create an MP4 muxer")
+        guard let out else { throw MediaError(.outputUnwritable, "cannot create an MP4 muxer") }
+        defer {
+            if out.pointee.pb != nil { avio_closep(&out.pointee.pb) }
+            avformat_free_context(out)
+        }
+        let count = Int(input.pointee.nb_streams)
+        for i in 0..<count {
+            guard let inStream = input.pointee.streams[i], let stream = avformat_new_stream(out, nil) else {
+                throw MediaError(.codecFailure, "out of memory")
+            }
+            try check(avcodec_parameters_copy(stream.pointee.codecpar, inStream.pointee.codecpar), .codecFailure, "bad stream parameters")
+            stream.pointee.codecpar.pointee.codec_tag = 0
+            stream.pointee.time_base = inStream.pointee.time_base
+            stream.pointee.avg_frame_rate = inStream.pointee.avg_frame_rate
+        }
+        try check(avio_open(&out.pointee.pb, destination, AVIO_FLAG_WRITE), .outputUnwritable, "cannot write", at: destination)
+        var options: OpaquePointer?
+        av_dict_set(&options, "movflags", "faststart", 0)
+        let header = avformat_write_header(out, &options)
+        av_dict_free(&options)
+        try check(header, .outputUnwritable, "cannot write the MP4 header", at: destination)
+        guard let packet = av_packet_alloc() else { throw MediaError(.codecFailure, "out of memory") }
+        var p: UnsafeMutablePointer<AVPacket>? = packet
+        defer { av_packet_free(&p) }
+        while av_read_frame(input, packet) >= 0 {
+            let index = Int(packet.pointee.stream_index)
+            guard index < count, let inStream = input.pointee.streams[index], let outStream = out.pointee.streams[index] else {
+                av_packet_unref(packet); continue
+            }
+            av_packet_rescale_ts(packet, inStream.pointee.time_base, outStream.pointee.time_base)
+            packet.pointee.pos = -1
+            let written = av_interleaved_write_frame(out, packet)
+            av_packet_unref(packet)
+            try check(written, .outputUnwritable, "writing the final MP4 failed", at: destination)
+        }
+        try check(av_write_trailer(out), .outputUnwritable, "cannot complete the final MP4", at: destination)
+        let bytes = avio_size(out.pointee.pb)
+        avio_closep(&out.pointee.pb)
+        let duration = input.pointee.duration == AV_NOPTS ? 0 : input.pointee.duration
+        return (duration, bytes)
+    }
+}

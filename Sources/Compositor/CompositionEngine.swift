@@ -1,0 +1,112 @@
+import Codecs
+import Layout
+import MediaCore
+import Text
+
+/// One output clock at the canvas frame rate. At every tick: the newest picture of each source at or
+/// before the tick, the layout solved for who is present, one frame composited and encoded, and the audio
+/// of the same span mixed and encoded. The output rate is constant whatever the inputs do.
+public final class CompositionEngine {
+    public final class Source {
+        public var descriptor: SourceDescriptor
+        public let buffer: SourceBuffer
+        public var gain: Float
+        public var muted = false
+        public init(descriptor: SourceDescriptor, buffer: SourceBuffer, gain: Float = 1) {
+            self.descriptor = descriptor; self.buffer = buffer; self.gain = gain
+        }
+    }
+
+    public private(set) var layout: LayoutDocument
+    public let canvasSize: PixelSize
+    public let fps: Rational
+    private let writer: CompositeWriter
+    private let compositor: VideoCompositor
+    private let mixer = AudioMixer()
+    private var speakers = SpeakerDetector()
+    public private(set) var sources: [Source] = []
+    public private(set) var frameIndex: Int64 = 0
+    private var audioPosition: Int64 = 0
+    public private(set) var lastSolved: SolvedLayout?
+
+    public init(layout: LayoutDocument, canvasSize: PixelSize, fps: Rational, writer: CompositeWriter,
+                text: TextRenderer?, backgroundImage: VideoPicture? = nil) throws(MediaError) {
+        self.layout = layout
+        self.canvasSize = canvasSize
+        self.fps = fps
+        self.writer = writer
+        compositor = try VideoCompositor(size: canvasSize, background: layout.canvas.background,
+                                         backgroundImage: backgroundImage, text: text)
+    }
+
+    public func add(_ source: Source) { sources.append(source) }
+
+    /// Takes effect at the next tick.
+    public func apply(_ layout: LayoutDocument) {
+        self.layout = layout
+        compositor.background = layout.canvas.background
+    }
+
+    public var currentTime: Microseconds { fps.tickTime(frameIndex) }
+    public var activeSpeaker: String? { speakers.speaker }
+
+    /// Paced run over sources that all end (files): returns when the last one has ended.
+    public func runToEnd(progress: (Microseconds) -> Void, shouldStop: () -> Bool) throws(MediaError) {
+        while !shouldStop() {
+            let t = fps.tickTime(frameIndex)
+            var pictures: [String: VideoPicture] = [:]
+            for source in sources where source.descriptor.hasVideo {
+                if let p = source.buffer.picture(atOrBefore: t) { pictures[source.descriptor.id] = p }
+            }
+            var allEnded = true
+            var end: Microseconds = 0
+            for source in sources {
+                if let ended = source.buffer.endTime {
+                    if source.descriptor.end.map({ ended < $0 }) ?? true { source.descriptor.end = ended }
+                    end = max(end, ended)
+                } else {
+                    allEnded = false
+                }
+            }
+            // 1 ms of slack: containers round timestamps to milliseconds.
+            if allEnded && t >= end - 1_000 { break }
+            try tick(time: t, pictures: pictures)
+            progress(t)
+        }
+        // Audio up to the exact end of the last frame.
+        try mixAudio(until: fps.tickTime(frameIndex) * Int64(AudioSamples.sampleRate) / 1_000_000)
+    }
+
+    /// Composites and encodes one frame at `time` with the given pictures, then its audio.
+    public func tick(time: Microseconds, pictures: [String: VideoPicture]) throws(MediaError) {
+        let context = LayoutContext(sources: sources.map(\.descriptor), time: time, speaker: speakers.speaker)
+        let solved = LayoutSolver.solve(layout, canvas: canvasSize, context: context)
+        lastSolved = solved
+        let names = Dictionary(sources.map { ($0.descriptor.id, $0.descriptor.name) }, uniquingKeysWith: { a, _ in a })
+        try compositor.render(solved, picture: { pictures[$0] }, name: { names[$0] ?? $0 })
+        try writer.writeVideo(compositor.canvas, index: frameIndex)
+        frameIndex += 1
+        try mixAudio(until: fps.tickTime(frameIndex) * Int64(AudioSamples.sampleRate) / 1_000_000)
+    }
+
+    private func mixAudio(until target: Int64) throws(MediaError) {
+        while audioPosition < target {
+            let count = Int(min(Int64(AudioMixer.blockSamples), target - audioPosition))
+            let time = audioPosition * 1_000_000 / Int64(AudioSamples.sampleRate)
+            let inputs = sources.compactMap { source -> AudioMixer.Input? in
+                let d = source.descriptor
+                guard d.hasAudio, !source.muted, layout.audioIncludes(d), time >= d.start - 20_000,
+                      d.end.map({ time < $0 }) ?? true else { return nil }
+                return AudioMixer.Input(id: d.id, buffer: source.buffer, gain: source.gain)
+            }
+            let mixed = mixer.mix(inputs, position: audioPosition, count: count)
+            if count == AudioMixer.blockSamples {
+                speakers.update(levels: Dictionary(uniqueKeysWithValues: inputs.map { ($0.id, mixer.levels[$0.id] ?? 0) }))
+            }
+            try writer.writeAudio(left: mixed.left, right: mixed.right)
+            audioPosition += Int64(count)
+        }
+    }
+
+    public var canvas: VideoCanvas { compositor.canvas }
+}

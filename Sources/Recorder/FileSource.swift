@@ -1,0 +1,69 @@
+import Codecs
+import Compositor
+import Foundation
+import MediaCore
+
+/// Moves a value to another thread. `@unchecked Sendable`: the sender gives the value up when it wraps it
+/// and only the receiving thread calls `take()`, so the value is never used by two threads.
+final class Handoff<Value>: @unchecked Sendable {
+    private var value: Value?
+    init(_ value: Value) { self.value = value }
+    func take() -> Value {
+        defer { value = nil }
+        return value!
+    }
+}
+
+/// Collects warnings from worker threads. `@unchecked Sendable`: `items` is only touched under `lock`.
+final class WarningLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func add(_ message: String) { lock.lock(); items.append(message); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
+/// A file decoded on its own thread into a `SourceBuffer`.
+final class FileSource {
+    let reader: MediaFileReader
+    let buffer = SourceBuffer(mode: .paced)
+    let label: String
+    private var thread: Thread?
+
+    let start: Microseconds
+
+    init(reader: MediaFileReader, label: String, start: Microseconds) {
+        self.reader = reader
+        self.label = label
+        self.start = start
+    }
+
+    func start(warnings: WarningLog) {
+        let buffer = self.buffer
+        let label = self.label
+        let start = self.start
+        let handoff = Handoff(reader)
+        let thread = Thread {
+            let reader = handoff.take()
+            var running = true
+            while running {
+                running = reader.step(onVideo: { if !buffer.pushVideo($0) { running = false } },
+                                      onAudio: { if !buffer.pushAudio($0) { running = false } })
+            }
+            buffer.endVideo()
+            buffer.endAudio()
+            for warning in reader.warnings { warnings.add("\(label): \(warning)") }
+            // A file that stops well before the length its header declares was cut short.
+            if let declared = reader.info.duration {
+                let decoded = max(reader.lastVideoTime ?? Int64.min, reader.lastAudioEnd ?? Int64.min) - start
+                if decoded < declared - 1_500_000 {
+                    warnings.add(String(format: "%@: decoding ended at %.1f s of the %.1f s the file declares (damaged or truncated); kept everything before that",
+                                        label, Double(max(0, decoded)) / 1e6, Double(declared) / 1e6))
+                }
+            }
+        }
+        thread.name = "decode \(label)"
+        thread.stackSize = 1 << 20
+        self.thread = thread
+        thread.start()
+    }
+}

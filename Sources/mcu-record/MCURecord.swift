@@ -1,0 +1,151 @@
+import ArgumentParser
+import Codecs
+import Foundation
+import Layout
+import MediaCore
+import Recorder
+import Synchronization
+
+@main
+struct MCURecord: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mcu-record",
+        abstract: "Server-side composite recorder for WebRTC rooms.",
+        discussion: """
+        `mcu-record compose` renders files (per-participant recordings, test clips) into one composite MP4 \
+        with a JSON layout. Layouts: grid, speaker, pip, presentation, single, or a file (see Layouts/README.md).
+        """,
+        version: "0.1.0",
+        subcommands: [Compose.self])
+}
+
+/// Set from the signal handler; read by the compositor loop.
+let stopRequested = Atomic<Bool>(false)
+
+func installStopSignals() {
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig) { _ in stopRequested.store(true, ordering: .relaxed) }
+    }
+}
+
+func fail(_ error: MediaError) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    return ExitCode(error.code == .invalidArgument || error.code == .invalidLayout ? 2 : 1)
+}
+
+func loadLayout(_ argument: String) throws(MediaError) -> LayoutDocument {
+    if let preset = LayoutPresets.documents[argument] { return try LayoutParser.parse(preset) }
+    guard FileManager.default.fileExists(atPath: argument) else {
+        throw MediaError(.invalidLayout, "no such layout file or preset (presets: \(LayoutPresets.names.joined(separator: ", ")))", at: argument)
+    }
+    guard let data = FileManager.default.contents(atPath: argument) else {
+        throw MediaError(.invalidLayout, "cannot read the layout file", at: argument)
+    }
+    do { return try LayoutParser.parse(bytes: Array(data)) } catch {
+        var located = error
+        located.location = "\(argument): " + (error.location ?? "(document)")
+        throw located
+    }
+}
+
+struct Compose: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compose input files into one composite MP4 (H.264 + AAC).",
+        discussion: """
+        Inputs start at 0 s unless placed later: `--input late.webm@12.5`, or with options \
+        `--input file=screen.webm,start=3,name=Slides,role=screen`.
+        The file is written crash-safe as NAME.recording.mp4 and finalized into NAME.mp4 at the end; \
+        Ctrl-C stops early and still finalizes what was composed.
+        """)
+
+    @Option(name: .long, help: "Layout preset (grid, speaker, pip, presentation, single) or layout JSON file.")
+    var layout: String = "grid"
+
+    @Option(name: [.short, .long], help: "Input file, optionally @START seconds or key=value options. Repeat for each input.")
+    var input: [String] = []
+
+    @Option(name: [.short, .long], help: "Output MP4 path.")
+    var output: String
+
+    @Option(name: .long, help: "Canvas size WIDTHxHEIGHT (overrides the layout).")
+    var size: String?
+
+    @Option(name: .long, help: "Output frame rate, e.g. 30 or 30000/1001 (overrides the layout).")
+    var fps: String?
+
+    @Option(name: .long, help: "x264 preset (ultrafast … veryslow).")
+    var preset: String = "veryfast"
+
+    @Option(name: .long, help: "x264 constant rate factor (0-51, lower is better).")
+    var crf: Int = 23
+
+    @Option(name: .long, help: "Video bitrate in kbit/s instead of CRF.")
+    var bitrate: Int?
+
+    @Option(name: .long, help: "Font for slates and labels.")
+    var font: String = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+    @Flag(name: .long, help: "Print progress lines even when stderr is not a terminal.")
+    var progress = false
+
+    @Flag(name: .shortAndLong, help: "No progress or warnings.")
+    var quiet = false
+
+    func run() throws {
+        CodecLibrary.configureLogging(verbose: false)
+        do {
+            guard !input.isEmpty else { throw MediaError(.invalidArgument, "give at least one --input") }
+            var job = ComposeJob(layout: try loadLayout(layout), inputs: try input.map { i throws(MediaError) in try ComposeInput(parsing: i) },
+                                 output: output)
+            if let size {
+                guard let parsed = PixelSize(parsing: size), parsed.width >= 16, parsed.height >= 16, parsed.width <= 7680, parsed.height <= 4320 else {
+                    throw MediaError(.invalidArgument, "--size must be WIDTHxHEIGHT between 16x16 and 7680x4320, not '\(size)'")
+                }
+                job.size = parsed
+            }
+            if let fps {
+                guard let rate = Rational(parsing: fps), rate.doubleValue >= 1, rate.doubleValue <= 120 else {
+                    throw MediaError(.invalidArgument, "--fps must be a frame rate between 1 and 120, not '\(fps)'")
+                }
+                job.fps = rate
+            }
+            guard (0...51).contains(crf) else { throw MediaError(.invalidArgument, "--crf must be 0…51") }
+            job.crf = crf
+            job.preset = preset
+            job.bitrate = bitrate.map { $0 * 1000 }
+            job.fontPath = font
+            guard job.output.lowercased().hasSuffix(".mp4") else {
+                throw MediaError(.invalidArgument, "--output must name an .mp4 file")
+            }
+            installStopSignals()
+            let quiet = self.quiet
+            let interactive = isatty(STDERR_FILENO) == 1
+            let showProgress = !quiet && (interactive || progress)
+            let started = Date()
+            var lastPrint = Date.distantPast
+            let summary = try Composer.run(job, progress: { p in
+                guard showProgress, Date().timeIntervalSince(lastPrint) >= (interactive ? 0.25 : 1) else { return }
+                lastPrint = Date()
+                let elapsed = max(0.001, Date().timeIntervalSince(started))
+                let seconds = Double(p.time) / 1e6
+                let speed = seconds / elapsed
+                var line = String(format: "time=%.2f speed=%.2fx", seconds, speed)
+                if let expected = p.expected, expected > 0 {
+                    line = String(format: "%3.0f%% ", min(100, 100 * Double(p.time) / Double(expected))) + line
+                }
+                FileHandle.standardError.write(Data((interactive ? "\r\(line)   " : "progress \(line)\n").utf8))
+            }, warning: { message in
+                if !quiet { FileHandle.standardError.write(Data("warning: \(message)\n".utf8)) }
+            }, shouldStop: { stopRequested.load(ordering: .relaxed) })
+            if showProgress && interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+            let elapsed = Date().timeIntervalSince(started)
+            if !quiet {
+                print(String(format: "wrote %@ (%.2f s, %lld frames, %.1f MB) in %.1f s (%.2fx real time)",
+                             summary.path, Double(summary.duration) / 1e6, summary.videoFrames, Double(summary.bytes) / 1e6,
+                             elapsed, Double(summary.duration) / 1e6 / max(elapsed, 0.001)))
+            }
+        } catch let error as MediaError {
+            throw fail(error)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Generates the test media into Fixtures/generated/ (ignored by git). Idempotent: existing files are kept.
+# Usage: scripts/gen-fixtures.sh [--bench]   (--bench adds the 60 s benchmark inputs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=Fixtures/generated
+mkdir -p "$out"
+ff() { ffmpeg -hide_banner -loglevel error -nostdin -y "$@"; }
+make_once() { local file=$1; shift; [ -s "$out/$file" ] || { "$@" "$out/$file.tmp.${file##*.}" && mv "$out/$file.tmp.${file##*.}" "$out/$file"; }; }
+
+# Sixteen solid colours, each with its own tone (Hz), VP8 + Opus, 640x480, 3 s.
+colours=(ff0000 00ff00 0000ff ffff00 ff00ff 00ffff ffffff ff8000 8000ff 00ff80 808080 800000 008000 000080 808000 008080)
+for i in "${!colours[@]}"; do
+  c=${colours[$i]}; hz=$((300 + 97 * i))
+  make_once "colour-$c.webm" ff -f lavfi -i "color=c=0x$c:s=640x480:r=30:d=3" -f lavfi -i "sine=frequency=$hz:sample_rate=48000:duration=3" \
+    -filter:a "volume=0.25" -c:v libvpx -b:v 300k -deadline realtime -cpu-used 8 -g 30 -c:a libopus -b:a 48k -shortest
+done
+# Video only, 4:3 and 16:9 colour clips for fit tests.
+make_once "wide-red.webm" ff -f lavfi -i "color=c=red:s=1280x720:r=30:d=3" -c:v libvpx -b:v 300k -deadline realtime -cpu-used 8 -an
+make_once "tall-blue.mp4" ff -f lavfi -i "color=c=blue:s=360x640:r=30:d=3" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -an
+# Codecs, sizes and containers: VP8 odd size in IVF, VP9 4:3 in WebM, H.264 16:9 in MP4 with AAC, portrait.
+make_once "pattern-vp8-321x241.ivf" ff -f lavfi -i "testsrc2=s=321x241:r=30:d=3" -c:v libvpx -b:v 300k -deadline realtime -cpu-used 8
+make_once "pattern-vp9-640x480.webm" ff -f lavfi -i "testsrc2=s=640x480:r=25:d=3" -f lavfi -i "sine=frequency=500:duration=3" \
+  -c:v libvpx-vp9 -b:v 300k -deadline realtime -cpu-used 8 -c:a libopus -b:a 48k -shortest
+make_once "pattern-h264-1280x720.mp4" ff -f lavfi -i "testsrc2=s=1280x720:r=30:d=3" -f lavfi -i "sine=frequency=700:sample_rate=44100:duration=3" \
+  -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 96k -shortest
+make_once "pattern-h264-360x640.mkv" ff -f lavfi -i "testsrc2=s=360x640:r=24:d=3" -c:v libx264 -preset ultrafast -pix_fmt yuv420p
+# Variable frame rate: frames at irregular times.
+make_once "vfr-h264.mp4" ff -f lavfi -i "testsrc2=s=320x240:r=30:d=3" -vf "select='not(mod(n\,3))+not(mod(n\,7))',setpts=N/TB/30*1.7" \
+  -fps_mode vfr -c:v libx264 -preset ultrafast -pix_fmt yuv420p
+# Audio only (Ogg Opus) and a tone for mixing checks.
+make_once "tone-1000.ogg" ff -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=3" -c:a libopus -b:a 64k
+# Very loud inputs (full-scale square-ish tones) for the limiter test.
+make_once "loud-400.webm" ff -f lavfi -i "color=c=gray:s=320x240:r=30:d=3" -f lavfi -i "sine=frequency=400:sample_rate=48000:duration=3" \
+  -filter:a "volume=8,alimiter=limit=1:level=false" -c:v libvpx -b:v 100k -deadline realtime -cpu-used 8 -c:a libopus -b:a 96k -shortest
+make_once "loud-600.webm" ff -f lavfi -i "color=c=gray:s=320x240:r=30:d=3" -f lavfi -i "sine=frequency=600:sample_rate=48000:duration=3" \
+  -filter:a "volume=8,alimiter=limit=1:level=false" -c:v libvpx -b:v 100k -deadline realtime -cpu-used 8 -c:a libopus -b:a 96k -shortest
+# Flash and beep: a white frame and a 1 kHz beep of 100 ms at every whole second, on black and silence; 6 s.
+make_once "sync.webm" ff -f lavfi -i "color=c=black:s=640x360:r=30:d=6" -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=6" \
+  -filter:v "drawbox=c=white:t=fill:enable='lt(mod(t\,1)\,0.0333)'" \
+  -filter:a "volume='if(lt(mod(t,1),0.1),0.5,0)':eval=frame" -c:v libvpx -b:v 500k -deadline realtime -cpu-used 8 -g 30 -c:a libopus -b:a 64k
+# Longer clip for the crash test (20 s).
+make_once "long-pattern.webm" ff -f lavfi -i "testsrc2=s=640x360:r=30:d=20" -f lavfi -i "sine=frequency=440:duration=20" \
+  -c:v libvpx -b:v 400k -deadline realtime -cpu-used 8 -c:a libopus -b:a 48k -shortest
+# Damaged: the first half of a clip, cut mid-packet.
+if [ ! -s "$out/truncated.webm" ]; then
+  src="$out/long-pattern.webm"; size=$(stat -c %s "$src")
+  head -c $((size / 2 + 77)) "$src" > "$out/truncated.webm"
+fi
+# Unsupported codec (MP3 audio only) and a file that is not media at all.
+make_once "unsupported.mp3" ff -f lavfi -i "sine=frequency=440:duration=1" -c:a libmp3lame
+[ -s "$out/not-media.webm" ] || head -c 4096 /dev/urandom > "$out/not-media.webm"
+
+if [ "${1:-}" = "--bench" ]; then
+  b=Fixtures/generated/bench; mkdir -p "$b"
+  sources=(testsrc2 smptebars mandelbrot rgbtestsrc)
+  for i in $(seq 0 15); do
+    src=${sources[$((i % 4))]}
+    [ -s "$b/in$i.webm" ] || ff -f lavfi -i "$src=s=640x480:r=30:d=60" -f lavfi -i "sine=frequency=$((200 + 50 * i)):duration=60" \
+      -vf "hue=h=$((i * 22))" -c:v libvpx -b:v 600k -deadline realtime -cpu-used 8 -g 60 -c:a libopus -b:a 32k -shortest "$b/in$i.webm"
+  done
+fi
+echo "fixtures ready in $out"
