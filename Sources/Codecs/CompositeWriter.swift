@@ -21,7 +21,7 @@ public struct EncoderSettings: Sendable, Hashable {
     public var threads: Int
 
     public init(size: PixelSize, fps: Rational = Rational(30), preset: String = "veryfast", crf: Int = 23, bitrate: Int? = nil,
-                keyframeInterval: Double = 2, audioBitrate: Int = 128_000, fragmentDuration: Microseconds = 1_000_000, threads: Int = 0) {
+                keyframeInterval: Double = 2, audioBitrate: Int = 128_000, fragmentDuration: Microseconds = 500_000, threads: Int = 0) {
         self.size = size; self.fps = fps; self.preset = preset; self.crf = crf; self.bitrate = bitrate
         self.keyframeInterval = keyframeInterval; self.audioBitrate = audioBitrate
         self.fragmentDuration = fragmentDuration; self.threads = threads
@@ -127,6 +127,10 @@ public final class CompositeWriter {
         av_dict_set(&options, "preset", settings.preset, 0)
         av_dict_set(&options, "profile", "high", 0)
         if settings.bitrate == nil { av_dict_set(&options, "crf", String(settings.crf), 0) }
+        // The slower presets look 40-60 frames ahead; that latency is media a crash would lose. Cap it.
+        if let slow = EncoderSettings.presets.firstIndex(of: "medium"), let index = EncoderSettings.presets.firstIndex(of: settings.preset), index >= slow {
+            av_dict_set(&options, "rc-lookahead", String(max(10, Int(settings.fps.doubleValue * 0.5))), 0)
+        }
         let openedVideo = avcodec_open2(v, h264, &options)
         av_dict_free(&options)
         try check(openedVideo, .codecFailure, "cannot open the H.264 encoder")

@@ -21,7 +21,7 @@ let microsecondBase = AVRational(num: 1, den: 1_000_000)
 /// Library-wide set-up, once: quiet logging (we report errors ourselves).
 public enum CodecLibrary {
     public static func configureLogging(verbose: Bool) {
-        av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_ERROR)
+        av_log_set_level(verbose ? AV_LOG_WARNING : AV_LOG_QUIET)
     }
 }
 

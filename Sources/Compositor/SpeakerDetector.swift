@@ -19,21 +19,21 @@ public struct SpeakerDetector: Sendable {
             smoothed[id] = previous + (level - previous) * 0.1
         }
         for id in smoothed.keys where levels[id] == nil { smoothed[id] = nil }
-        guard let (loudest, level) = smoothed.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }), level > silence else {
+        if let current = speaker, smoothed[current] == nil { speaker = nil }
+        let ranked = smoothed.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+        guard let (loudest, level) = ranked.first, level > silence, loudest != speaker else {
             challenger = nil; challengerBlocks = 0
             return
         }
-        guard let current = speaker, let currentLevel = smoothed[current] else {
-            speaker = loudest
+        // To take the slot, be clearly louder than the current speaker (or, with none yet, than everyone else).
+        let rival = speaker.flatMap { smoothed[$0] } ?? (ranked.count > 1 ? ranked[1].value : 0)
+        guard level > rival * dominance else {
+            challenger = nil; challengerBlocks = 0
             return
         }
-        if loudest != current && level > currentLevel * dominance {
-            if challenger == loudest { challengerBlocks += 1 } else { challenger = loudest; challengerBlocks = 1 }
-            if challengerBlocks >= holdBlocks {
-                speaker = loudest
-                challenger = nil; challengerBlocks = 0
-            }
-        } else {
+        if challenger == loudest { challengerBlocks += 1 } else { challenger = loudest; challengerBlocks = 1 }
+        if challengerBlocks >= holdBlocks {
+            speaker = loudest
             challenger = nil; challengerBlocks = 0
         }
     }

@@ -45,7 +45,8 @@ public struct SolvedLayout: Sendable, Hashable {
 /// position and size (4:2:0 chroma stays aligned); cells of one grid never overlap.
 public enum LayoutSolver {
     public static func solve(_ layout: LayoutDocument, canvas: PixelSize, context: LayoutContext) -> SolvedLayout {
-        let visual = context.sources.filter { $0.hasVideo && !context.hidden.contains($0.id) }
+        // Native regions show audio-only participants as slates; Twilio's layouts place video tracks only.
+        let visual = context.sources.filter { !context.hidden.contains($0.id) }
         let speaker = resolveSpeaker(visual, context: context)
 
         // Regions that show "@others" are resolved last, from who the other regions did not show.
@@ -60,6 +61,7 @@ public enum LayoutSolver {
             let rect = regionRect(region, canvas: canvas)
             guard !rect.isEmpty else { continue }
             let candidates = visual.filter { source in
+                if region.style == .twilio && !source.hasVideo { return false }
                 let selected = region.sources.contains { selector in
                     switch selector {
                     case .speaker: source.id == speaker

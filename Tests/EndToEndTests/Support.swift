@@ -1,0 +1,118 @@
+import Codecs
+import Foundation
+import Layout
+import MediaCore
+import Testing
+
+enum Paths {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let binary = root.appendingPathComponent(".build/debug/mcu-record").path
+    static func fixture(_ name: String) -> String { root.appendingPathComponent("Fixtures/generated/\(name)").path }
+    static func temporary(_ name: String) -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mcu-record-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.appendingPathComponent(name).path
+    }
+}
+
+struct RunResult { var status: Int32; var stdout: String; var stderr: String }
+
+/// Runs `mcu-record` with `arguments` and waits for it.
+func mcuRecord(_ arguments: [String]) throws -> RunResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Paths.binary)
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return RunResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                     stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Composes `inputs` with a layout (preset name or JSON text) into a fresh file; fails the test if it fails.
+func compose(_ name: String, layout: String, inputs: [String], size: String = "640x360", extra: [String] = []) throws -> String {
+    var layoutArgument = layout
+    if layout.hasPrefix("{") {
+        layoutArgument = Paths.temporary("\(name).layout.json")
+        try layout.write(toFile: layoutArgument, atomically: true, encoding: .utf8)
+    }
+    let output = Paths.temporary("\(name).mp4")
+    try? FileManager.default.removeItem(atPath: output)
+    var arguments = ["compose", "--layout", layoutArgument, "--output", output, "--size", size, "--preset", "ultrafast", "--quiet"]
+    for input in inputs { arguments += ["--input", input] }
+    let result = try mcuRecord(arguments + extra)
+    #expect(result.status == 0, "compose failed: \(result.stderr)")
+    return output
+}
+
+/// Every decoded picture of a file's video.
+func decodePictures(_ path: String) throws -> [VideoPicture] {
+    let reader = try MediaFileReader(path: path, wantAudio: false)
+    var pictures: [VideoPicture] = []
+    while reader.step(onVideo: { pictures.append($0) }, onAudio: { _ in }) {}
+    return pictures
+}
+
+/// A file's audio at 48 kHz (left channel and right channel).
+func decodeAudio(_ path: String) throws -> (left: [Float], right: [Float], start: Microseconds) {
+    let reader = try MediaFileReader(path: path, wantVideo: false)
+    var left: [Float] = [], right: [Float] = []
+    var start: Microseconds?
+    while reader.step(onVideo: { _ in }, onAudio: { s in
+        if start == nil { start = s.time }
+        left.append(contentsOf: s.left); right.append(contentsOf: s.right)
+    }) {}
+    return (left, right, start ?? 0)
+}
+
+/// Power of `frequency` in `samples` (Goertzel), normalised so a full-scale sine gives about 0.25.
+func goertzel(_ samples: ArraySlice<Float>, frequency: Double, rate: Double = 48_000) -> Double {
+    let k = 2 * cos(2 * Double.pi * frequency / rate)
+    var s1 = 0.0, s2 = 0.0
+    for x in samples {
+        let s0 = Double(x) + k * s1 - s2
+        s2 = s1; s1 = s0
+    }
+    let power = s1 * s1 + s2 * s2 - k * s1 * s2
+    return power / Double(samples.count * samples.count)
+}
+
+/// The colours of the generated clips, by file.
+let clipColours = ["ff0000", "00ff00", "0000ff", "ffff00", "ff00ff", "00ffff", "ffffff", "ff8000",
+                   "8000ff", "00ff80", "808080", "800000", "008000", "000080", "808000", "008080"]
+
+func yuv(ofHex hex: String) -> (y: Double, u: Double, v: Double) {
+    let c = RGBAColor(hex: hex)!.yuv
+    return (Double(c.y), Double(c.u), Double(c.v))
+}
+
+func distance(_ a: (y: Double, u: Double, v: Double), _ b: (y: Double, u: Double, v: Double)) -> Double {
+    max(abs(a.y - b.y), abs(a.u - b.u), abs(a.v - b.v))
+}
+
+/// Checks that `rect` of `picture` shows `hex` (inner part, away from scaled edges).
+func expectColour(_ picture: VideoPicture, _ rect: PixelRect, _ hex: String, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    let inner = PixelRect(x: rect.x + rect.width / 6, y: rect.y + rect.height / 6, width: rect.width * 2 / 3, height: rect.height * 2 / 3)
+    guard let mean = picture.meanYUV(in: inner) else {
+        Issue.record("no pixels in \(inner) for \(what)", sourceLocation: sourceLocation); return
+    }
+    let d = distance(mean, yuv(ofHex: hex))
+    #expect(d < 14, "\(what): expected #\(hex) in \(rect), found Y'CbCr \(mean) (off by \(d))", sourceLocation: sourceLocation)
+}
+
+func picture(at seconds: Double, in pictures: [VideoPicture]) -> VideoPicture? {
+    pictures.min { abs(Double($0.time) / 1e6 - seconds) < abs(Double($1.time) / 1e6 - seconds) }
+}
+
+/// The sources `compose` builds for these inputs (ids are file base names).
+func descriptors(_ files: [String], starts: [Microseconds]? = nil, end: Microseconds = 3_000_000) -> [SourceDescriptor] {
+    files.enumerated().map { i, file in
+        let id = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        let start = starts?[i] ?? 0
+        return SourceDescriptor(id: id, start: start, end: start + end, sequence: i)
+    }
+}
