@@ -53,11 +53,11 @@ make_once "unsupported.mp3" ff -f lavfi -i "sine=frequency=440:duration=1" -c:a 
 
 if [ "${1:-}" = "--bench" ]; then
   b=Fixtures/generated/bench; mkdir -p "$b"
-  sources=(testsrc2 smptebars mandelbrot rgbtestsrc)
+  sources=(testsrc2 smptebars testsrc yuvtestsrc)
   for i in $(seq 0 15); do
     src=${sources[$((i % 4))]}
     [ -s "$b/in$i.webm" ] || ff -f lavfi -i "$src=s=640x480:r=30:d=60" -f lavfi -i "sine=frequency=$((200 + 50 * i)):duration=60" \
-      -vf "hue=h=$((i * 22))" -c:v libvpx -b:v 600k -deadline realtime -cpu-used 8 -g 60 -c:a libopus -b:a 32k -shortest "$b/in$i.webm"
+      -vf "hue=h=$((i * 22)),noise=alls=6:allf=t" -c:v libvpx -b:v 600k -deadline realtime -cpu-used 8 -g 60 -c:a libopus -b:a 32k -shortest "$b/in$i.webm"
   done
 fi
 echo "fixtures ready in $out"

@@ -20,6 +20,10 @@ public struct AudioSamples {
     public var left: ArraySlice<Float>
     public var right: ArraySlice<Float>
     public var count: Int { left.count }
+
+    public init(time: Microseconds, left: ArraySlice<Float>, right: ArraySlice<Float>) {
+        self.time = time; self.left = left; self.right = right
+    }
 }
 
 /// Demuxes one file (WebM/Matroska, MP4, Ogg, IVF, images, ...) and decodes its best video and audio

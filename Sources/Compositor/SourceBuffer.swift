@@ -1,5 +1,4 @@
 import Codecs
-import Foundation
 import MediaCore
 
 /// The hand-over between one source's decoder worker (producer) and the output clock (consumer).
@@ -18,7 +17,7 @@ public final class SourceBuffer: @unchecked Sendable {
     static let chunkSamples = 2048
 
     public let mode: Mode
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var frames: [VideoPicture] = []
     private var current: VideoPicture?
     private var lastInterval: Microseconds = 33_333

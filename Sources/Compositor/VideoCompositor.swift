@@ -29,7 +29,7 @@ public final class VideoCompositor {
     }
 
     /// Tiles that some later opaque tile fully covers are not drawn at all.
-    static func visibleTiles(_ tiles: [PlacedTile]) -> [PlacedTile] {
+    public static func visibleTiles(_ tiles: [PlacedTile]) -> [PlacedTile] {
         var visible: [PlacedTile] = []
         for (i, tile) in tiles.enumerated() {
             let hidden = tiles[(i + 1)...].contains { above in

@@ -1,6 +1,9 @@
 import Codecs
 import Compositor
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Layout
 import MediaCore
 import Text
@@ -147,15 +150,15 @@ public enum Composer {
 
     static func prepareOutputDirectory(_ output: String) throws(MediaError) {
         let directory = URL(fileURLWithPath: output).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+        var info = stat()
+        if stat(directory, &info) != 0 {
             do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-                throw MediaError(.outputUnwritable, "cannot create the output folder", underlying: "\(error.localizedDescription)", at: directory)
+                throw MediaError(.outputUnwritable, "cannot create the output folder", underlying: "\(error)", at: directory)
             }
-        } else if !isDirectory.boolValue {
+        } else if info.st_mode & S_IFMT != S_IFDIR {
             throw MediaError(.outputUnwritable, "is not a folder", at: directory)
         }
-        if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), isDirectory.boolValue {
+        if stat(output, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
             throw MediaError(.outputUnwritable, "is a folder, not a file name", at: output)
         }
     }

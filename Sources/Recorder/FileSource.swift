@@ -1,6 +1,5 @@
 import Codecs
 import Compositor
-import Foundation
 import MediaCore
 
 /// Moves a value to another thread. `@unchecked Sendable`: the sender gives the value up when it wraps it
@@ -16,7 +15,7 @@ final class Handoff<Value>: @unchecked Sendable {
 
 /// Collects warnings from worker threads. `@unchecked Sendable`: `items` is only touched under `lock`.
 final class WarningLog: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = ConditionLock()
     private var items: [String] = []
     func add(_ message: String) { lock.lock(); items.append(message); lock.unlock() }
     var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
@@ -27,7 +26,6 @@ final class FileSource {
     let reader: MediaFileReader
     let buffer = SourceBuffer(mode: .paced)
     let label: String
-    private var thread: Thread?
 
     let start: Microseconds
 
@@ -42,7 +40,7 @@ final class FileSource {
         let label = self.label
         let start = self.start
         let handoff = Handoff(reader)
-        let thread = Thread {
+        startThread(name: "decode \(label)") {
             let reader = handoff.take()
             var running = true
             while running {
@@ -56,14 +54,10 @@ final class FileSource {
             if let declared = reader.info.duration {
                 let decoded = max(reader.lastVideoTime ?? Int64.min, reader.lastAudioEnd ?? Int64.min) - start
                 if decoded < declared - 1_500_000 {
-                    warnings.add(String(format: "%@: decoding ended at %.1f s of the %.1f s the file declares (damaged or truncated); kept everything before that",
-                                        label, Double(max(0, decoded)) / 1e6, Double(declared) / 1e6))
+                    warnings.add("\(label): decoding ended at \(decimal(Double(max(0, decoded)) / 1e6, 1)) s of the "
+                                 + "\(decimal(Double(declared) / 1e6, 1)) s the file declares (damaged or truncated); kept everything before that")
                 }
             }
         }
-        thread.name = "decode \(label)"
-        thread.stackSize = 1 << 20
-        self.thread = thread
-        thread.start()
     }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Codecs
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Layout
 import MediaCore
 import Recorder
@@ -28,8 +31,19 @@ func installStopSignals() {
     }
 }
 
+/// Unbuffered write to standard error (fd 2 needs no shared FILE state).
+func printError(_ text: String) {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+        if written <= 0 { return }
+        offset += written
+    }
+}
+
 func fail(_ error: MediaError) -> ExitCode {
-    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    printError("error: \(error)\n")
     return ExitCode(error.code == .invalidArgument || error.code == .invalidLayout ? 2 : 1)
 }
 
@@ -129,20 +143,20 @@ struct Compose: ParsableCommand {
                 let elapsed = max(0.001, Date().timeIntervalSince(started))
                 let seconds = Double(p.time) / 1e6
                 let speed = seconds / elapsed
-                var line = String(format: "time=%.2f speed=%.2fx", seconds, speed)
+                var line = "time=\(decimal(seconds, 2)) speed=\(decimal(speed, 2))x"
                 if let expected = p.expected, expected > 0 {
-                    line = String(format: "%3.0f%% ", min(100, 100 * Double(p.time) / Double(expected))) + line
+                    line = "\(decimal(min(100, 100 * Double(p.time) / Double(expected)), 0))% " + line
                 }
-                FileHandle.standardError.write(Data((interactive ? "\r\(line)   " : "progress \(line)\n").utf8))
+                printError(interactive ? "\r\(line)   " : "progress \(line)\n")
             }, warning: { message in
-                if !quiet { FileHandle.standardError.write(Data("warning: \(message)\n".utf8)) }
+                if !quiet { printError("warning: \(message)\n") }
             }, shouldStop: { stopRequested.load(ordering: .relaxed) })
-            if showProgress && interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+            if showProgress && interactive { printError("\n") }
             let elapsed = Date().timeIntervalSince(started)
             if !quiet {
-                print(String(format: "wrote %@ (%.2f s, %lld frames, %.1f MB) in %.1f s (%.2fx real time)",
-                             summary.path, Double(summary.duration) / 1e6, summary.videoFrames, Double(summary.bytes) / 1e6,
-                             elapsed, Double(summary.duration) / 1e6 / max(elapsed, 0.001)))
+                print("wrote \(summary.path) (\(decimal(Double(summary.duration) / 1e6, 2)) s, \(summary.videoFrames) frames, "
+                      + "\(decimal(Double(summary.bytes) / 1e6, 1)) MB) in \(decimal(elapsed, 1)) s "
+                      + "(\(decimal(Double(summary.duration) / 1e6 / max(elapsed, 0.001), 2))x real time)")
             }
         } catch let error as MediaError {
             throw fail(error)

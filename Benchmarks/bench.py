@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""mcu-record compose vs the equivalent ffmpeg command, and vs the decode+encode floor.
+
+Each command runs RUNS times, one at a time; CPU seconds (user+system), wall seconds and peak RSS come from
+wait4() of that process alone. Medians are reported and written to Benchmarks/RESULTS.md.
+"""
+import os, statistics, subprocess, sys, time, pathlib, datetime
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BIN = str(ROOT / ".build/release/mcu-record")
+INPUTS = ROOT / "Fixtures/generated/bench"
+WORK = ROOT / "Benchmarks/work"
+RUNS = int(os.environ.get("RUNS", "3"))
+ENC = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-g", "60", "-profile:v", "high", "-pix_fmt", "yuv420p",
+       "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"]
+
+
+def measure(cmd):
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    err = proc.stderr.read().decode(errors="replace")
+    if status != 0:
+        sys.exit(f"failed ({status}): {' '.join(cmd)}\n{err}")
+    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024
+
+
+def median_of(cmd):
+    runs = [measure(cmd) for _ in range(RUNS)]
+    return tuple(statistics.median(r[i] for r in runs) for i in range(3))
+
+
+def ffmpeg_grid(inputs, tile_w, tile_h, columns, out):
+    n = len(inputs)
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
+    for i in inputs:
+        cmd += ["-i", str(i)]
+    parts, labels = [], []
+    for k in range(n):
+        parts.append(f"[{k}:v]scale={tile_w}:{tile_h}:force_original_aspect_ratio=decrease,"
+                     f"pad={tile_w}:{tile_h}:(ow-iw)/2:(oh-ih)/2[v{k}]")
+        labels.append(f"[v{k}]")
+    layout = "|".join(f"{(k % columns) * tile_w}_{(k // columns) * tile_h}" for k in range(n))
+    parts.append("".join(labels) + f"xstack=inputs={n}:layout={layout}[v]")
+    parts.append("".join(f"[{k}:a]" for k in range(n)) + f"amix=inputs={n}[a]")
+    return cmd + ["-filter_complex", ";".join(parts), "-map", "[v]", "-map", "[a]", "-r", "30"] + ENC + \
+        ["-movflags", "+faststart", str(out)]
+
+
+def ours(inputs, size, out):
+    cmd = [BIN, "compose", "--layout", "grid", "--size", size, "--fps", "30", "--preset", "veryfast", "--crf", "23",
+           "--quiet", "--output", str(out)]
+    for i in inputs:
+        cmd += ["--input", str(i)]
+    return cmd
+
+
+def floor(inputs, composite, size, tag):
+    """Decoding the inputs (one thread each, as the compositor does) plus encoding the same composite pictures."""
+    decode = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", "1"]
+    for i in inputs:
+        decode += ["-threads", "1", "-i", str(i)]
+    for k in range(len(inputs)):
+        decode += ["-map", f"{k}:v", "-map", f"{k}:a"]
+    decode += ["-f", "null", "-"]
+    raw_v, raw_a = WORK / f"{tag}.yuv", WORK / f"{tag}.f32"
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(composite), "-map", "0:v",
+                    "-f", "rawvideo", "-pix_fmt", "yuv420p", str(raw_v), "-map", "0:a", "-f", "f32le", "-ar", "48000",
+                    "-ac", "2", str(raw_a)], check=True)
+    encode = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", size,
+              "-r", "30", "-i", str(raw_v), "-f", "f32le", "-ar", "48000", "-ac", "2", "-i", str(raw_a)] + ENC + \
+             ["-movflags", "+faststart", str(WORK / f"{tag}-floor.mp4")]
+    d, e = median_of(decode), median_of(encode)
+    raw_v.unlink(); raw_a.unlink()
+    return d, e
+
+
+def main():
+    WORK.mkdir(parents=True, exist_ok=True)
+    rows, notes = [], []
+    for tag, n, size, tw, th, cols in [("a", 4, "1280x720", 640, 360, 2), ("b", 16, "1920x1080", 480, 270, 4)]:
+        inputs = [INPUTS / f"in{k}.webm" for k in range(n)]
+        out_ours, out_ff = WORK / f"{tag}-ours.mp4", WORK / f"{tag}-ffmpeg.mp4"
+        print(f"({tag}) {n} inputs 640x480@30 VP8+Opus, 60 s -> {size}@30 grid, {RUNS} runs each", flush=True)
+        o = median_of(ours(inputs, size, out_ours))
+        print(f"  mcu-record  cpu {o[0]:7.2f} s  wall {o[1]:6.2f} s  rss {o[2]:7.1f} MB", flush=True)
+        f = median_of(ffmpeg_grid(inputs, tw, th, cols, out_ff))
+        print(f"  ffmpeg      cpu {f[0]:7.2f} s  wall {f[1]:6.2f} s  rss {f[2]:7.1f} MB", flush=True)
+        d, e = floor(inputs, out_ours, size, tag)
+        fl = d[0] + e[0]
+        print(f"  floor       cpu {fl:7.2f} s  (decode {d[0]:.2f} + encode {e[0]:.2f})", flush=True)
+        rows.append((tag, n, size, o, f, d, e))
+    # VP8 decoders: FFmpeg's own against libvpx, one thread, same file.
+    vp8 = {}
+    for name, args in [("ffmpeg vp8", []), ("libvpx", ["-c:v", "libvpx"])]:
+        vp8[name] = median_of(["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", "1"] + args +
+                              ["-i", str(INPUTS / "in0.webm"), "-map", "0:v", "-f", "null", "-"])[0]
+    lines = [f"# Benchmarks", "", f"Measured {datetime.date.today()} on this machine ({os.cpu_count()} cores), "
+             f"release build, median of {RUNS} runs; `make bench` re-runs them (`Benchmarks/bench.py`).", "",
+             "Inputs: 640x480@30 VP8 + Opus, 60 s each (`scripts/gen-fixtures.sh --bench`). Output: H.264 High "
+             "veryfast CRF 23, GOP 60, AAC-LC 128 kbit/s, faststart MP4. ffmpeg: `scale`+`pad` per input, `xstack`, "
+             "`amix`, its default decoders. Floor: decoding the inputs (one thread each) plus encoding the same "
+             "composite pictures and audio from raw.", "",
+             "| case | tool | CPU s | wall s | peak RSS MB | CPU vs ffmpeg | wall vs ffmpeg | RSS vs ffmpeg | CPU vs floor |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for tag, n, size, o, f, d, e in rows:
+        fl = d[0] + e[0]
+        lines.append(f"| ({tag}) {n} → {size} | mcu-record | {o[0]:.2f} | {o[1]:.2f} | {o[2]:.0f} | "
+                     f"{o[0] / f[0]:.2f} | {o[1] / f[1]:.2f} | {o[2] / f[2]:.2f} | {o[0] / fl:.3f} |")
+        lines.append(f"| ({tag}) {n} → {size} | ffmpeg | {f[0]:.2f} | {f[1]:.2f} | {f[2]:.0f} | | | | {f[0] / fl:.3f} |")
+        lines.append(f"| ({tag}) {n} → {size} | floor | {fl:.2f} (decode {d[0]:.2f} + encode {e[0]:.2f}) | | | | | | 1.000 |")
+    lines += ["", f"VP8 decoding of one input, one thread: FFmpeg's decoder {vp8['ffmpeg vp8']:.2f} s CPU, "
+              f"libvpx {vp8['libvpx']:.2f} s CPU; mcu-record uses the faster "
+              f"({'FFmpeg' if vp8['ffmpeg vp8'] <= vp8['libvpx'] else 'libvpx'}).", ""]
+    (ROOT / "Benchmarks/RESULTS.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+import Codecs
+import Compositor
+import Foundation
+import Layout
+import MediaCore
+import Testing
+
+@Suite struct SpeakerDetectorTests {
+    func blocks(_ n: Int, _ levels: [String: Float], into detector: inout SpeakerDetector) {
+        for _ in 0..<n { detector.update(levels: levels) }
+    }
+
+    @Test func nobodyDominatesNobodySpeaks() {
+        var d = SpeakerDetector()
+        blocks(200, ["a": 0.1, "b": 0.1], into: &d)
+        #expect(d.speaker == nil)
+    }
+
+    @Test func followsWhoTalksAfterTheHoldTime() {
+        var d = SpeakerDetector()
+        blocks(100, ["a": 0.2, "b": 0.001], into: &d)
+        #expect(d.speaker == "a")
+        blocks(40, ["a": 0.001, "b": 0.2], into: &d)   // 0.8 s: an interjection
+        #expect(d.speaker == "a", "short interjections do not take the slot")
+        blocks(100, ["a": 0.001, "b": 0.2], into: &d)
+        #expect(d.speaker == "b")
+    }
+
+    @Test func silenceKeepsTheLastSpeaker() {
+        var d = SpeakerDetector()
+        blocks(100, ["a": 0.2, "b": 0], into: &d)
+        blocks(500, ["a": 0, "b": 0], into: &d)
+        #expect(d.speaker == "a")
+    }
+}
+
+@Suite struct VisibleTilesTests {
+    func tile(_ id: String, _ rect: PixelRect, opacity: Double = 1) -> PlacedTile {
+        PlacedTile(sourceID: id, regionID: "r", cell: 0, rect: rect, z: 0, fit: .contain, border: Border(), opacity: opacity)
+    }
+
+    @Test func tilesBehindOpaqueOnesAreSkipped() {
+        let full = PixelRect(x: 0, y: 0, width: 640, height: 360)
+        let small = PixelRect(x: 10, y: 10, width: 100, height: 100)
+        #expect(VideoCompositor.visibleTiles([tile("a", small), tile("b", full)]).map(\.sourceID) == ["b"])
+        #expect(VideoCompositor.visibleTiles([tile("a", small), tile("b", full, opacity: 0.5)]).map(\.sourceID) == ["a", "b"])
+        #expect(VideoCompositor.visibleTiles([tile("a", full), tile("b", small)]).map(\.sourceID) == ["a", "b"])
+    }
+}
+
+/// Builds 48 kHz samples for a source buffer.
+func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
+    let data = [Float](repeating: value, count: count)
+    return AudioSamples(time: time, left: data[...], right: data[...])
+}
+
+@Suite struct SourceBufferTests {
+    @Test func liveBufferGivesNewestPictureNotFromTheFuture() throws {
+        let buffer = SourceBuffer(mode: .live)
+        let canvas = try VideoCanvas(size: PixelSize(width: 16, height: 16))
+        for t in [0, 33_333, 66_666] as [Microseconds] {
+            let p = try #require(canvas.snapshot(time: t))
+            buffer.pushVideo(p)
+        }
+        #expect(buffer.picture(atOrBefore: -1) == nil)
+        #expect(buffer.picture(atOrBefore: 40_000)?.time == 33_333)
+        #expect(buffer.picture(atOrBefore: 50_000)?.time == 33_333, "holds the last picture while nothing newer is due")
+        #expect(buffer.picture(atOrBefore: 1_000_000)?.time == 66_666, "a stalled source keeps its last picture")
+    }
+
+    @Test func audioGapsBecomeSilenceAndJitterIsAbsorbed() {
+        let buffer = SourceBuffer(mode: .live)
+        buffer.pushAudio(samples(at: 0, count: 960, value: 0.5))
+        buffer.pushAudio(samples(at: 20_100, count: 960, value: 0.5))   // 0.1 ms late: continuous
+        buffer.pushAudio(samples(at: 100_000, count: 960, value: 0.5))  // a real gap of 60 ms
+        var left = [Float](repeating: 0, count: 960), right = left
+        _ = buffer.mix(into: &left, &right, position: 960, count: 960, gain: 1)
+        #expect(left.allSatisfy { $0 == 0.5 }, "second block continuous")
+        left = [Float](repeating: 0, count: 960); right = left
+        _ = buffer.mix(into: &left, &right, position: 1920, count: 960, gain: 1)
+        #expect(left.allSatisfy { $0 == 0 }, "gap is silence")
+        left = [Float](repeating: 0, count: 960); right = left
+        let level = buffer.mix(into: &left, &right, position: 4800, count: 960, gain: 0.5)
+        #expect(left.allSatisfy { $0 == 0.25 } && abs(level - 0.25) < 1e-6, "gain applied, level reported")
+    }
+
+    @Test func pacedConsumerWaitsForTheProducer() async throws {
+        let buffer = SourceBuffer(mode: .paced)
+        let producer = Thread {
+            for i in 0..<30 {
+                let canvas = try! VideoCanvas(size: PixelSize(width: 16, height: 16))
+                buffer.pushVideo(canvas.snapshot(time: Microseconds(i) * 33_333)!)
+                buffer.pushAudio(samples(at: Microseconds(i) * 33_333, count: 1600, value: 0.1))
+            }
+            buffer.endVideo()
+            buffer.endAudio()
+        }
+        producer.start()
+        var times: [Microseconds] = []
+        for tick in 0..<30 {
+            times.append(buffer.picture(atOrBefore: Microseconds(tick) * 33_333)?.time ?? -1)
+        }
+        #expect(times == (0..<30).map { Microseconds($0) * 33_333 }, "every tick got exactly its picture")
+        var left = [Float](repeating: 0, count: 960), right = left
+        _ = buffer.mix(into: &left, &right, position: 0, count: 960, gain: 1)
+        #expect(buffer.endTime != nil)
+    }
+}
+
+@Suite struct AudioMixerTests {
+    @Test func limiterKeepsLoudSumsInsideFullScale() {
+        let a = SourceBuffer(mode: .live), b = SourceBuffer(mode: .live)
+        var wave = [Float](repeating: 0, count: 48_000)
+        for i in wave.indices { wave[i] = 0.9 * sin(Float(i) * 2 * .pi * 440 / 48_000) }
+        a.pushAudio(AudioSamples(time: 0, left: wave[...], right: wave[...]))
+        b.pushAudio(AudioSamples(time: 0, left: wave[...], right: wave[...]))
+        let mixer = AudioMixer()
+        var peak: Float = 0
+        var position: Int64 = 0
+        while position + 960 <= 48_000 {
+            let out = mixer.mix([.init(id: "a", buffer: a, gain: 1), .init(id: "b", buffer: b, gain: 1)], position: position)
+            peak = max(peak, out.left.map(abs).max() ?? 0)
+            position += 960
+        }
+        #expect(peak <= 0.98, "peak \(peak)")
+        #expect(peak > 0.8, "still loud: \(peak)")
+        #expect((mixer.levels["a"] ?? 0) > 0.5)
+    }
+}
