@@ -29,6 +29,11 @@ public final class VideoCanvas {
         av_frame_free(&f)
     }
 
+    /// Changes when the pixel buffers are replaced (then nothing drawn before is there any more).
+    public var bufferIdentity: UInt {
+        UInt(bitPattern: frame.pointee.data.0)
+    }
+
     /// Before drawing: if an encoder still references the buffers, draw into fresh ones.
     public func makeWritable() throws(MediaError) {
         try check(av_frame_make_writable(frame), .codecFailure, "cannot make the canvas writable")

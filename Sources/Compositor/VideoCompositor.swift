@@ -14,6 +14,10 @@ public final class VideoCompositor {
     private let text: TextRenderer?
     private struct LabelKey: Hashable { var text: String; var size: Int }
     private var labels: [LabelKey: AlphaMask] = [:]
+    /// What the last frame painted where; when the next is the same, the background and bars are still there.
+    private struct Paint: Equatable { var tile: PixelRect; var picture: PixelRect?; var border: Border }
+    private var lastPaint: [Paint] = []
+    private var plan: [Paint] = []
 
     public init(size: PixelSize, background: RGBAColor, backgroundImage: VideoPicture? = nil, text: TextRenderer?) throws(MediaError) {
         canvas = try VideoCanvas(size: size)
@@ -41,20 +45,35 @@ public final class VideoCompositor {
     }
 
     public func render(_ layout: SolvedLayout, picture: (String) -> VideoPicture?, name: (String) -> String) throws(MediaError) {
+        let buffer = canvas.bufferIdentity
         try canvas.makeWritable()
-        if let backgroundImage { canvas.copy(from: backgroundImage) } else { canvas.fill(color: background) }
-        for tile in VideoCompositor.visibleTiles(layout.tiles) {
+        let tiles = VideoCompositor.visibleTiles(layout.tiles)
+        // Every opaque picture is redrawn each frame; the background, bars and borders only when the geometry
+        // changed (or the encoder kept our buffer and we were handed a fresh one).
+        plan.removeAll(keepingCapacity: true)
+        var translucent = false
+        for tile in tiles {
+            translucent = translucent || tile.opacity < 1
+            let content = VideoCompositor.content(of: tile)
+            let placed = tile.sourceID.flatMap(picture).map { tile.fit.placement(of: $0.size, in: content).destination }
+            plan.append(Paint(tile: tile.rect, picture: placed, border: tile.border))
+        }
+        let repaint = translucent || plan != lastPaint || buffer != canvas.bufferIdentity
+        swap(&plan, &lastPaint)
+        if repaint {
+            if let backgroundImage { canvas.copy(from: backgroundImage) } else { canvas.fill(color: background) }
+        }
+        for tile in tiles {
             guard let id = tile.sourceID else {
-                canvas.fill(tile.rect, color: background)
+                if repaint { canvas.fill(tile.rect, color: background) }
                 continue
             }
             let inset = (tile.border.width + 1) & ~1
-            let content = PixelRect(x: tile.rect.x + inset, y: tile.rect.y + inset,
-                                    width: tile.rect.width - 2 * inset, height: tile.rect.height - 2 * inset)
+            let content = VideoCompositor.content(of: tile)
             if content.width >= 2, content.height >= 2 {
                 if let picture = picture(id) {
                     let placement = tile.fit.placement(of: picture.size, in: content)
-                    if placement.destination != content && tile.opacity >= 1 { canvas.fill(content, color: background) }
+                    if repaint && placement.destination != content && tile.opacity >= 1 { canvas.fill(content, color: background) }
                     let scaler = scalers[id] ?? FrameScaler()
                     scalers[id] = scaler
                     if !scaler.draw(picture, crop: placement.crop, into: canvas, destination: placement.destination, opacity: tile.opacity) {
@@ -64,8 +83,13 @@ public final class VideoCompositor {
                     drawSlate(content, title: name(id))
                 }
             }
-            if tile.border.width > 0 { canvas.strokeBorder(tile.rect, width: inset, color: tile.border.color) }
+            if repaint && tile.border.width > 0 { canvas.strokeBorder(tile.rect, width: inset, color: tile.border.color) }
         }
+    }
+
+    static func content(of tile: PlacedTile) -> PixelRect {
+        let inset = (tile.border.width + 1) & ~1
+        return PixelRect(x: tile.rect.x + inset, y: tile.rect.y + inset, width: tile.rect.width - 2 * inset, height: tile.rect.height - 2 * inset)
     }
 
     /// Forgets per-source state of sources that are gone.
