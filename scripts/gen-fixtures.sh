@@ -47,6 +47,15 @@ if [ ! -s "$out/truncated.webm" ]; then
   src="$out/long-pattern.webm"; size=$(stat -c %s "$src")
   head -c $((size / 2 + 77)) "$src" > "$out/truncated.webm"
 fi
+# Damaged in the middle: 64 KiB of garbage written over the middle of a clip (the rest is intact).
+if [ ! -s "$out/corrupt-middle.webm" ]; then
+  src="$out/long-pattern.webm"; size=$(stat -c %s "$src")
+  cp "$src" "$out/corrupt-middle.webm.tmp"
+  head -c 65536 /dev/urandom | dd of="$out/corrupt-middle.webm.tmp" bs=1 seek=$((size / 2)) conv=notrunc status=none
+  mv "$out/corrupt-middle.webm.tmp" "$out/corrupt-middle.webm"
+fi
+# A background image (PNG) for layouts.
+make_once "background-orange.png" ff -f lavfi -i "color=c=0xff8000:s=320x180" -frames:v 1
 # Unsupported codec (MP3 audio only) and a file that is not media at all.
 make_once "unsupported.mp3" ff -f lavfi -i "sine=frequency=440:duration=1" -c:a libmp3lame
 [ -s "$out/not-media.webm" ] || head -c 4096 /dev/urandom > "$out/not-media.webm"

@@ -59,6 +59,8 @@ public final class MediaFileReader {
     private var videoDrained = false
     private var audioDrained = false
     private var decodeErrors = 0
+    private var damagedPictures = 0
+    private var lastPacketTime: [Int32: Microseconds] = [:]
 
     public init(path: String, offset: Microseconds = 0, decodeThreads: Int = 1, wantVideo: Bool = true, wantAudio: Bool = true) throws(MediaError) {
         var ctx: UnsafeMutablePointer<AVFormatContext>?
@@ -194,6 +196,7 @@ public final class MediaFileReader {
             let read = av_read_frame(format, packet)
             if read < 0 {
                 finishedReading = true
+                if damagedPictures > 1 { warn("\(damagedPictures) pictures in all were decoded from damaged data") }
                 if read != AVERROR_EOF_CODE {
                     warn("stopped reading at a damaged or truncated part (\(ffmpegErrorText(read))); kept what decoded before it")
                 }
@@ -202,6 +205,7 @@ public final class MediaFileReader {
             } else {
                 defer { av_packet_unref(packet) }
                 let index = packet.pointee.stream_index
+                noteHoles(packet, stream: index)
                 if index == state.videoIndex, let d = videoDecoder {
                     send(packet, to: d)
                 } else if index == state.audioIndex, let d = audioDecoder {
@@ -212,6 +216,17 @@ public final class MediaFileReader {
         if let d = videoDecoder, !videoDrained { videoDrained = receiveVideo(d, onVideo) }
         if let d = audioDecoder, !audioDrained { audioDrained = receiveAudio(d, onAudio) }
         return true
+    }
+
+    /// A stream whose timestamps jump ahead by more than 2 s lost data there (damage skipped by the demuxer,
+    /// or a sender that paused): worth a warning, since the picture holds and the audio is silent meanwhile.
+    private func noteHoles(_ packet: UnsafeMutablePointer<AVPacket>, stream: Int32) {
+        guard stream == state.videoIndex || stream == state.audioIndex, packet.pointee.pts != AV_NOPTS else { return }
+        let t = time(packet.pointee.pts, stream == state.videoIndex ? state.videoTimeBase : state.audioTimeBase)
+        if let last = lastPacketTime[stream], t - last > 2_000_000 {
+            warn("no \(stream == state.videoIndex ? "video" : "audio") data for \(Double(t - last) / 1e6) s after \(Double(last - offset) / 1e6) s (damaged or paused); holding the picture, silence for the sound")
+        }
+        lastPacketTime[stream] = max(lastPacketTime[stream] ?? t, t)
     }
 
     private func send(_ packet: UnsafeMutablePointer<AVPacket>, to decoder: UnsafeMutablePointer<AVCodecContext>) {
@@ -243,6 +258,12 @@ public final class MediaFileReader {
                 t = time(pts, state.videoTimeBase)
             }
             lastVideoTime = max(lastVideoTime ?? t, t)
+            if frame.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 || frame.pointee.decode_error_flags != 0 {
+                damagedPictures += 1
+                if damagedPictures == 1 {
+                    warn("damaged data at \(Double(t - offset) / 1e6) s: pictures there may show artefacts until the next keyframe")
+                }
+            }
             deliver(VideoPicture(taking: frame, time: t))
         }
     }

@@ -14,12 +14,14 @@ public struct ComposeInput: Sendable, Hashable {
     public var start: Microseconds
     public var name: String?
     public var role: SourceDescriptor.Role
+    /// Audio gain (1 = unchanged).
+    public var gain: Float
 
-    public init(path: String, start: Microseconds = 0, name: String? = nil, role: SourceDescriptor.Role = .camera) {
-        self.path = path; self.start = start; self.name = name; self.role = role
+    public init(path: String, start: Microseconds = 0, name: String? = nil, role: SourceDescriptor.Role = .camera, gain: Float = 1) {
+        self.path = path; self.start = start; self.name = name; self.role = role; self.gain = gain
     }
 
-    /// `PATH`, `PATH@SECONDS`, or `key=value` pairs: `file=PATH,start=12.5,name=Alice,role=screen`.
+    /// `PATH`, `PATH@SECONDS`, or `key=value` pairs: `file=PATH,start=12.5,name=Alice,role=screen,gain=0.5`.
     public init(parsing text: String) throws(MediaError) {
         if text.hasPrefix("file=") || text.contains(",file=") {
             var input = ComposeInput(path: "")
@@ -35,7 +37,12 @@ public struct ComposeInput: Sendable, Hashable {
                         throw MediaError(.invalidArgument, "input role must be camera or screen, not '\(parts[1])'")
                     }
                     input.role = role
-                default: throw MediaError(.invalidArgument, "unknown input option '\(parts[0])' (file, start, name, role)")
+                case "gain":
+                    guard let gain = Float(parts[1]), gain >= 0, gain <= 16 else {
+                        throw MediaError(.invalidArgument, "input gain must be a number from 0 to 16, not '\(parts[1])'")
+                    }
+                    input.gain = gain
+                default: throw MediaError(.invalidArgument, "unknown input option '\(parts[0])' (file, start, name, role, gain)")
                 }
             }
             guard !input.path.isEmpty else { throw MediaError(.invalidArgument, "input '\(text)' has no file=") }
@@ -125,7 +132,7 @@ public enum Composer {
                                               hasVideo: reader.hasVideo, hasAudio: reader.hasAudio, sequence: sequence)
             for w in reader.warnings { warning("\(input.path): \(w)") }
             let source = FileSource(reader: reader, label: input.path, start: input.start)
-            engine.add(CompositionEngine.Source(descriptor: descriptor, buffer: source.buffer))
+            engine.add(CompositionEngine.Source(descriptor: descriptor, buffer: source.buffer, gain: input.gain))
             sources.append(source)
         }
         readers.removeAll()

@@ -67,7 +67,7 @@ struct Compose: ParsableCommand {
         abstract: "Compose input files into one composite MP4 (H.264 + AAC).",
         discussion: """
         Inputs start at 0 s unless placed later: `--input late.webm@12.5`, or with options \
-        `--input file=screen.webm,start=3,name=Slides,role=screen`.
+        `--input file=screen.webm,start=3,name=Slides,role=screen,gain=0.5`.
         The file is written crash-safe as NAME.recording.mp4 and finalized into NAME.mp4 at the end; \
         Ctrl-C stops early and still finalizes what was composed.
         """)

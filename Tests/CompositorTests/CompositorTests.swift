@@ -103,7 +103,10 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         #expect(times == (0..<30).map { Microseconds($0) * 33_333 }, "every tick got exactly its picture")
         var left = [Float](repeating: 0, count: 960), right = left
         _ = buffer.mix(into: &left, &right, position: 0, count: 960, gain: 1)
-        #expect(buffer.endTime != nil)
+        // Past the last picture the paced consumer waits until the producer says the source has ended.
+        let last: Microseconds? = buffer.picture(atOrBefore: 10_000_000)?.time
+        #expect(last == Microseconds(29 * 33_333))
+        #expect(buffer.endTime == Microseconds(1_000_000), "the audio (30 x 1600 samples) ends last")
     }
 }
 

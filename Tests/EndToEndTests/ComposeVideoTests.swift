@@ -141,3 +141,50 @@ let canvas = PixelSize(width: 640, height: 360)
         #expect(bright > 20, "name text on the slate")
     }
 }
+
+@Suite(.serialized) struct ComposeStyleTests {
+    @Test func backgroundImageBordersAndOpacity() throws {
+        let red = Paths.fixture("colour-ff0000.webm"), blue = Paths.fixture("colour-0000ff.webm")
+        // Red on the left half with a white 8-pixel border; blue at half opacity over the right half of red's
+        // region; the orange background image shows in the empty right part.
+        let layout = """
+        {"canvas":{"width":640,"height":360,"background_image":"\(Paths.fixture("background-orange.png"))"},
+         "regions":[
+          {"id":"left","x":0,"y":0,"width":"50%","height":"100%","mode":"single","sources":["colour-ff0000"],"fit":"stretch",
+           "border":{"width":8,"color":"#ffffff"}},
+          {"id":"over","x":160,"y":120,"width":160,"height":120,"z":1,"mode":"single","sources":["colour-0000ff"],"fit":"stretch","opacity":0.5}
+         ]}
+        """
+        let output = try compose("style", layout: layout, inputs: [red, blue])
+        let frame = try #require(picture(at: 1, in: try decodePictures(output)))
+        expectColour(frame, PixelRect(x: 400, y: 40, width: 200, height: 280), "ff8000", "background image")
+        expectColour(frame, PixelRect(x: 0, y: 0, width: 320, height: 8), "ffffff", "top border")
+        expectColour(frame, PixelRect(x: 0, y: 8, width: 8, height: 344), "ffffff", "left border")
+        expectColour(frame, PixelRect(x: 16, y: 16, width: 120, height: 320), "ff0000", "red inside the border")
+        // Half blue over red, blended in Y'CbCr: the mean of the two colours.
+        let r = yuv(ofHex: "ff0000"), b = yuv(ofHex: "0000ff")
+        let blended = try #require(frame.meanYUV(in: PixelRect(x: 180, y: 140, width: 120, height: 80)))
+        #expect(distance(blended, ((r.y + b.y) / 2, (r.u + b.u) / 2, (r.v + b.v) / 2)) < 10, "blend \(blended)")
+    }
+
+    @Test func damagedMiddleIsSkippedAndTheRestKept() throws {
+        let output = Paths.temporary("corrupt.mp4")
+        try? FileManager.default.removeItem(atPath: output)
+        let result = try mcuRecord(["compose", "--input", Paths.fixture("corrupt-middle.webm"), "--output", output,
+                                    "--size", "640x360", "--preset", "ultrafast"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("warning:") && result.stderr.contains("no video data for"), "\(result.stderr)")
+        let pictures = try decodePictures(output)
+        // The output keeps the constant rate through the damage and goes on past it.
+        #expect(Double(pictures.last?.time ?? 0) / 1e6 > 15, "last picture at \(Double(pictures.last?.time ?? 0) / 1e6) s")
+    }
+
+    @Test func inputGainScalesItsAudio() throws {
+        let tone = Paths.fixture("tone-1000.ogg")
+        let loud = try decodeAudio(try compose("gain-1", layout: "single", inputs: [tone]))
+        let quiet = try decodeAudio(try compose("gain-quarter", layout: "single", inputs: ["file=\(tone),gain=0.25"]))
+        let a = goertzel(loud.left[24_000..<72_000], frequency: 1000), b = goertzel(quiet.left[24_000..<72_000], frequency: 1000)
+        // Power goes with the square of the gain: 1/16.
+        #expect(abs(b / a - 1.0 / 16) < 0.01, "power ratio \(b / a)")
+    }
+}
