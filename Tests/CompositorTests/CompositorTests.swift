@@ -106,6 +106,7 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         // Past the last picture the paced consumer waits until the producer says the source has ended.
         let last: Microseconds? = buffer.picture(atOrBefore: 10_000_000)?.time
         #expect(last == Microseconds(29 * 33_333))
+        _ = buffer.mix(into: &left, &right, position: 480_000, count: 960, gain: 1)   // waits for the audio's end
         #expect(buffer.endTime == Microseconds(1_000_000), "the audio (30 x 1600 samples) ends last")
     }
 }
