@@ -60,23 +60,24 @@ public enum LayoutSolver {
             let region = layout.regions[index]
             let rect = regionRect(region, canvas: canvas)
             guard !rect.isEmpty else { continue }
+            // Roles depend on this instant: who speaks, and who the regions resolved so far show.
+            let selects = { (selector: SourceSelector, source: SourceDescriptor) -> Bool in
+                switch selector {
+                case .speaker: source.id == speaker
+                case .others: !shown.contains(source.id)
+                default: selector.matches(source)
+                }
+            }
             let candidates = visual.filter { source in
                 if region.style == .twilio && !source.hasVideo { return false }
-                let selected = region.sources.contains { selector in
-                    switch selector {
-                    case .speaker: source.id == speaker
-                    case .others: !shown.contains(source.id)
-                    default: selector.matches(source)
-                    }
-                }
-                return selected && !region.excluded.contains { $0 != .others && $0 != .speaker ? $0.matches(source) : ($0 == .speaker && source.id == speaker) }
+                return region.sources.contains { selects($0, source) } && !region.excluded.contains { selects($0, source) }
             }
             var tiles: [PlacedTile]
             switch (region.style, region.mode) {
             case (.twilio, _):
                 tiles = twilioTiles(region, rect: rect, canvas: canvas, candidates: candidates, time: context.time)
             case (.native, .single):
-                tiles = singleTile(region, rect: rect, candidates: candidates, speaker: speaker, time: context.time)
+                tiles = singleTile(region, rect: rect, candidates: candidates, time: context.time, selects: selects)
             case (.native, .grid):
                 tiles = nativeGridTiles(region, rect: rect, candidates: candidates, time: context.time)
             }
@@ -153,17 +154,12 @@ public enum LayoutSolver {
 
     // MARK: Single
 
-    static func singleTile(_ region: LayoutRegion, rect: PixelRect, candidates: [SourceDescriptor], speaker: String?, time: Microseconds) -> [PlacedTile] {
+    static func singleTile(_ region: LayoutRegion, rect: PixelRect, candidates: [SourceDescriptor], time: Microseconds,
+                           selects: (SourceSelector, SourceDescriptor) -> Bool) -> [PlacedTile] {
         let present = candidates.filter { $0.isPresent(at: time) }
         // Selector order decides: ["@screen", "@speaker"] shows a screen share when there is one.
         for selector in region.sources {
-            let matching = joinOrder(present.filter { source in
-                switch selector {
-                case .speaker: source.id == speaker
-                case .others: true
-                default: selector.matches(source)
-                }
-            })
+            let matching = joinOrder(present.filter { selects(selector, $0) })
             let pick = region.overflow == .showNewest ? matching.last : matching.first
             if let pick {
                 return [PlacedTile(sourceID: pick.id, regionID: region.id, cell: 0, rect: rect, z: region.z,
