@@ -29,6 +29,12 @@ func installStopSignals() {
     for sig in [SIGINT, SIGTERM] {
         signal(sig) { _ in stopRequested.store(true, ordering: .relaxed) }
     }
+    // A parent (supervisor, test runner) may have left them blocked; a blocked stop signal would never arrive.
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
 /// Unbuffered write to standard error (fd 2 needs no shared FILE state).
@@ -151,7 +157,7 @@ struct Compose: ParsableCommand {
             }, warning: { message in
                 if !quiet { printError("warning: \(message)\n") }
             }, shouldStop: { stopRequested.load(ordering: .relaxed) })
-            if showProgress && interactive { printError("\n") }
+            if showProgress && interactive { printError("\rdone time=\(decimal(Double(summary.duration) / 1e6, 2))           \n") }
             let elapsed = Date().timeIntervalSince(started)
             if !quiet {
                 print("wrote \(summary.path) (\(decimal(Double(summary.duration) / 1e6, 2)) s, \(summary.videoFrames) frames, "

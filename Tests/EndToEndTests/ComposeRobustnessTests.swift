@@ -41,6 +41,28 @@ import Testing
         #expect(Double(audio.left.count) / 48_000 >= reported - 2.2)
     }
 
+    @Test func sigintStopsEarlyAndFinalizes() throws {
+        let output = Paths.temporary("interrupted.mp4")
+        try? FileManager.default.removeItem(atPath: output)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.binary)
+        process.arguments = ["compose", "--input", Paths.fixture("long-pattern.webm"), "--output", output,
+                             "--size", "1280x720", "--preset", "medium", "--quiet"]
+        try process.run()
+        Thread.sleep(forTimeInterval: 2)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(!FileManager.default.fileExists(atPath: output.replacingOccurrences(of: ".mp4", with: ".recording.mp4")))
+        let pictures = try decodePictures(output)
+        let seconds = Double(pictures.last?.time ?? 0) / 1e6
+        #expect(pictures.count > 10 && seconds < 19, "stopped early at \(seconds) s with \(pictures.count) frames")
+        let audio = try decodeAudio(output)
+        let audioSeconds: Double = Double(audio.left.count) / 48_000
+        let videoSeconds: Double = Double(pictures.count) / 30
+        #expect(abs(audioSeconds - videoSeconds) < 0.1, "audio \(audioSeconds) s as long as the video \(videoSeconds) s")
+    }
+
     @Test func cleanStopFinalizesAFastStartFile() throws {
         let output = try compose("final", layout: "grid", inputs: [Paths.fixture("colour-ff0000.webm")])
         #expect(!FileManager.default.fileExists(atPath: output.replacingOccurrences(of: ".mp4", with: ".recording.mp4")))
