@@ -68,5 +68,7 @@ if [ "${1:-}" = "--bench" ]; then
     [ -s "$b/in$i.webm" ] || ff -f lavfi -i "$src=s=640x480:r=30:d=60" -f lavfi -i "sine=frequency=$((200 + 50 * i)):duration=60" \
       -vf "hue=h=$((i * 22)),noise=alls=6:allf=t" -c:v libvpx -b:v 600k -deadline realtime -cpu-used 8 -g 60 -c:a libopus -b:a 32k -shortest "$b/in$i.webm"
   done
+  [ -s "$b/vp9.webm" ] || ff -f lavfi -i "testsrc2=s=640x480:r=30:d=60,noise=alls=6:allf=t" -c:v libvpx-vp9 -b:v 600k \
+    -deadline realtime -cpu-used 8 "$b/vp9.webm"
 fi
 echo "fixtures ready in $out"
