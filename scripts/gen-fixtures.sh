@@ -56,6 +56,11 @@ if [ ! -s "$out/corrupt-middle.webm" ]; then
 fi
 # A background image (PNG) for layouts.
 make_once "background-orange.png" ff -f lavfi -i "color=c=0xff8000:s=320x180" -frames:v 1
+# No audio or video at all: subtitles only.
+if [ ! -s "$out/subtitles-only.mkv" ]; then
+  printf '1\n00:00:00,000 --> 00:00:01,000\nhello\n' > "$out/subtitles.srt"
+  ff -i "$out/subtitles.srt" -c:s srt "$out/subtitles-only.mkv"
+fi
 # Unsupported codec (MP3 audio only) and a file that is not media at all.
 make_once "unsupported.mp3" ff -f lavfi -i "sine=frequency=440:duration=1" -c:a libmp3lame
 [ -s "$out/not-media.webm" ] || head -c 4096 /dev/urandom > "$out/not-media.webm"

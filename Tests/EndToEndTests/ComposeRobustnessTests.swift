@@ -107,6 +107,7 @@ import Testing
         BadCase(arguments: ["--input", "/tmp"], message: "cannot open input"),
         BadCase(arguments: ["--input", Paths.fixture("not-media.webm")], message: "not-media.webm"),
         BadCase(arguments: ["--input", Paths.fixture("unsupported.mp3")], message: "unsupported codec (audio mp3)"),
+        BadCase(arguments: ["--input", Paths.fixture("subtitles-only.mkv")], message: "no audio or video stream to decode"),
         BadCase(arguments: ["--input", Paths.fixture("colour-ff0000.webm"), "--layout", "nope"], message: "no such layout file or preset"),
         BadCase(arguments: ["--input", Paths.fixture("colour-ff0000.webm"), "--size", "12x"], message: "--size must be"),
         BadCase(arguments: ["--input", Paths.fixture("colour-ff0000.webm") + "@-3"], message: "input start must be ≥ 0 seconds"),
