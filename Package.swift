@@ -19,6 +19,7 @@ let package = Package(
         // Pure Swift.
         .target(name: "MediaCore"),
         .target(name: "Layout", dependencies: ["MediaCore"]),
+        .target(name: "STUN"),
 
         // The only Swift that imports C.
         .target(name: "Codecs", dependencies: ["MediaCore", "CFFmpeg"]),
@@ -33,6 +34,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
+        .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Codecs", "Layout", "MediaCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Layout", "MediaCore"]),
     ],
