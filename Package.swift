@@ -20,6 +20,7 @@ let package = Package(
         .target(name: "MediaCore"),
         .target(name: "Layout", dependencies: ["MediaCore"]),
         .target(name: "STUN"),
+        .target(name: "RTP"),
 
         // The only Swift that imports C.
         .target(name: "Codecs", dependencies: ["MediaCore", "CFFmpeg"]),
@@ -35,6 +36,7 @@ let package = Package(
 
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Codecs", "Layout", "MediaCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Layout", "MediaCore"]),
     ],
