@@ -1,0 +1,133 @@
+@testable import RTP
+import Testing
+
+/// VP8 test stream: frame k is `packetsPerFrame` packets, a keyframe every `gop` frames.
+func vp8Packets(frames: Int, packetsPerFrame: Int = 3, gop: Int = 30, firstSequence: UInt16 = 1000) -> [RTPPacket] {
+    var out: [RTPPacket] = []
+    var seq = firstSequence
+    for k in 0..<frames {
+        for p in 0..<packetsPerFrame {
+            let payload: [UInt8] = p == 0 ? [0x10, k % gop == 0 ? 0x00 : 0x01, UInt8(k & 0xFF)] : [0x00, UInt8(p), UInt8(k & 0xFF)]
+            let bytes = RTPPacket.build(payloadType: 96, sequenceNumber: seq, timestamp: UInt32(k * 3000), ssrc: 1,
+                                        marker: p == packetsPerFrame - 1, payload: payload)
+            out.append(try! RTPPacket(parsing: bytes))
+            seq &+= 1
+        }
+    }
+    return out
+}
+
+func frames(_ actions: [JitterBuffer.Action]) -> [UInt32] {
+    actions.compactMap { if case let .frame(_, ts, _) = $0 { return ts } else { return nil } }
+}
+
+@Suite struct JitterBufferTests {
+    @Test func inOrderFramesComeOutWhole() {
+        var jb = JitterBuffer(codec: .vp8)
+        var out: [JitterBuffer.Action] = []
+        for (i, p) in vp8Packets(frames: 10).enumerated() { out += jb.insert(p, now: RTPTime(i) * 11_000) }
+        #expect(frames(out) == (0..<10).map { UInt32($0 * 3000) })
+        if case let .frame(f, _, _)? = out.first(where: { if case .frame = $0 { true } else { false } }) {
+            #expect(f.keyframe && f.data == [0x00, 0x00, 0x01, 0x00, 0x02, 0x00])
+        }
+        #expect(!out.contains { if case .nack = $0 { true } else { false } })
+    }
+
+    @Test func reorderingIsAbsorbed() {
+        var packets = vp8Packets(frames: 6)
+        packets.swapAt(4, 5); packets.swapAt(9, 11)
+        var jb = JitterBuffer(codec: .vp8)
+        var out: [JitterBuffer.Action] = []
+        for (i, p) in packets.enumerated() { out += jb.insert(p, now: RTPTime(i) * 1000) }
+        #expect(frames(out) == (0..<6).map { UInt32($0 * 3000) })
+        #expect(jb.statistics.lost == 0)
+    }
+
+    @Test func lossIsNackedThenRecovered() {
+        var packets = vp8Packets(frames: 4)
+        let missing = packets.remove(at: 4)
+        var jb = JitterBuffer(codec: .vp8)
+        var out: [JitterBuffer.Action] = []
+        var now: RTPTime = 0
+        for p in packets { now += 5000; out += jb.insert(p, now: now) }
+        #expect(out.contains(.nack([missing.sequenceNumber])))
+        #expect(frames(out) == [0], "frames after the hole wait")
+        now += 70_000
+        #expect(jb.poll(now: now).contains(.nack([missing.sequenceNumber])), "retried")
+        out = jb.insert(missing, now: now + 1000)
+        #expect(frames(out) == [3000, 6000, 9000])
+        #expect(jb.statistics.recovered == 1 && jb.statistics.lost == 0)
+    }
+
+    @Test func givingUpSkipsToTheNextKeyframeAndAsksForOne() {
+        var packets = vp8Packets(frames: 40, gop: 30)
+        packets.remove(at: 10)                     // frame 3 damaged for good
+        var jb = JitterBuffer(codec: .vp8)
+        var out: [JitterBuffer.Action] = []
+        var now: RTPTime = 0
+        for p in packets { now += 11_000; out += jb.insert(p, now: now); out += jb.poll(now: now) }
+        let emitted = frames(out)
+        #expect(emitted.prefix(3) == [0, 3000, 6000])
+        let firstAfterLoss: UInt32? = emitted.dropFirst(3).first
+        let keyframeTimestamp: UInt32? = 30 * 3000
+        #expect(firstAfterLoss == keyframeTimestamp, "inter frames after the loss are dropped until the keyframe")
+        #expect(out.contains(.lost(count: 1)))
+        #expect(jb.statistics.keyframeRequests >= 1 && jb.statistics.keyframeRequests <= 1 + 40 * 11 / 500 + 2, "throttled")
+    }
+
+    @Test func duplicatesAndWrapAround() {
+        let packets = vp8Packets(frames: 5, firstSequence: 65530)
+        var jb = JitterBuffer(codec: .vp8)
+        var out: [JitterBuffer.Action] = []
+        for (i, p) in packets.enumerated() { out += jb.insert(p, now: RTPTime(i)); out += jb.insert(p, now: RTPTime(i)) }
+        #expect(frames(out) == (0..<5).map { UInt32($0 * 3000) })
+        #expect(jb.statistics.duplicates + jb.statistics.late == packets.count, "every copy refused")
+    }
+
+    @Test func audioPacketsAreFramesAndNeverNacked() {
+        var jb = JitterBuffer(codec: .opus)
+        var out: [JitterBuffer.Action] = []
+        for i in [0, 1, 3, 2, 5, 6] as [UInt16] {
+            let p = try! RTPPacket(parsing: RTPPacket.build(payloadType: 111, sequenceNumber: i, timestamp: UInt32(i) * 960, ssrc: 2, payload: [0xFC, UInt8(i)]))
+            out += jb.insert(p, now: RTPTime(i) * 20_000)
+        }
+        out += jb.poll(now: 1_000_000)
+        #expect(frames(out) == [0, 960, 1920, 2880, 4800, 5760])
+        #expect(!out.contains { if case .nack = $0 { true } else { false } })
+        #expect(out.contains(.lost(count: 1)))
+    }
+
+    @Test func verifierUnderLossReorderAndDuplication() {
+        var rng = SystemRandomNumberGenerator()
+        let packets = vp8Packets(frames: 600, gop: 60)
+        var jb = JitterBuffer(codec: .vp8)
+        var now: RTPTime = 0
+        var emitted: [UInt32] = []
+        var queue: [RTPPacket] = []
+        for p in packets {
+            if Int.random(in: 0..<100, using: &rng) < 10 { continue }                      // 10 % loss
+            queue.insert(p, at: max(0, queue.count - Int.random(in: 0...3, using: &rng)))   // reorder
+            if Int.random(in: 0..<100, using: &rng) < 3 { queue.append(p) }                 // duplicates
+            while queue.count > 4 {
+                now += 3_700
+                emitted += frames(jb.insert(queue.removeFirst(), now: now))
+                emitted += frames(jb.poll(now: now))
+            }
+        }
+        for p in queue { now += 3_700; emitted += frames(jb.insert(p, now: now)) }
+        emitted += frames(jb.poll(now: now + 1_000_000))
+        #expect(!emitted.isEmpty)
+        #expect(zip(emitted, emitted.dropFirst()).allSatisfy { $0 < $1 }, "frames leave in order, each once")
+        #expect(jb.statistics.lost > 0 && jb.statistics.keyframeRequests > 0)
+    }
+
+    @Test func floodsStayBounded() {
+        var jb = JitterBuffer(codec: .vp8, configuration: .init(capacity: 64))
+        // A frame that never ends (no marker): memory must not grow.
+        for i in 0..<5000 {
+            let p = try! RTPPacket(parsing: RTPPacket.build(payloadType: 96, sequenceNumber: UInt16(i & 0xFFFF), timestamp: 1, ssrc: 1, payload: [0x10, 0x00]))
+            _ = jb.insert(p, now: RTPTime(i))
+        }
+        #expect(jb.statistics.received == 5000)
+    }
+}
