@@ -21,6 +21,7 @@ let package = Package(
         .target(name: "Layout", dependencies: ["MediaCore"]),
         .target(name: "STUN"),
         .target(name: "RTP"),
+        .target(name: "SDP"),
 
         // The only Swift that imports C.
         .target(name: "Codecs", dependencies: ["MediaCore", "CFFmpeg"]),
@@ -37,6 +38,7 @@ let package = Package(
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
+        .testTarget(name: "SDPTests", dependencies: ["SDP"]),
         .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Codecs", "Layout", "MediaCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Layout", "MediaCore"]),
     ],

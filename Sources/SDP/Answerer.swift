@@ -1,0 +1,132 @@
+/// What we offer back, and what the answer agreed per track.
+public struct AnswerOptions: Sendable {
+    public var iceUfrag: String
+    public var icePwd: String
+    /// SHA-256 of our DTLS certificate, `AB:CD:…`.
+    public var fingerprint: String
+    /// Host candidates: one per announced address, all on the shared UDP port.
+    public var candidates: [(ip: String, port: Int)]
+    public var sessionID: UInt64
+
+    public init(iceUfrag: String, icePwd: String, fingerprint: String, candidates: [(ip: String, port: Int)], sessionID: UInt64) {
+        self.iceUfrag = iceUfrag; self.icePwd = icePwd; self.fingerprint = fingerprint; self.candidates = candidates; self.sessionID = sessionID
+    }
+}
+
+public struct NegotiatedTrack: Sendable, Equatable {
+    public var mid: String
+    public var kind: String
+    public var codec: String
+    public var payloadType: UInt8
+    public var clockRate: Int
+    /// Header extension ids by URI, as the offer numbered them.
+    public var extensions: [String: UInt8]
+    public var ssrcs: [UInt32]
+}
+
+public struct Negotiation: Sendable {
+    public var answer: String
+    public var tracks: [NegotiatedTrack]
+    public var remoteUfrag: String
+    public var remotePwd: String
+    public var remoteFingerprint: (algorithm: String, value: String)
+}
+
+public enum SDPAnswerer {
+    public static let midURI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+    public static let absSendTimeURI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+    public static let audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+    static let supportedExtensions: Set<String> = [midURI, absSendTimeURI, audioLevelURI]
+
+    /// The codec we take from an m-section, in our order of preference.
+    static func choose(_ media: SessionDescription.Media) -> SessionDescription.RTPMap? {
+        let offered = media.codecs.filter { media.formats.contains(String($0.payloadType)) }
+        if media.kind == "audio" {
+            return offered.first { $0.name == "opus" && $0.clockRate == 48000 }
+        }
+        guard media.kind == "video" else { return nil }
+        if let vp8 = offered.first(where: { $0.name == "vp8" }) { return vp8 }
+        if let vp9 = offered.first(where: { $0.name == "vp9" && ($0.parameters["profile-id"] ?? "0") == "0" }) { return vp9 }
+        // H.264 as WebRTC sends it: non-interleaved (packetization-mode 1), a profile FFmpeg decodes.
+        let h264 = offered.filter { $0.name == "h264" && $0.parameters["packetization-mode"] == "1" }
+        let profileOrder = ["42e0", "4200", "4d00", "6400", "640c", "42c0"]
+        return h264.min { a, b in
+            let pa = profileOrder.firstIndex { (a.parameters["profile-level-id"] ?? "42e0").lowercased().hasPrefix($0) } ?? 99
+            let pb = profileOrder.firstIndex { (b.parameters["profile-level-id"] ?? "42e0").lowercased().hasPrefix($0) } ?? 99
+            return pa < pb
+        }
+    }
+
+    public static func answer(offer text: String, options: AnswerOptions) throws(SDPError) -> Negotiation {
+        let offer = try SessionDescription(parsing: text)
+        guard offer.media.contains(where: { $0.kind == "audio" || $0.kind == "video" }) else {
+            throw SDPError("the offer has no audio or video")
+        }
+        var lines = ["v=0", "o=mcu-record \(options.sessionID) 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=ice-lite"]
+        var sections: [String] = []
+        var tracks: [NegotiatedTrack] = []
+        var accepted: [String] = []
+        var refusals: [String] = []
+        var remoteUfrag = offer.iceUfrag, remotePwd = offer.icePwd, remoteFingerprint = offer.fingerprint
+        for media in offer.media {
+            let mid = media.mid ?? String(tracks.count)
+            let usable = (media.kind == "audio" || media.kind == "video") && media.port != 0
+            var codec = usable ? choose(media) : nil
+            if codec != nil && !(media.direction == "sendrecv" || media.direction == "sendonly") {
+                refusals.append("\(media.kind) \(mid) is \(media.direction)"); codec = nil
+            }
+            if codec != nil && !media.proto.contains("SAVPF") && !media.proto.contains("SAVP") {
+                refusals.append("\(media.kind) \(mid) uses \(media.proto), not DTLS-SRTP"); codec = nil
+            }
+            if codec != nil && !media.rtcpMux {
+                refusals.append("\(media.kind) \(mid) does not multiplex RTCP (a=rtcp-mux)"); codec = nil
+            }
+            if usable && codec == nil && choose(media) == nil {
+                refusals.append("no common \(media.kind) codec (offered \(Set(media.codecs.map(\.name)).sorted().joined(separator: ", ")))")
+            }
+            guard let codec else {
+                sections.append(contentsOf: ["m=\(media.kind) 0 \(media.proto) \(media.formats.first ?? "0")", "c=IN IP4 0.0.0.0"]
+                                + (media.mid.map { ["a=mid:\($0)"] } ?? []) + ["a=inactive"])
+                continue
+            }
+            remoteUfrag = remoteUfrag ?? media.iceUfrag
+            remotePwd = remotePwd ?? media.icePwd
+            remoteFingerprint = remoteFingerprint ?? media.fingerprint
+            accepted.append(mid)
+            let extensions = media.extensions.filter { supportedExtensions.contains($0.uri) }
+            tracks.append(NegotiatedTrack(mid: mid, kind: media.kind, codec: codec.name, payloadType: codec.payloadType, clockRate: codec.clockRate,
+                                          extensions: Dictionary(extensions.map { ($0.uri, $0.id) }, uniquingKeysWith: { a, _ in a }),
+                                          ssrcs: media.ssrcs))
+            var s = ["m=\(media.kind) \(options.candidates.first?.port ?? 9) UDP/TLS/RTP/SAVPF \(codec.payloadType)",
+                     "c=IN IP4 \(options.candidates.first?.ip ?? "0.0.0.0")", "a=mid:\(mid)", "a=recvonly", "a=rtcp-mux",
+                     "a=ice-ufrag:\(options.iceUfrag)", "a=ice-pwd:\(options.icePwd)", "a=fingerprint:sha-256 \(options.fingerprint)",
+                     "a=setup:passive"]
+            s.append("a=rtpmap:\(codec.payloadType) \(codec.name == "h264" ? "H264" : codec.name.uppercased() == "OPUS" ? "opus" : codec.name.uppercased())/\(codec.clockRate)" + (codec.channels.map { "/\($0)" } ?? ""))
+            if !codec.parameters.isEmpty {
+                s.append("a=fmtp:\(codec.payloadType) " + codec.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";"))
+            }
+            if media.kind == "video" {
+                s += ["a=rtcp-fb:\(codec.payloadType) nack", "a=rtcp-fb:\(codec.payloadType) nack pli", "a=rtcp-fb:\(codec.payloadType) ccm fir"]
+            }
+            for e in extensions { s.append("a=extmap:\(e.id) \(e.uri)") }
+            for (i, c) in options.candidates.enumerated() {
+                s.append("a=candidate:\(i + 1) 1 udp \(2_130_706_431 - i) \(c.ip) \(c.port) typ host")
+            }
+            s.append("a=end-of-candidates")
+            sections.append(contentsOf: s)
+        }
+        guard !tracks.isEmpty else {
+            throw SDPError(refusals.isEmpty ? "nothing in the offer can be received" : refusals.joined(separator: "; "))
+        }
+        guard let ufrag = remoteUfrag, let pwd = remotePwd else { throw SDPError("the offer has no a=ice-ufrag/a=ice-pwd") }
+        guard (4...256).contains(ufrag.count), (22...256).contains(pwd.count) else { throw SDPError("ICE credentials of the wrong length") }
+        guard let fingerprint = remoteFingerprint else { throw SDPError("the offer has no a=fingerprint (DTLS-SRTP is required)") }
+        if accepted.count > 1 && !accepted.allSatisfy(offer.bundle.contains) {
+            throw SDPError("media must be bundled on one transport (a=group:BUNDLE with \(accepted.joined(separator: " ")))")
+        }
+        lines.append("a=group:BUNDLE " + accepted.joined(separator: " "))
+        lines.append("a=msid-semantic: WMS")
+        let answer = (lines + sections).joined(separator: "\r\n") + "\r\n"
+        return Negotiation(answer: answer, tracks: tracks, remoteUfrag: ufrag, remotePwd: pwd, remoteFingerprint: fingerprint)
+    }
+}

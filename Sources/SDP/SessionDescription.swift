@@ -1,0 +1,168 @@
+public struct SDPError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var reason: String
+    public var description: String { reason }
+    public init(_ reason: String) { self.reason = reason }
+}
+
+/// The parts of an SDP offer (RFC 8866, JSEP RFC 8829) a receive-only WebRTC endpoint needs.
+public struct SessionDescription: Sendable, Equatable {
+    public struct RTPMap: Sendable, Equatable {
+        public var payloadType: UInt8
+        public var name: String
+        public var clockRate: Int
+        public var channels: Int?
+        public var parameters: [String: String]
+        public var feedback: [String]
+    }
+
+    public struct Media: Sendable, Equatable {
+        public var kind: String
+        public var port: Int
+        public var proto: String
+        public var formats: [String]
+        public var mid: String?
+        public var direction: String
+        public var codecs: [RTPMap]
+        public var extensions: [(id: UInt8, uri: String)]
+        public var iceUfrag: String?
+        public var icePwd: String?
+        public var fingerprint: (algorithm: String, value: String)?
+        public var setup: String?
+        public var rtcpMux: Bool
+        public var ssrcs: [UInt32]
+
+        public static func == (a: Media, b: Media) -> Bool {
+            a.kind == b.kind && a.port == b.port && a.mid == b.mid && a.direction == b.direction && a.codecs == b.codecs
+                && a.extensions.map(\.id) == b.extensions.map(\.id) && a.extensions.map(\.uri) == b.extensions.map(\.uri)
+                && a.iceUfrag == b.iceUfrag && a.icePwd == b.icePwd && a.fingerprint?.value == b.fingerprint?.value && a.ssrcs == b.ssrcs
+        }
+    }
+
+    public var bundle: [String]
+    public var iceUfrag: String?
+    public var icePwd: String?
+    public var fingerprint: (algorithm: String, value: String)?
+    public var iceLite: Bool
+    public var media: [Media]
+
+    public static func == (a: SessionDescription, b: SessionDescription) -> Bool {
+        a.bundle == b.bundle && a.iceUfrag == b.iceUfrag && a.icePwd == b.icePwd && a.fingerprint?.value == b.fingerprint?.value
+            && a.iceLite == b.iceLite && a.media == b.media
+    }
+
+    public static let maxSize = 64 * 1024
+
+    public init(parsing text: String) throws(SDPError) {
+        guard text.utf8.count <= SessionDescription.maxSize else { throw SDPError("SDP is larger than \(SessionDescription.maxSize) bytes") }
+        var bundle: [String] = [], iceUfrag: String?, icePwd: String?, fingerprint: (String, String)?, iceLite = false
+        var media: [Media] = []
+        var sawVersion = false
+        for raw in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw[...]
+            guard line.count >= 2, line[line.index(after: line.startIndex)] == "=" else {
+                throw SDPError("line is not TYPE=VALUE: \"\(line.prefix(40))\"")
+            }
+            let type = line.first!, value = String(line.dropFirst(2))
+            switch type {
+            case "v":
+                guard value == "0" else { throw SDPError("unsupported SDP version \(value)") }
+                sawVersion = true
+            case "m":
+                let parts = value.split(separator: " ").map(String.init)
+                guard parts.count >= 3, let port = Int(parts[1]), (0...65535).contains(port) else { throw SDPError("malformed m= line \"\(value)\"") }
+                guard media.count < 32 else { throw SDPError("more than 32 media sections") }
+                media.append(Media(kind: parts[0], port: port, proto: parts[2], formats: Array(parts.dropFirst(3)), mid: nil,
+                                   direction: "sendrecv", codecs: [], extensions: [], iceUfrag: nil, icePwd: nil, fingerprint: nil,
+                                   setup: nil, rtcpMux: false, ssrcs: []))
+            case "a":
+                let (name, argument) = SessionDescription.splitAttribute(value)
+                if media.isEmpty {
+                    switch name {
+                    case "group" where argument?.hasPrefix("BUNDLE") == true:
+                        bundle = argument!.split(separator: " ").dropFirst().map(String.init)
+                    case "ice-ufrag": iceUfrag = argument
+                    case "ice-pwd": icePwd = argument
+                    case "ice-lite": iceLite = true
+                    case "fingerprint": fingerprint = try SessionDescription.fingerprint(argument)
+                    default: break
+                    }
+                } else {
+                    try SessionDescription.apply(name, argument, to: &media[media.count - 1])
+                }
+            default:
+                break
+            }
+        }
+        guard sawVersion else { throw SDPError("no v=0 line: not an SDP") }
+        self.bundle = bundle; self.iceUfrag = iceUfrag; self.icePwd = icePwd
+        self.fingerprint = fingerprint; self.iceLite = iceLite; self.media = media
+    }
+
+    static func splitAttribute(_ value: String) -> (String, String?) {
+        guard let colon = value.firstIndex(of: ":") else { return (value, nil) }
+        return (String(value[..<colon]), String(value[value.index(after: colon)...]))
+    }
+
+    static func fingerprint(_ argument: String?) throws(SDPError) -> (String, String) {
+        let parts = (argument ?? "").split(separator: " ")
+        guard parts.count == 2 else { throw SDPError("malformed a=fingerprint") }
+        let hex = parts[1].split(separator: ":")
+        guard hex.count >= 20, hex.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }) else {
+            throw SDPError("malformed fingerprint value")
+        }
+        return (parts[0].lowercased(), parts[1].uppercased())
+    }
+
+    static func apply(_ name: String, _ argument: String?, to m: inout Media) throws(SDPError) {
+        func payloadType(_ text: Substring) throws(SDPError) -> UInt8 {
+            guard let pt = UInt8(text), pt < 128 else { throw SDPError("bad payload type \"\(text)\"") }
+            return pt
+        }
+        switch name {
+        case "mid": m.mid = argument
+        case "sendrecv", "sendonly", "recvonly", "inactive": m.direction = name
+        case "rtcp-mux": m.rtcpMux = true
+        case "ice-ufrag": m.iceUfrag = argument
+        case "ice-pwd": m.icePwd = argument
+        case "setup": m.setup = argument
+        case "fingerprint": m.fingerprint = try fingerprint(argument)
+        case "rtpmap":
+            guard let argument, let space = argument.firstIndex(of: " ") else { throw SDPError("malformed a=rtpmap") }
+            let pt = try payloadType(argument[..<space])
+            let encoding = argument[argument.index(after: space)...].split(separator: "/")
+            guard encoding.count >= 2, let rate = Int(encoding[1]), rate > 0 else { throw SDPError("malformed a=rtpmap encoding") }
+            guard m.codecs.count < 128 else { throw SDPError("too many codecs") }
+            m.codecs.append(RTPMap(payloadType: pt, name: encoding[0].lowercased(), clockRate: rate,
+                                   channels: encoding.count > 2 ? Int(encoding[2]) : nil, parameters: [:], feedback: []))
+        case "fmtp":
+            guard let argument, let space = argument.firstIndex(of: " ") else { return }
+            let pt = try payloadType(argument[..<space])
+            guard let index = m.codecs.firstIndex(where: { $0.payloadType == pt }) else { return }
+            for pair in argument[argument.index(after: space)...].split(separator: ";") {
+                let kv = pair.split(separator: "=", maxSplits: 1)
+                let key = kv[0].trimmingCharacters(in: " "), val = kv.count > 1 ? String(kv[1]) : ""
+                m.codecs[index].parameters[key.lowercased()] = val
+            }
+        case "rtcp-fb":
+            guard let argument, let space = argument.firstIndex(of: " ") else { return }
+            guard let pt = UInt8(argument[..<space]), let index = m.codecs.firstIndex(where: { $0.payloadType == pt }) else { return }
+            m.codecs[index].feedback.append(String(argument[argument.index(after: space)...]))
+        case "extmap":
+            guard let argument else { return }
+            let parts = argument.split(separator: " ")
+            guard parts.count >= 2, let id = UInt8(parts[0].split(separator: "/")[0]), (1...255).contains(id) else { throw SDPError("malformed a=extmap") }
+            m.extensions.append((id, String(parts[1])))
+        case "ssrc":
+            guard let argument, let ssrc = UInt32(argument.split(separator: " ")[0]) else { return }
+            if !m.ssrcs.contains(ssrc) && m.ssrcs.count < 16 { m.ssrcs.append(ssrc) }
+        default:
+            break
+        }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: Character) -> String {
+        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
+    }
+}
