@@ -15,6 +15,8 @@ let package = Package(
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavcodec libavformat libavutil libswscale libswresample",
                        providers: [.apt(["libavcodec-dev", "libavformat-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
         .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
 
         // Pure Swift.
         .target(name: "MediaCore"),
@@ -26,6 +28,7 @@ let package = Package(
         // The only Swift that imports C.
         .target(name: "Codecs", dependencies: ["MediaCore", "CFFmpeg"]),
         .target(name: "Text", dependencies: ["MediaCore", "CFreeType"]),
+        .target(name: "SecureTransport", dependencies: ["COpenSSL", "CSRTP"]),
 
         // Engine and product.
         .target(name: "Compositor", dependencies: ["MediaCore", "Layout", "Codecs", "Text"]),
@@ -39,6 +42,7 @@ let package = Package(
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"]),
+        .testTarget(name: "SecureTransportTests", dependencies: ["SecureTransport"]),
         .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Codecs", "Layout", "MediaCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Layout", "MediaCore"]),
     ],
