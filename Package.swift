@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "Codecs", dependencies: ["MediaCore", "CFFmpeg"]),
         .target(name: "Text", dependencies: ["MediaCore", "CFreeType"]),
         .target(name: "SecureTransport", dependencies: ["COpenSSL", "CSRTP"]),
+        .target(name: "Session", dependencies: ["STUN", "RTP", "SDP", "SecureTransport"]),
 
         // Engine and product.
         .target(name: "Compositor", dependencies: ["MediaCore", "Layout", "Codecs", "Text"]),
@@ -43,6 +44,7 @@ let package = Package(
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"]),
         .testTarget(name: "SecureTransportTests", dependencies: ["SecureTransport"]),
+        .testTarget(name: "SessionTests", dependencies: ["Session", "STUN", "RTP", "SDP", "SecureTransport"]),
         .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Codecs", "Layout", "MediaCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Layout", "MediaCore"]),
     ],

@@ -1,0 +1,217 @@
+import RTP
+import SDP
+import STUN
+import SecureTransport
+
+/// One WebRTC participant publishing to us, without sockets: datagrams and time in, outputs out.
+/// Owned by the transport's event loop; not Sendable.
+public final class PeerSession {
+    public enum Output: Sendable {
+        case send([UInt8], to: TransportAddress)
+        /// A complete encoded frame of a negotiated track, placed on the room timeline.
+        case frame(mid: String, kind: String, codec: RTPCodec, EncodedFrame, roomTime: RTPTime)
+        case connected
+        case closed(reason: String)
+        case keyframeRequested(mid: String)
+        case lossBurst(mid: String, packets: Int)
+    }
+
+    public static let handshakeTimeout: RTPTime = 10_000_000
+    public static let consentTimeout: RTPTime = 30_000_000
+    static let reportInterval: RTPTime = 1_000_000
+
+    public let tracks: [NegotiatedTrack]
+    private var ice: ICELiteResponder
+    private let dtls: DTLSSession
+    private var inbound: SRTPContext?
+    private var outbound: SRTPContext?
+    private var validated: Set<TransportAddress> = []
+    private var selected: TransportAddress?
+    private var lastConsent: RTPTime
+    private let started: RTPTime
+    private var lastReport: RTPTime
+    private var closed = false
+    private struct Stream { var track: NegotiatedTrack; var codec: RTPCodec; var buffer: JitterBuffer; var highest: UInt16 = 0; var received = 0 }
+    private var streams: [UInt32: Stream] = [:]
+    private var timeline = ParticipantTimeline()
+    private let localSSRC: UInt32
+    public private(set) var droppedPackets = 0
+
+    public init(negotiation: Negotiation, certificate: DTLSCertificate, localUfrag: String, localPassword: String,
+                now: RTPTime, localSSRC: UInt32 = 1) throws(SecureTransportError) {
+        tracks = negotiation.tracks
+        ice = ICELiteResponder(localUfrag: localUfrag, localPassword: localPassword, remoteUfrag: negotiation.remoteUfrag)
+        guard negotiation.remoteFingerprint.algorithm == "sha-256" else {
+            throw SecureTransportError("the peer's fingerprint uses \(negotiation.remoteFingerprint.algorithm); sha-256 is required")
+        }
+        dtls = try DTLSSession(role: .server, certificate: certificate, expectedFingerprint: negotiation.remoteFingerprint.value)
+        lastConsent = now
+        started = now
+        lastReport = now
+        self.localSSRC = localSSRC
+    }
+
+    public var isConnected: Bool { inbound != nil && !closed }
+
+    public func receive(_ datagram: [UInt8], from address: TransportAddress, now: RTPTime) -> [Output] {
+        guard !closed, let first = datagram.first else { return [] }
+        switch first {
+        case 0...3:
+            switch ice.handle(datagram, from: address) {
+            case let .success(response, nominated, _):
+                validated.insert(address)
+                if nominated || selected == nil { selected = address }
+                lastConsent = now
+                return [.send(response, to: address)]
+            case let .reject(response, _, _):
+                return [.send(response, to: address)]
+            case .ignore:
+                droppedPackets += 1
+                return []
+            }
+        case 20...63:
+            guard validated.contains(address) else { droppedPackets += 1; return [] }
+            let replies = dtls.receive(datagram).map { Output.send($0, to: address) }
+            return replies + checkHandshake()
+        case 128...191:
+            // Media only from an address ICE validated, and only once keys exist.
+            guard validated.contains(address), let inbound else { droppedPackets += 1; return [] }
+            var packet = datagram
+            if RTPPacket.isRTCP(datagram) {
+                guard inbound.unprotect(&packet, rtcp: true) else { droppedPackets += 1; return [] }
+                handleRTCP(packet)
+                return []
+            }
+            guard inbound.unprotect(&packet), let rtp = try? RTPPacket(parsing: packet) else { droppedPackets += 1; return [] }
+            return handleRTP(rtp, now: now)
+        default:
+            droppedPackets += 1
+            return []
+        }
+    }
+
+    private func checkHandshake() -> [Output] {
+        switch dtls.state {
+        case let .connected(keys) where inbound == nil:
+            do {
+                // The peer is the DTLS client: it sends with the client key, we with the server key.
+                inbound = try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: true)
+                outbound = try SRTPContext(profile: keys.profile, key: keys.serverKey, inbound: false)
+                return [.connected]
+            } catch {
+                return close("SRTP setup failed: \(error)")
+            }
+        case let .failed(reason):
+            return close(reason)
+        case .closed:
+            return close("the peer closed DTLS")
+        default:
+            return []
+        }
+    }
+
+    private func close(_ reason: String) -> [Output] {
+        guard !closed else { return [] }
+        closed = true
+        return [.closed(reason: reason)]
+    }
+
+    private func track(for packet: RTPPacket) -> NegotiatedTrack? {
+        for t in tracks {
+            if let id = t.extensions[SDPAnswerer.midURI], let mid = packet.mid(id: id) { if mid == t.mid { return t } else { continue } }
+            if t.ssrcs.contains(packet.ssrc) { return t }
+        }
+        return tracks.first { $0.payloadType == packet.payloadType }
+    }
+
+    private func handleRTP(_ packet: RTPPacket, now: RTPTime) -> [Output] {
+        if streams[packet.ssrc] == nil {
+            guard let t = track(for: packet), let codec = RTPCodec(rawValue: t.codec), packet.payloadType == t.payloadType else {
+                droppedPackets += 1
+                return []
+            }
+            // A new SSRC on a known track (restart, simulcast switch) gets a fresh buffer.
+            streams = streams.filter { $0.value.track.mid != t.mid }
+            streams[packet.ssrc] = Stream(track: t, codec: codec, buffer: JitterBuffer(codec: codec))
+            timeline.addTrack(ssrc: packet.ssrc, clockRate: t.clockRate)
+        }
+        guard var stream = streams[packet.ssrc], packet.payloadType == stream.track.payloadType else { droppedPackets += 1; return [] }
+        if stream.received == 0 || packet.sequenceNumber.distance(from: stream.highest) > 0 { stream.highest = packet.sequenceNumber }
+        stream.received += 1
+        let actions = stream.buffer.insert(packet, now: now)
+        streams[packet.ssrc] = stream
+        return translate(actions, ssrc: packet.ssrc, now: now)
+    }
+
+    private func translate(_ actions: [JitterBuffer.Action], ssrc: UInt32, now: RTPTime) -> [Output] {
+        guard let stream = streams[ssrc] else { return [] }
+        var out: [Output] = []
+        for action in actions {
+            switch action {
+            case let .frame(frame, timestamp, arrival):
+                if let time = timeline.roomTime(ssrc: ssrc, rtpTimestamp: timestamp, arrival: arrival) {
+                    out.append(.frame(mid: stream.track.mid, kind: stream.track.kind, codec: stream.codec, frame, roomTime: time))
+                }
+            case let .nack(lost):
+                out += sendRTCP(.nack(sender: localSSRC, media: ssrc, lost: lost))
+            case .requestKeyframe:
+                out += sendRTCP(.pli(sender: localSSRC, media: ssrc))
+                out.append(.keyframeRequested(mid: stream.track.mid))
+            case let .lost(count):
+                out.append(.lossBurst(mid: stream.track.mid, packets: count))
+            }
+        }
+        return out
+    }
+
+    private func sendRTCP(_ packet: RTCPPacket) -> [Output] {
+        guard let outbound, let address = selected else { return [] }
+        var bytes = packet.encoded
+        guard outbound.protect(&bytes, rtcp: true) else { return [] }
+        return [.send(bytes, to: address)]
+    }
+
+    private func handleRTCP(_ bytes: [UInt8]) {
+        guard let packets = try? RTCPPacket.parseCompound(bytes) else { droppedPackets += 1; return }
+        for packet in packets {
+            switch packet {
+            case let .senderReport(ssrc, ntp, rtpTimestamp, _, _, _):
+                timeline.onSenderReport(ssrc: ssrc, ntp: ntp, rtpTimestamp: rtpTimestamp)
+            case let .bye(ssrcs):
+                for ssrc in ssrcs { streams[ssrc] = nil }
+            default:
+                break
+            }
+        }
+    }
+
+    /// Timers: DTLS retransmission and deadline, consent freshness, NACK retries, receiver reports.
+    public func poll(now: RTPTime) -> [Output] {
+        guard !closed else { return [] }
+        if inbound == nil {
+            if now - started > PeerSession.handshakeTimeout { return close("no DTLS handshake within 10 s") }
+            if let address = selected { return dtls.handleTimeout().map { .send($0, to: address) } + checkHandshake() }
+        }
+        if now - lastConsent > PeerSession.consentTimeout { return close("no connectivity check for 30 s (consent expired)") }
+        var out: [Output] = []
+        for ssrc in streams.keys.sorted() {
+            guard var stream = streams[ssrc] else { continue }
+            let actions = stream.buffer.poll(now: now)
+            streams[ssrc] = stream
+            out += translate(actions, ssrc: ssrc, now: now)
+        }
+        if now - lastReport >= PeerSession.reportInterval && !streams.isEmpty {
+            lastReport = now
+            let blocks = streams.sorted { $0.key < $1.key }.map { ssrc, s in
+                RTCPPacket.ReportBlock(ssrc: ssrc, fractionLost: 0, cumulativeLost: Int32(s.buffer.statistics.lost), highestSequence: UInt32(s.highest),
+                                       jitter: 0, lastSR: 0, delaySinceLastSR: 0)
+            }
+            out += sendRTCP(.receiverReport(ssrc: localSSRC, reports: Array(blocks.prefix(31))))
+        }
+        return out
+    }
+
+    public func statistics(mid: String) -> JitterBuffer.Statistics? {
+        streams.values.first { $0.track.mid == mid }?.buffer.statistics
+    }
+}

@@ -1,0 +1,129 @@
+import RTP
+import SDP
+import STUN
+import SecureTransport
+import Session
+import Testing
+
+let serverCertificate = try! DTLSCertificate()
+let publisherCertificate = try! DTLSCertificate()
+let peer = TransportAddress(ip: [127, 0, 0, 1], port: 50_000)
+let stranger = TransportAddress(ip: [127, 0, 0, 2], port: 50_001)
+
+func offer() -> String {
+    """
+    v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+    a=ice-ufrag:pubr\r\na=ice-pwd:publisherpassword0123456\r\na=fingerprint:sha-256 \(publisherCertificate.fingerprint)\r\n\
+    m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n\
+    a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n\
+    m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n\
+    a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n
+    """
+}
+
+/// A publisher that has done ICE and DTLS with a fresh session.
+struct Connected {
+    let session: PeerSession
+    let send: SRTPContext
+    let receive: SRTPContext
+    var outputs: [PeerSession.Output] = []
+}
+
+func connect(now: RTPTime = 0) throws -> Connected {
+    let negotiation = try SDPAnswerer.answer(offer: offer(), options: AnswerOptions(iceUfrag: "srvr", icePwd: "serverpassword0123456789",
+                                                                                      fingerprint: serverCertificate.fingerprint, candidates: [("127.0.0.1", 40000)], sessionID: 1))
+    let session = try PeerSession(negotiation: negotiation, certificate: serverCertificate, localUfrag: "srvr",
+                                  localPassword: "serverpassword0123456789", now: now)
+    var check = STUNMessageBuilder(class: .request, transactionID: Array(1...12))
+    check.add(.username, Array("srvr:pubr".utf8))
+    check.add(.priority, [0x6e, 0, 0, 1])
+    check.add(.iceControlling, [0, 0, 0, 0, 0, 0, 0, 1])
+    check.add(.useCandidate, [])
+    check.addMessageIntegrity(key: Array("serverpassword0123456789".utf8))
+    check.addFingerprint()
+    let stun = session.receive(check.encoded, from: peer, now: now)
+    guard case let .send(response, to)? = stun.first, to == peer, (try? STUNMessage(parsing: response))?.messageClass == .success else {
+        throw SDPError("ICE check not answered")
+    }
+    let client = try DTLSSession(role: .client, certificate: publisherCertificate, expectedFingerprint: serverCertificate.fingerprint)
+    var toServer = client.start()
+    var outputs: [PeerSession.Output] = []
+    for _ in 0..<10 where !toServer.isEmpty {
+        var toClient: [[UInt8]] = []
+        for d in toServer {
+            for o in session.receive(d, from: peer, now: now) {
+                if case let .send(bytes, _) = o { toClient.append(bytes) } else { outputs.append(o) }
+            }
+        }
+        toServer = toClient.flatMap { client.receive($0) }
+    }
+    guard case let .connected(keys) = client.state else { throw SDPError("publisher not connected: \(client.state)") }
+    return Connected(session: session, send: try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false),
+                     receive: try SRTPContext(profile: keys.profile, key: keys.serverKey, inbound: true), outputs: outputs)
+}
+
+func media(_ c: Connected, _ bytes: [UInt8], rtcp: Bool = false, from: TransportAddress = peer, now: RTPTime) -> [PeerSession.Output] {
+    var packet = bytes
+    _ = c.send.protect(&packet, rtcp: rtcp)
+    return c.session.receive(packet, from: from, now: now)
+}
+
+func vp8Frame(seq: UInt16, ts: UInt32, key: Bool) -> [[UInt8]] {
+    [RTPPacket.build(payloadType: 96, sequenceNumber: seq, timestamp: ts, ssrc: 0xBEEF, extensions: [(4, Array("1".utf8))], payload: [0x10, key ? 0 : 1, 0xAA]),
+     RTPPacket.build(payloadType: 96, sequenceNumber: seq &+ 1, timestamp: ts, ssrc: 0xBEEF, marker: true, extensions: [(4, Array("1".utf8))], payload: [0x00, 0xBB])]
+}
+
+@Suite struct PeerSessionTests {
+    @Test func framesComeOutOnTheRoomTimeline() throws {
+        let c = try connect()
+        #expect(c.outputs.contains { if case .connected = $0 { true } else { false } })
+        var out: [PeerSession.Output] = []
+        for (i, p) in vp8Frame(seq: 10, ts: 9000, key: true).enumerated() { out += media(c, p, now: 100_000 + RTPTime(i)) }
+        out += media(c, RTPPacket.build(payloadType: 111, sequenceNumber: 5, timestamp: 960, ssrc: 0xA0D1, extensions: [(4, Array("0".utf8))], payload: [0xFC, 1, 2]), now: 120_000)
+        let frames = out.compactMap { o -> (String, EncodedFrame, RTPTime)? in
+            if case let .frame(mid, _, _, f, t) = o { return (mid, f, t) } else { return nil }
+        }
+        #expect(frames.map(\.0) == ["1", "0"])
+        #expect(frames[0].1 == EncodedFrame(data: [0x00, 0xAA, 0xBB], keyframe: true))
+        #expect(frames[1].1 == EncodedFrame(data: [0xFC, 1, 2], keyframe: true))
+        #expect(frames[0].2 == 100_001 && frames[1].2 == 120_000)
+    }
+
+    @Test func lossIsNackedOverSRTCPAndStrangersAreIgnored() throws {
+        let c = try connect()
+        let packets = vp8Frame(seq: 100, ts: 0, key: true) + vp8Frame(seq: 102, ts: 3000, key: false) + vp8Frame(seq: 104, ts: 6000, key: false)
+        var out: [PeerSession.Output] = []
+        for (i, p) in packets.enumerated() where i != 3 { out += media(c, p, now: RTPTime(i) * 10_000) }
+        let rtcp = out.compactMap { o -> [UInt8]? in if case let .send(b, to) = o, to == peer { return b } else { return nil } }
+        var nacked: [UInt16] = []
+        for var bytes in rtcp where c.receive.unprotect(&bytes, rtcp: true) {
+            for case let .nack(_, media, lost) in try RTCPPacket.parseCompound(bytes) where media == 0xBEEF { nacked += lost }
+        }
+        #expect(nacked == [103])
+        // The same media from an address ICE never validated is dropped.
+        let before = c.session.droppedPackets
+        #expect(media(c, vp8Frame(seq: 200, ts: 9000, key: true)[0], from: stranger, now: 1).isEmpty)
+        #expect(c.session.droppedPackets == before + 1)
+    }
+
+    @Test func garbageOfEveryKindIsDropped() throws {
+        let c = try connect()
+        for bytes in [[0x00], [0x16, 0xFE], [0x80, 0x60, 0, 1], [0x81, 0xC8, 0, 1, 2, 3], [0xFF, 0xFF], Array(repeating: 0x90, count: 1500)] as [[UInt8]] {
+            _ = c.session.receive(bytes, from: peer, now: 1)
+        }
+        #expect(c.session.isConnected && c.session.droppedPackets >= 5)
+    }
+
+    @Test func handshakeAndConsentTimeouts() throws {
+        let negotiation = try SDPAnswerer.answer(offer: offer(), options: AnswerOptions(iceUfrag: "srvr", icePwd: "serverpassword0123456789",
+                                                                                          fingerprint: serverCertificate.fingerprint, candidates: [], sessionID: 1))
+        let idle = try PeerSession(negotiation: negotiation, certificate: serverCertificate, localUfrag: "srvr", localPassword: "serverpassword0123456789", now: 0)
+        #expect(idle.poll(now: 5_000_000).isEmpty)
+        guard case let .closed(reason)? = idle.poll(now: 10_500_000).first else { Issue.record("no handshake timeout"); return }
+        #expect(reason.contains("10 s"))
+        let c = try connect()
+        #expect(c.session.poll(now: 29_000_000).allSatisfy { if case .closed = $0 { false } else { true } })
+        guard case let .closed(consent)? = c.session.poll(now: 31_000_000).last else { Issue.record("no consent expiry"); return }
+        #expect(consent.contains("consent"))
+    }
+}
