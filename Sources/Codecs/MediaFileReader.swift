@@ -51,10 +51,7 @@ public final class MediaFileReader {
     private let offset: Microseconds
     private var packet: UnsafeMutablePointer<AVPacket>?
     private var decoded: UnsafeMutablePointer<AVFrame>?
-    private var resampler: OpaquePointer?
-    private var resamplerInput: (format: Int32, rate: Int32, channels: Int32) = (-1, -1, -1)
-    private var left = [Float](repeating: 0, count: 8192)
-    private var right = [Float](repeating: 0, count: 8192)
+    private let converter = AudioConverter()
     private var finishedReading = false
     private var videoDrained = false
     private var audioDrained = false
@@ -82,7 +79,6 @@ public final class MediaFileReader {
         avformat_close_input(&format)
         av_packet_free(&packet)
         av_frame_free(&decoded)
-        swr_free(&resampler)
     }
 
     private func setUp(path: String, decodeThreads: Int, wantVideo: Bool, wantAudio: Bool) throws(MediaError) {
@@ -274,54 +270,19 @@ public final class MediaFileReader {
             let got = avcodec_receive_frame(decoder, frame)
             if got < 0 { return got == AVERROR_EOF_CODE || (got != AVERROR_EAGAIN && finishedReading) }
             defer { av_frame_unref(frame) }
-            guard configureResampler(for: frame), let resampler else { continue }
             var pts = frame.pointee.best_effort_timestamp
             if pts == AV_NOPTS { pts = frame.pointee.pts }
             let start = pts == AV_NOPTS ? (lastAudioEnd ?? offset) : time(pts, state.audioTimeBase)
-            let inCount = frame.pointee.nb_samples
-            let capacity = Int(swr_get_out_samples(resampler, inCount))
-            if capacity > left.count {
-                left = [Float](repeating: 0, count: capacity * 2)
-                right = [Float](repeating: 0, count: capacity * 2)
+            switch converter.convert(frame, time: start) {
+            case let .samples(samples):
+                lastAudioEnd = start + Int64(samples.count) * 1_000_000 / Int64(AudioSamples.sampleRate)
+                deliver(samples)
+            case let .unsupported(reason):
+                warn(reason)
+            case .empty:
+                break
             }
-            let produced: Int32 = left.withUnsafeMutableBufferPointer { l in
-                right.withUnsafeMutableBufferPointer { r in
-                    var outputs: (UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?) = (
-                        UnsafeMutableRawPointer(l.baseAddress!).assumingMemoryBound(to: UInt8.self),
-                        UnsafeMutableRawPointer(r.baseAddress!).assumingMemoryBound(to: UInt8.self))
-                    return withUnsafeMutablePointer(to: &outputs) { out in
-                        out.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 2) { outPlanes in
-                            frame.pointee.extended_data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { inPlanes in
-                                swr_convert(resampler, outPlanes, Int32(l.count), inPlanes, inCount)
-                            }
-                        }
-                    }
-                }
-            }
-            guard produced > 0 else { continue }
-            let n = Int(produced)
-            lastAudioEnd = start + Int64(n) * 1_000_000 / Int64(AudioSamples.sampleRate)
-            deliver(AudioSamples(time: start, left: left[0..<n], right: right[0..<n]))
         }
-    }
-
-    private func configureResampler(for frame: UnsafeMutablePointer<AVFrame>) -> Bool {
-        let key = (frame.pointee.format, frame.pointee.sample_rate, frame.pointee.ch_layout.nb_channels)
-        if resampler != nil && key == resamplerInput { return true }
-        swr_free(&resampler)
-        var outLayout = AVChannelLayout()
-        mcu_channel_layout_default(&outLayout, 2)
-        var inLayout = frame.pointee.ch_layout
-        if inLayout.order == AV_CHANNEL_ORDER_UNSPEC { mcu_channel_layout_default(&inLayout, inLayout.nb_channels) }
-        let made = swr_alloc_set_opts2(&resampler, &outLayout, AV_SAMPLE_FMT_FLTP, Int32(AudioSamples.sampleRate),
-                                       &inLayout, AVSampleFormat(frame.pointee.format), frame.pointee.sample_rate, 0, nil)
-        guard made >= 0, swr_init(resampler) >= 0 else {
-            swr_free(&resampler)
-            warn("cannot convert audio of format \(frame.pointee.format) at \(frame.pointee.sample_rate) Hz; skipped")
-            return false
-        }
-        resamplerInput = key
-        return true
     }
 
     private func warn(_ message: String) {

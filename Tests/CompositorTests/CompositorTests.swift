@@ -131,3 +131,39 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         #expect((mixer.levels["a"] ?? 0) > 0.5)
     }
 }
+
+@Suite struct FrameDecoderTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func decodesDemuxedVP8AndOpusFrames() throws {
+        let demuxer = try MediaFileDemuxer(path: Self.root.appendingPathComponent("Fixtures/generated/colour-ff0000.webm").path)
+        let video = try FrameDecoder(codec: "vp8"), audio = try FrameDecoder(codec: "opus")
+        var pictures: [VideoPicture] = [], samples = 0
+        var first = true
+        while let p = demuxer.next() {
+            if p.video {
+                if first { #expect(p.keyframe); first = false }
+                #expect(video.decode(p.data, time: p.time, onVideo: { pictures.append($0) }, onAudio: { _ in }))
+            } else {
+                audio.decode(p.data, time: p.time, onVideo: { _ in }, onAudio: { samples += $0.count })
+            }
+        }
+        #expect(pictures.count == 90)
+        #expect(pictures[45].time - pictures[0].time == 1_500_000, "times are the packets' own")
+        let mean = try #require(pictures[45].meanYUV(in: PixelRect(x: 100, y: 100, width: 400, height: 200)))
+        let red = RGBAColor(hex: "ff0000")!.yuv
+        #expect(abs(mean.y - Double(red.y)) < 8 && abs(mean.v - Double(red.v)) < 8)
+        #expect(abs(samples - 144_000) < 2_000, "3 s of 48 kHz audio, got \(samples)")
+    }
+
+    @Test func garbageFramesAreRefusedNotFatal() throws {
+        let decoder = try FrameDecoder(codec: "vp8")
+        var pictures = 0
+        for size in [1, 3, 10, 100, 5000] {
+            _ = decoder.decode([UInt8](repeating: 0xA5, count: size), time: 0, onVideo: { _ in pictures += 1 }, onAudio: { _ in })
+        }
+        #expect(pictures == 0)
+        #expect(!decoder.decode([], time: 0, onVideo: { _ in }, onAudio: { _ in }))
+        #expect(throws: MediaError.self) { try FrameDecoder(codec: "theora") }
+    }
+}
