@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C headers only: each wrapper module below is the single owner of these pointers.
@@ -30,6 +31,8 @@ let package = Package(
         .target(name: "Text", dependencies: ["MediaCore", "CFreeType"]),
         .target(name: "SecureTransport", dependencies: ["COpenSSL", "CSRTP"]),
         .target(name: "Session", dependencies: ["STUN", "RTP", "SDP", "SecureTransport"]),
+        .target(name: "Transport", dependencies: ["Session", "STUN", "RTP", .product(name: "NIOCore", package: "swift-nio"),
+                                                  .product(name: "NIOPosix", package: "swift-nio")]),
 
         // Engine and product.
         .target(name: "Compositor", dependencies: ["MediaCore", "Layout", "Codecs", "Text"]),
@@ -45,6 +48,8 @@ let package = Package(
         .testTarget(name: "SDPTests", dependencies: ["SDP"]),
         .testTarget(name: "SecureTransportTests", dependencies: ["SecureTransport"]),
         .testTarget(name: "SessionTests", dependencies: ["Session", "STUN", "RTP", "SDP", "SecureTransport"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "Session", "STUN", "RTP", "SDP", "SecureTransport",
+                                                          .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Codecs", "Layout", "MediaCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Layout", "MediaCore"]),
     ],

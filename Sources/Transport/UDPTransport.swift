@@ -1,0 +1,168 @@
+import NIOCore
+import NIOPosix
+import RTP
+import STUN
+import Session
+
+/// The one UDP port all participants share. Datagrams go to the session of their source address once ICE has
+/// validated it; a STUN request from a new address goes to the session whose ufrag its USERNAME names. Session
+/// state lives on the channel's event loop only: every packet is handled synchronously there, no `await`.
+public final class UDPTransport: Sendable {
+    public typealias FrameHandler = @Sendable (_ sessionID: String, _ output: PeerSession.Output) -> Void
+
+    let channel: Channel
+    private let handler: NIOLoopBound<Router>
+    public let localPort: Int
+
+    /// Binds `host:port` (port 0 picks one) on `group`. Frames and session events go to `onOutput` (on the loop).
+    public static func bind(host: String, port: Int, group: EventLoopGroup, onOutput: @escaping FrameHandler) async throws -> UDPTransport {
+        let loop = group.next()
+        // Made on its loop and only ever handed around loop-bound.
+        let router = try await loop.submit { NIOLoopBound(Router(onOutput: onOutput), eventLoop: loop) }.get()
+        let channel = try await DatagramBootstrap(group: loop)
+            .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RouterHandler(router: router)) }
+            }
+            .bind(host: host, port: port).get()
+        try await loop.submit { router.value.start(channel: channel) }.get()
+        return UDPTransport(channel: channel, router: router, port: channel.localAddress?.port ?? port)
+    }
+
+    private init(channel: Channel, router: NIOLoopBound<Router>, port: Int) {
+        self.channel = channel
+        self.handler = router
+        self.localPort = port
+    }
+
+    /// Adds a session that answers to `ufrag` (our ICE ufrag from its answer). Runs on the event loop.
+    public func add(sessionID: String, ufrag: String, make: @escaping @Sendable () throws -> PeerSession) async throws {
+        let handler = self.handler
+        try await channel.eventLoop.submit { try handler.value.add(id: sessionID, ufrag: ufrag, session: make()) }.get()
+    }
+
+    public func remove(sessionID: String) async {
+        let handler = self.handler
+        try? await channel.eventLoop.submit { handler.value.remove(id: sessionID) }.get()
+    }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+/// Routing table and timers; confined to the channel's event loop (wrapped in `NIOLoopBound` everywhere else).
+final class Router {
+    struct Entry { var session: PeerSession; var ufrag: String }
+    private var sessions: [String: Entry] = [:]
+    private var byAddress: [TransportAddress: String] = [:]
+    private let onOutput: UDPTransport.FrameHandler
+    private weak var channel: Channel?
+    private let clock = NIODeadline.now()
+    private(set) var dropped = 0
+
+    init(onOutput: @escaping UDPTransport.FrameHandler) { self.onOutput = onOutput }
+
+    var now: RTPTime { (NIODeadline.now() - clock).nanoseconds / 1000 }
+
+    func start(channel: Channel) {
+        self.channel = channel
+        let loop = channel.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { _ in bound.value.tick() }
+    }
+
+    func add(id: String, ufrag: String, session: PeerSession) {
+        sessions[id] = Entry(session: session, ufrag: ufrag)
+    }
+
+    func remove(id: String) {
+        sessions[id] = nil
+        byAddress = byAddress.filter { $0.value != id }
+    }
+
+    func receive(_ bytes: [UInt8], from address: TransportAddress) {
+        var id = byAddress[address]
+        if id == nil, STUNMessage.looksLikeSTUN(bytes), let message = try? STUNMessage(parsing: bytes), let username = message.username,
+           let local = username.split(separator: ":").first {
+            id = sessions.first { $0.value.ufrag == local }?.key
+        }
+        guard let id, let entry = sessions[id] else { dropped += 1; return }
+        let outputs = entry.session.receive(bytes, from: address, now: now)
+        for output in outputs {
+            if case .send = output { continue }
+            if case .connected = output { byAddress[address] = id }
+        }
+        // Remember the address once ICE validated it, so DTLS and media find their session.
+        if outputs.contains(where: { if case let .send(_, to) = $0 { to == address } else { false } }) && STUNMessage.looksLikeSTUN(bytes) {
+            byAddress[address] = id
+        }
+        deliver(outputs, id: id)
+    }
+
+    private func deliver(_ outputs: [PeerSession.Output], id: String) {
+        for output in outputs {
+            switch output {
+            case let .send(bytes, to):
+                send(bytes, to: to)
+            case .closed:
+                remove(id: id)
+                onOutput(id, output)
+            default:
+                onOutput(id, output)
+            }
+        }
+    }
+
+    private func send(_ bytes: [UInt8], to address: TransportAddress) {
+        guard let channel, let remote = try? SocketAddress(ipAddress: address.ipString, port: Int(address.port)) else { return }
+        var buffer = channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: buffer), promise: nil)
+    }
+
+    func tick() {
+        let t = now
+        for (id, entry) in sessions { deliver(entry.session.poll(now: t), id: id) }
+    }
+}
+
+final class RouterHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    private let router: NIOLoopBound<Router>
+
+    init(router: NIOLoopBound<Router>) { self.router = router }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard let address = TransportAddress(envelope.remoteAddress) else { return }
+        let bytes = envelope.data.getBytes(at: envelope.data.readerIndex, length: envelope.data.readableBytes) ?? []
+        router.value.receive(bytes, from: address)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // ICMP port-unreachable and the like: one peer's problem, never the socket's.
+    }
+}
+
+extension TransportAddress {
+    init?(_ address: SocketAddress) {
+        guard let port = address.port else { return nil }
+        switch address {
+        case let .v4(a):
+            let raw = a.address.sin_addr.s_addr.bigEndian
+            self.init(ip: [UInt8(raw >> 24), UInt8((raw >> 16) & 0xFF), UInt8((raw >> 8) & 0xFF), UInt8(raw & 0xFF)], port: UInt16(port))
+        case let .v6(a):
+            let bytes = withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }
+            self.init(ip: bytes, port: UInt16(port))
+        default:
+            return nil
+        }
+    }
+
+    var ipString: String {
+        if isIPv4 { return ip.map(String.init).joined(separator: ".") }
+        return stride(from: 0, to: 16, by: 2).map { String(UInt16(ip[$0]) << 8 | UInt16(ip[$0 + 1]), radix: 16) }.joined(separator: ":")
+    }
+}
