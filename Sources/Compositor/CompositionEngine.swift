@@ -27,6 +27,12 @@ public final class CompositionEngine {
     public private(set) var sources: [Source] = []
     public private(set) var frameIndex: Int64 = 0
     private var audioPosition: Int64 = 0
+    /// Room time of output frame 0 (files: 0; live rooms: when recording started).
+    public private(set) var origin: Microseconds = 0
+    /// Joins and leaves from other threads, applied at the start of the next tick.
+    private let changes = ConditionLock()
+    private var pendingAdds: [Source] = []
+    private var pendingLeaves: [(id: String, time: Microseconds)] = []
     public private(set) var lastSolved: SolvedLayout?
 
     public init(layout: LayoutDocument, canvasSize: PixelSize, fps: Rational, writer: CompositeWriter,
@@ -40,6 +46,50 @@ public final class CompositionEngine {
     }
 
     public func add(_ source: Source) { sources.append(source) }
+
+    /// Thread-safe: a source that joins while the engine runs (it appears at the next tick).
+    public func join(_ source: Source) {
+        changes.withLock { pendingAdds.append(source) }
+    }
+
+    /// Thread-safe: the source leaves the timeline at `time` (it stays in the layout's history, as Twilio needs).
+    public func leave(id: String, at time: Microseconds) {
+        changes.withLock { pendingLeaves.append((id, time)) }
+    }
+
+    private func applyChanges() {
+        let (adds, leaves) = changes.withLock { () -> ([Source], [(id: String, time: Microseconds)]) in
+            defer { pendingAdds.removeAll(); pendingLeaves.removeAll() }
+            return (pendingAdds, pendingLeaves)
+        }
+        sources += adds
+        for leave in leaves {
+            for source in sources where source.descriptor.id == leave.id && source.descriptor.end == nil {
+                source.descriptor.end = leave.time
+                source.buffer.cancel()
+            }
+        }
+    }
+
+    /// Live run: tick `n` (room time origin + n/fps) is made once the clock passes it by `latency`, so packets
+    /// that arrive a little late still make their frame. Never waits for a source: a stalled one holds its last
+    /// picture, one with nothing yet shows its slate. `sleep` waits (tests pass a fake clock and sleep).
+    public func runLive(origin: Microseconds, latency: Microseconds, now: () -> Microseconds, sleep: (Microseconds) -> Void,
+                        shouldStop: () -> Bool) throws(MediaError) {
+        self.origin = origin
+        audioPosition = origin * Int64(AudioSamples.sampleRate) / 1_000_000
+        while !shouldStop() {
+            let t = origin + fps.tickTime(frameIndex)
+            let due = t + latency - now()
+            if due > 0 { sleep(min(due, 20_000)); continue }
+            applyChanges()
+            var pictures: [String: VideoPicture] = [:]
+            for source in sources where source.descriptor.isPresent(at: t) {
+                if let p = source.buffer.picture(atOrBefore: t) { pictures[source.descriptor.id] = p }
+            }
+            try tick(time: t, pictures: pictures)
+        }
+    }
 
     /// Takes effect at the next tick.
     public func apply(_ layout: LayoutDocument) {
@@ -74,7 +124,7 @@ public final class CompositionEngine {
             progress(t)
         }
         // Audio up to the exact end of the last frame.
-        try mixAudio(until: fps.tickTime(frameIndex) * Int64(AudioSamples.sampleRate) / 1_000_000)
+        try mixAudio(until: (origin + fps.tickTime(frameIndex)) * Int64(AudioSamples.sampleRate) / 1_000_000)
     }
 
     /// Composites and encodes one frame at `time` with the given pictures, then its audio.
@@ -86,7 +136,7 @@ public final class CompositionEngine {
         try compositor.render(solved, picture: { pictures[$0] }, name: { names[$0] ?? $0 })
         try writer.writeVideo(compositor.canvas, index: frameIndex)
         frameIndex += 1
-        try mixAudio(until: fps.tickTime(frameIndex) * Int64(AudioSamples.sampleRate) / 1_000_000)
+        try mixAudio(until: (origin + fps.tickTime(frameIndex)) * Int64(AudioSamples.sampleRate) / 1_000_000)
     }
 
     private func mixAudio(until target: Int64) throws(MediaError) {
