@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "SDPTests", dependencies: ["SDP"]),
         .testTarget(name: "SecureTransportTests", dependencies: ["SecureTransport"]),
         .testTarget(name: "SessionTests", dependencies: ["Session", "STUN", "RTP", "SDP", "SecureTransport"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "Session", "STUN", "RTP", "SDP", "SecureTransport",
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "Session", "STUN", "RTP", "SDP", "SecureTransport", "Recorder", "Codecs", "Layout", "MediaCore",
                                                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Codecs", "Layout", "MediaCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Layout", "MediaCore"]),

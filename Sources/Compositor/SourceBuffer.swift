@@ -13,6 +13,9 @@ public final class SourceBuffer: @unchecked Sendable {
     public enum Mode: Sendable { case paced, live }
 
     public static let videoCapacity = 4
+    /// Live: the consumer draws `latency` behind the newest picture, so the queue must hold that window
+    /// (about 12 pictures at 30 fps and 400 ms); beyond this bound the oldest go.
+    public static let liveVideoCapacity = 48
     public static let audioCapacity: Int64 = 96_000 // 2 s at 48 kHz
     static let chunkSamples = 2048
 
@@ -45,7 +48,7 @@ public final class SourceBuffer: @unchecked Sendable {
         condition.lock(); defer { condition.unlock() }
         if mode == .paced {
             while frames.count >= SourceBuffer.videoCapacity && !consumerWaiting && !cancelled { condition.wait() }
-        } else if frames.count >= SourceBuffer.videoCapacity * 2 {
+        } else if frames.count >= SourceBuffer.liveVideoCapacity {
             frames.removeFirst()
             droppedFrames += 1
         }

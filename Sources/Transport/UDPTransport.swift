@@ -13,12 +13,17 @@ public final class UDPTransport: Sendable {
     let channel: Channel
     private let handler: NIOLoopBound<Router>
     public let localPort: Int
+    private let epoch: NIODeadline
+
+    /// The room clock: microseconds since the transport started. Sessions stamp frames with it.
+    public func now() -> RTPTime { (NIODeadline.now() - epoch).nanoseconds / 1000 }
 
     /// Binds `host:port` (port 0 picks one) on `group`. Frames and session events go to `onOutput` (on the loop).
     public static func bind(host: String, port: Int, group: EventLoopGroup, onOutput: @escaping FrameHandler) async throws -> UDPTransport {
         let loop = group.next()
         // Made on its loop and only ever handed around loop-bound.
-        let router = try await loop.submit { NIOLoopBound(Router(onOutput: onOutput), eventLoop: loop) }.get()
+        let epoch = NIODeadline.now()
+        let router = try await loop.submit { NIOLoopBound(Router(onOutput: onOutput, epoch: epoch), eventLoop: loop) }.get()
         let channel = try await DatagramBootstrap(group: loop)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
@@ -27,10 +32,11 @@ public final class UDPTransport: Sendable {
             }
             .bind(host: host, port: port).get()
         try await loop.submit { router.value.start(channel: channel) }.get()
-        return UDPTransport(channel: channel, router: router, port: channel.localAddress?.port ?? port)
+        return UDPTransport(channel: channel, router: router, port: channel.localAddress?.port ?? port, epoch: epoch)
     }
 
-    private init(channel: Channel, router: NIOLoopBound<Router>, port: Int) {
+    private init(channel: Channel, router: NIOLoopBound<Router>, port: Int, epoch: NIODeadline) {
+        self.epoch = epoch
         self.channel = channel
         self.handler = router
         self.localPort = port
@@ -59,10 +65,10 @@ final class Router {
     private var byAddress: [TransportAddress: String] = [:]
     private let onOutput: UDPTransport.FrameHandler
     private weak var channel: Channel?
-    private let clock = NIODeadline.now()
+    private let clock: NIODeadline
     private(set) var dropped = 0
 
-    init(onOutput: @escaping UDPTransport.FrameHandler) { self.onOutput = onOutput }
+    init(onOutput: @escaping UDPTransport.FrameHandler, epoch: NIODeadline) { self.onOutput = onOutput; self.clock = epoch }
 
     var now: RTPTime { (NIODeadline.now() - clock).nanoseconds / 1000 }
 

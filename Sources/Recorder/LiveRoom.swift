@@ -1,0 +1,149 @@
+import Codecs
+import Compositor
+import Layout
+import MediaCore
+import Text
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Decodes one track's frames on its own thread. The queue is bounded: when the decoder falls behind, the oldest
+/// frames go and the track waits for a keyframe (asking for one through `needKeyframe`).
+/// `@unchecked Sendable`: the queue and flags are only touched under `lock`; the decoder only by its thread.
+final class TrackDecoder: @unchecked Sendable {
+    static let capacity = 90
+    private let lock = ConditionLock()
+    private var queue: [(data: [UInt8], keyframe: Bool, time: Microseconds)] = []
+    private var stopped = false
+    private var waitingForKeyframe = false
+    private(set) var dropped = 0
+
+    init(codec: String, buffer: SourceBuffer, needKeyframe: @escaping @Sendable () -> Void) throws(MediaError) {
+        let decoder = Handoff(try FrameDecoder(codec: codec))
+        startThread(name: "decode \(codec)") { [self] in
+            let decoder = decoder.take()
+            while let item = self.next() {
+                if !decoder.decode(item.data, time: item.time, onVideo: { buffer.pushVideo($0) }, onAudio: { buffer.pushAudio($0) }) {
+                    needKeyframe()
+                }
+            }
+        }
+    }
+
+    func push(_ data: [UInt8], keyframe: Bool, time: Microseconds) -> Bool {
+        lock.withLock {
+            if waitingForKeyframe && !keyframe { return false }
+            waitingForKeyframe = false
+            if queue.count >= TrackDecoder.capacity {
+                queue.removeAll()          // a partial reference chain is useless: restart at a keyframe
+                dropped += TrackDecoder.capacity
+                waitingForKeyframe = !keyframe
+                if waitingForKeyframe { return true }
+            }
+            queue.append((data, keyframe, time))
+            lock.broadcast()
+            return false
+        }
+    }
+
+    private func next() -> (data: [UInt8], keyframe: Bool, time: Microseconds)? {
+        lock.withLock {
+            while queue.isEmpty && !stopped { lock.wait() }
+            return queue.isEmpty ? nil : queue.removeFirst()
+        }
+    }
+
+    func stop() { lock.withLock { stopped = true; lock.broadcast() } }
+}
+
+/// A live room: participants' decoded media into one composite recording, driven by the room clock.
+/// Methods may be called from any thread; `@unchecked Sendable` because `participants` and `engine` are only
+/// touched under `lock` (the engine itself runs on its own thread and takes joins/leaves through its queue).
+public final class LiveRoom: @unchecked Sendable {
+    public let name: String
+    private let lock = ConditionLock()
+    private var engine: CompositionEngine?
+    private var writer: CompositeWriter?
+    private var participants: [String: (buffer: SourceBuffer, decoders: [String: TrackDecoder])] = [:]
+    private var sequence = 0
+    private var stopping = false
+    private var finished: Result<RecordingSummary, MediaError>?
+    private let clock: @Sendable () -> Microseconds
+    public let latency: Microseconds
+
+    public init(name: String, clock: @escaping @Sendable () -> Microseconds, latency: Microseconds = 400_000) {
+        self.name = name
+        self.clock = clock
+        self.latency = latency
+    }
+
+    /// Starts recording to `output` now.
+    public func start(layout: LayoutDocument, output: String, settings: EncoderSettings, text: TextRenderer?) throws(MediaError) {
+        let writer = try CompositeWriter(path: output, settings: settings)
+        let engine = try CompositionEngine(layout: layout, canvasSize: settings.size, fps: settings.fps, writer: writer, text: text)
+        let origin = clock()
+        lock.withLock { self.engine = engine; self.writer = writer }
+        let run = Handoff((engine, writer))
+        let clock = self.clock, latency = self.latency
+        startThread(name: "room \(name)") { [self] in
+            let (engine, writer) = run.take()
+            var outcome: Result<RecordingSummary, MediaError>
+            do {
+                try engine.runLive(origin: origin, latency: latency, now: clock, sleep: { usleep(UInt32(max(1_000, $0))) },
+                                   shouldStop: { self.lock.withLock { self.stopping } })
+                outcome = .success(try writer.finish())
+            } catch let error as MediaError {
+                outcome = .failure(error)
+            } catch {
+                outcome = .failure(MediaError(.codecFailure, "\(error)"))
+            }
+            self.lock.withLock { self.finished = outcome; self.lock.broadcast() }
+        }
+    }
+
+    /// A participant joins with these tracks (`kind`: audio or video, `codec`: vp8, vp9, h264, opus).
+    public func join(id: String, name: String, tracks: [(mid: String, kind: String, codec: String)],
+                     needKeyframe: @escaping @Sendable (_ mid: String) -> Void) throws(MediaError) {
+        let buffer = SourceBuffer(mode: .live)
+        var decoders: [String: TrackDecoder] = [:]
+        for track in tracks {
+            let mid = track.mid
+            decoders[mid] = try TrackDecoder(codec: track.codec, buffer: buffer, needKeyframe: { needKeyframe(mid) })
+        }
+        let now = clock()
+        lock.withLock {
+            sequence += 1
+            participants[id] = (buffer, decoders)
+            let descriptor = SourceDescriptor(id: id, name: name, start: now, hasVideo: tracks.contains { $0.kind == "video" },
+                                              hasAudio: tracks.contains { $0.kind == "audio" }, sequence: sequence)
+            engine?.join(CompositionEngine.Source(descriptor: descriptor, buffer: buffer))
+        }
+    }
+
+    /// A frame of participant `id`'s track `mid`, on the room timeline. Returns true when a keyframe is needed.
+    @discardableResult
+    public func frame(id: String, mid: String, data: [UInt8], keyframe: Bool, time: Microseconds) -> Bool {
+        guard let decoder = lock.withLock({ participants[id]?.decoders[mid] }) else { return false }
+        return decoder.push(data, keyframe: keyframe, time: time)
+    }
+
+    public func leave(id: String) {
+        let now = clock()
+        lock.withLock {
+            guard let p = participants.removeValue(forKey: id) else { return }
+            for decoder in p.decoders.values { decoder.stop() }
+            engine?.leave(id: id, at: now)
+        }
+    }
+
+    /// Stops recording, finalizes the file and returns what was written.
+    public func stop() throws(MediaError) -> RecordingSummary {
+        let result = lock.withLock { () -> Result<RecordingSummary, MediaError> in
+            stopping = true
+            while finished == nil { lock.wait() }
+            for p in participants.values { for d in p.decoders.values { d.stop() } }
+            return finished!
+        }
+        return try result.get()
+    }
+}

@@ -1,0 +1,123 @@
+import Codecs
+import Foundation
+import Layout
+import MediaCore
+import NIOCore
+import NIOPosix
+import RTP
+import Recorder
+import SDP
+import STUN
+import SecureTransport
+import Session
+import Testing
+import Transport
+
+@Suite struct LivePipelineTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// File → RTP → SRTP → UDP → transport → session → decoder workers → live engine → MP4.
+    @Test func aPublisherOverUDPIsRecorded() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("live-\(getpid()).mp4").path
+        let room = LiveRoom(name: "test", clock: { 0 }, latency: 300_000)   // replaced below once the transport clock exists
+        _ = room
+        let box = RoomBox()
+        let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: group) { id, out in
+            guard let room = box.room else { return }
+            switch out {
+            case .connected:
+                try? room.join(id: id, name: "Red", tracks: [("0", "audio", "opus"), ("1", "video", "vp8")], needKeyframe: { _ in })
+            case let .frame(mid, _, _, frame, time):
+                room.frame(id: id, mid: mid, data: frame.data, keyframe: frame.keyframe, time: time)
+            default:
+                break
+            }
+        }
+        let liveRoom = LiveRoom(name: "test", clock: { transport.now() }, latency: 300_000)
+        box.room = liveRoom
+        let size = PixelSize(width: 320, height: 180)
+        try liveRoom.start(layout: try #require(LayoutPresets.document(named: "grid")), output: output,
+                           settings: EncoderSettings(size: size, fps: Rational(30), preset: "ultrafast"), text: nil)
+
+        let server = try DTLSCertificate(), publisher = try DTLSCertificate()
+        let offer = """
+        v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+        a=ice-ufrag:pubr\r\na=ice-pwd:publisherpassword0123456\r\na=fingerprint:sha-256 \(publisher.fingerprint)\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n
+        """
+        let negotiation = try SDPAnswerer.answer(offer: offer, options: AnswerOptions(iceUfrag: "srvr", icePwd: "serverpassword0123456789",
+                                                                                        fingerprint: server.fingerprint, candidates: [("127.0.0.1", transport.localPort)], sessionID: 1))
+        try await transport.add(sessionID: "p1", ufrag: "srvr") {
+            try PeerSession(negotiation: negotiation, certificate: server, localUfrag: "srvr", localPassword: "serverpassword0123456789", now: transport.now())
+        }
+        let socket = try TestSocket()
+        let port = transport.localPort
+        var check = STUNMessageBuilder(class: .request, transactionID: Array(1...12))
+        check.add(.username, Array("srvr:pubr".utf8))
+        check.add(.priority, [0x6e, 0, 0, 1])
+        check.add(.iceControlling, [0, 0, 0, 0, 0, 0, 0, 1])
+        check.add(.useCandidate, [])
+        check.addMessageIntegrity(key: Array("serverpassword0123456789".utf8))
+        check.addFingerprint()
+        socket.send(check.encoded, port: port)
+        _ = try #require(socket.receive())
+        let dtls = try DTLSSession(role: .client, certificate: publisher, expectedFingerprint: server.fingerprint)
+        for d in dtls.start() { socket.send(d, port: port) }
+        for _ in 0..<20 {
+            guard case .handshaking = dtls.state else { break }
+            if let d = socket.receive() { for reply in dtls.receive(d) { socket.send(reply, port: port) } }
+            else { for retry in dtls.handleTimeout() { socket.send(retry, port: port) } }
+        }
+        guard case let .connected(keys) = dtls.state else { Issue.record("DTLS: \(dtls.state)"); return }
+        let srtp = try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false)
+
+        // Stream the red clip (VP8 + Opus with a 300 Hz tone) in real time.
+        let demuxer = try MediaFileDemuxer(path: Self.root.appendingPathComponent("Fixtures/generated/colour-ff0000.webm").path)
+        let started = Date()
+        var videoSeq: UInt16 = 0, audioSeq: UInt16 = 0
+        while let packet = demuxer.next() {
+            let due = Double(packet.time) / 1e6 - Date().timeIntervalSince(started)
+            if due > 0 { try await Task.sleep(nanoseconds: UInt64(due * 1e9)) }
+            let codec: RTPCodec = packet.video ? .vp8 : .opus
+            let payloads = Packetizer.payloads(codec, frame: packet.data)
+            for (i, payload) in payloads.enumerated() {
+                var bytes = RTPPacket.build(payloadType: packet.video ? 96 : 111, sequenceNumber: packet.video ? videoSeq : audioSeq,
+                                            timestamp: UInt32(truncatingIfNeeded: packet.time * (packet.video ? 90 : 48) / 1000),
+                                            ssrc: packet.video ? 2 : 1, marker: packet.video && i == payloads.count - 1, payload: payload)
+                if packet.video { videoSeq &+= 1 } else { audioSeq &+= 1 }
+                _ = srtp.protect(&bytes)
+                socket.send(bytes, port: port)
+            }
+        }
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let summary = try liveRoom.stop()
+        await transport.close()
+        try await group.shutdownGracefully()
+
+        #expect(summary.duration > 3_000_000, "recorded \(summary.duration) µs")
+        let reader = try MediaFileReader(path: output, wantAudio: false)
+        var pictures: [VideoPicture] = []
+        while reader.step(onVideo: { pictures.append($0) }, onAudio: { _ in }) {}
+        // Around 2 s into the recording the participant's picture fills the 4:3 area of the 16:9 canvas.
+        let frame = try #require(pictures.first { $0.time >= 2_000_000 })
+        let mean = try #require(frame.meanYUV(in: PixelRect(x: 100, y: 60, width: 120, height: 60)))
+        let red = RGBAColor(hex: "ff0000")!.yuv
+        #expect(abs(mean.y - Double(red.y)) < 15 && abs(mean.v - Double(red.v)) < 15, "red tile: \(mean)")
+        let audioReader = try MediaFileReader(path: output, wantVideo: false)
+        var left: [Float] = []
+        while audioReader.step(onVideo: { _ in }, onAudio: { left.append(contentsOf: $0.left) }) {}
+        let window = left[72_000..<120_000]
+        func goertzel(_ f: Double) -> Double {
+            let k = 2 * cos(2 * Double.pi * f / 48_000); var s1 = 0.0, s2 = 0.0
+            for x in window { let s0 = Double(x) + k * s1 - s2; s2 = s1; s1 = s0 }
+            return (s1 * s1 + s2 * s2 - k * s1 * s2) / Double(window.count * window.count)
+        }
+        #expect(goertzel(300) > 100 * goertzel(1234), "the participant's 300 Hz tone is in the mix")
+    }
+}
+
+final class RoomBox: @unchecked Sendable {   // written once before any packet arrives, then only read
+    var room: LiveRoom?
+}
