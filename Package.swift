@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C headers only: each wrapper module below is the single owner of these pointers.
@@ -37,8 +38,12 @@ let package = Package(
         // Engine and product.
         .target(name: "Compositor", dependencies: ["MediaCore", "Layout", "Codecs", "Text"]),
         .target(name: "Recorder", dependencies: ["MediaCore", "Layout", "Codecs", "Compositor"]),
+        .target(name: "Server", dependencies: ["Recorder", "Transport", "Session", "SDP", "SecureTransport", "Layout", "MediaCore", "Text", "Codecs",
+                                               .product(name: "Hummingbird", package: "hummingbird")]),
         .executableTarget(name: "mcu-record", dependencies: [
-            "Recorder", "Layout", "MediaCore",
+            "Recorder", "Layout", "MediaCore", "Server", "Transport", "Codecs",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -51,7 +56,7 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["Transport", "Session", "STUN", "RTP", "SDP", "SecureTransport", "Recorder", "Codecs", "Layout", "MediaCore",
                                                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Codecs", "Layout", "MediaCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Layout", "MediaCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Layout", "MediaCore", "STUN", "RTP", "SDP", "SecureTransport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,7 +10,7 @@ import Recorder
 import Synchronization
 
 @main
-struct MCURecord: ParsableCommand {
+struct MCURecord: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcu-record",
         abstract: "Server-side composite recorder for WebRTC rooms.",
@@ -19,7 +19,8 @@ struct MCURecord: ParsableCommand {
         with a JSON layout. Layouts: grid, speaker, pip, presentation, single, or a file (see Layouts/README.md).
         """,
         version: "0.1.0",
-        subcommands: [Compose.self])
+        subcommands: [RoomCommand.self, Compose.self],
+        defaultSubcommand: RoomCommand.self)
 }
 
 /// Set from the signal handler; read by the compositor loop.
@@ -29,7 +30,12 @@ func installStopSignals() {
     for sig in [SIGINT, SIGTERM] {
         signal(sig) { _ in stopRequested.store(true, ordering: .relaxed) }
     }
-    // A parent (supervisor, test runner) may have left them blocked; a blocked stop signal would never arrive.
+    unblockStopSignals()
+}
+
+/// A parent (supervisor, test runner) may have left SIGINT/SIGTERM blocked; a blocked stop signal would never
+/// arrive and a recording could not be stopped cleanly.
+func unblockStopSignals() {
     var set = sigset_t()
     sigemptyset(&set)
     sigaddset(&set, SIGINT)
@@ -37,12 +43,21 @@ func installStopSignals() {
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
+/// A line to standard output, unbuffered: supervisors and log collectors read it through a pipe at once.
+func printLine(_ text: String) {
+    write(to: 1, text + "\n")
+}
+
 /// Unbuffered write to standard error (fd 2 needs no shared FILE state).
 func printError(_ text: String) {
+    write(to: 2, text)
+}
+
+private func write(to fd: Int32, _ text: String) {
     var bytes = Array(text.utf8)
     var offset = 0
     while offset < bytes.count {
-        let written = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+        let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
         if written <= 0 { return }
         offset += written
     }

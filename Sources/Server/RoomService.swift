@@ -1,0 +1,187 @@
+import Codecs
+import FoundationEssentials
+import Layout
+import MediaCore
+import Recorder
+import SDP
+import SecureTransport
+import Session
+import Text
+import Transport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct ServerConfiguration: Sendable {
+    public var udpHost = "127.0.0.1"
+    public var udpPort = 0
+    /// Addresses announced as ICE host candidates (NAT or containers: the public one).
+    public var announceIPs: [String] = ["127.0.0.1"]
+    public var token: String?
+    public var layout: LayoutDocument
+    public var recordings = "recordings"
+    public var size = PixelSize(width: 1280, height: 720)
+    public var fps = Rational(30)
+    public var preset = "veryfast"
+    public var crf = 23
+    public var maxParticipants = 25
+    public var maxRooms = 16
+    public var latency: Microseconds = 400_000
+    /// When set, only these rooms accept publishers (the CLI's `--room`).
+    public var allowedRooms: Set<String>?
+
+    public init(layout: LayoutDocument) { self.layout = layout }
+}
+
+public struct ServiceError: Error, Sendable, CustomStringConvertible {
+    public var status: Int
+    public var reason: String
+    public var description: String { reason }
+}
+
+/// Rooms, their participants and the shared UDP transport. The media path never goes through here per packet:
+/// the transport's callback finds the room in `routes` under a lock and hands the frame to the room.
+/// `@unchecked Sendable`: `rooms` and `routes` are only touched under `lock`.
+public final class RoomService: @unchecked Sendable {
+    public struct Participant: Sendable { public var id: String; public var name: String; public var room: String }
+    public struct Summary: Sendable { public var room: String; public var recording: RecordingSummary?; public var error: String?; public var participants: Int }
+
+    public let configuration: ServerConfiguration
+    public let certificate: DTLSCertificate
+    private let lock = ConditionLock()
+    private var rooms: [String: (live: LiveRoom, participants: Set<String>, everyone: Int)] = [:]
+    private var routes: [String: Participant] = [:]
+    private var transport: UDPTransport?
+    private var text: TextRenderer?
+
+    public init(configuration: ServerConfiguration) throws {
+        self.configuration = configuration
+        certificate = try DTLSCertificate()
+        text = try? TextRenderer()
+    }
+
+    public func attach(_ transport: UDPTransport) { lock.withLock { self.transport = transport } }
+
+    /// Called on the transport's event loop for every session output that is not a datagram.
+    public func handle(sessionID: String, output: PeerSession.Output) {
+        guard let route = lock.withLock({ routes[sessionID] }), let room = lock.withLock({ rooms[route.room]?.live }) else { return }
+        switch output {
+        case let .frame(mid, _, _, frame, time):
+            room.frame(id: sessionID, mid: mid, data: frame.data, keyframe: frame.keyframe, time: time)
+        case .connected:
+            log("\(route.room): \(route.name) connected")
+        case let .closed(reason):
+            log("\(route.room): \(route.name) left (\(reason))")
+            leave(sessionID: sessionID)
+        case let .lossBurst(mid, packets):
+            log("\(route.room): \(route.name) lost \(packets) packet(s) on track \(mid)")
+        default:
+            break
+        }
+    }
+
+    public static func isValidRoomName(_ name: String) -> Bool {
+        (1...64).contains(name.unicodeScalars.count)
+            && name.unicodeScalars.allSatisfy { $0.isASCII && (("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") }
+    }
+
+    /// WHIP: answer the offer, create the session, join the room (starting its recording). Returns the answer
+    /// and the session id for the Location URL.
+    public func publish(room: String, name: String?, offer: String) async throws -> (answer: String, sessionID: String) {
+        guard RoomService.isValidRoomName(room) else { throw ServiceError(status: 400, reason: "room names are 1-64 letters, digits, '-' or '_'") }
+        if let allowed = configuration.allowedRooms, !allowed.contains(room) { throw ServiceError(status: 404, reason: "no room \(room) here") }
+        guard let transport = lock.withLock({ self.transport }) else { throw ServiceError(status: 503, reason: "media transport not ready") }
+        let ufrag = RoomService.random(8), pwd = RoomService.random(24), sessionID = RoomService.random(32)
+        let options = AnswerOptions(iceUfrag: ufrag, icePwd: pwd, fingerprint: certificate.fingerprint,
+                                    candidates: configuration.announceIPs.map { ($0, transport.localPort) }, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+        let negotiation: Negotiation
+        do { negotiation = try SDPAnswerer.answer(offer: offer, options: options) } catch {
+            throw ServiceError(status: 400, reason: error.reason)
+        }
+        let participantName = String((name ?? "participant").prefix(64))
+        let live = try lock.withLock { () throws -> LiveRoom in
+            if let existing = rooms[room] {
+                guard existing.participants.count < configuration.maxParticipants else {
+                    throw ServiceError(status: 409, reason: "room \(room) is full (\(configuration.maxParticipants) participants)")
+                }
+                return existing.live
+            }
+            guard rooms.count < configuration.maxRooms else { throw ServiceError(status: 503, reason: "too many rooms") }
+            let live = LiveRoom(name: room, clock: { transport.now() }, latency: configuration.latency)
+            let stamp = Int(Date().timeIntervalSince1970)
+            let output = "\(configuration.recordings)/\(room)-\(stamp).mp4"
+            try? FileManager.default.createDirectory(atPath: configuration.recordings, withIntermediateDirectories: true)
+            do {
+                try live.start(layout: configuration.layout, output: output,
+                               settings: EncoderSettings(size: configuration.size, fps: configuration.fps, preset: configuration.preset, crf: configuration.crf),
+                               text: text)
+            } catch { throw ServiceError(status: 500, reason: "cannot start the recording: \(error)") }
+            rooms[room] = (live, [], 0)
+            log("\(room): recording to \(output)")
+            return live
+        }
+        try live.join(id: sessionID, name: participantName,
+                      tracks: negotiation.tracks.map { ($0.mid, $0.kind, $0.codec) }, needKeyframe: { _ in })
+        lock.withLock {
+            routes[sessionID] = Participant(id: sessionID, name: participantName, room: room)
+            rooms[room]?.participants.insert(sessionID)
+            rooms[room]?.everyone += 1
+        }
+        let certificate = self.certificate
+        try await transport.add(sessionID: sessionID, ufrag: ufrag) {
+            try PeerSession(negotiation: negotiation, certificate: certificate, localUfrag: ufrag, localPassword: pwd, now: transport.now())
+        }
+        log("\(room): \(participantName) joined (\(negotiation.tracks.map { "\($0.kind) \($0.codec)" }.joined(separator: ", ")))")
+        return (negotiation.answer, sessionID)
+    }
+
+    /// WHIP DELETE: the participant leaves.
+    public func end(room: String, sessionID: String) async throws {
+        guard lock.withLock({ routes[sessionID]?.room == room }) else { throw ServiceError(status: 404, reason: "no such session in room \(room)") }
+        leave(sessionID: sessionID)
+        await lock.withLock { transport }?.remove(sessionID: sessionID)
+    }
+
+    private func leave(sessionID: String) {
+        lock.withLock {
+            guard let route = routes.removeValue(forKey: sessionID) else { return }
+            rooms[route.room]?.participants.remove(sessionID)
+            rooms[route.room]?.live.leave(id: sessionID)
+        }
+    }
+
+    public var roomNames: [String] { lock.withLock { rooms.keys.sorted() } }
+
+    /// Participants present in all rooms, and whether anyone ever joined.
+    public var presence: (now: Int, ever: Bool) {
+        lock.withLock { (rooms.values.reduce(0) { $0 + $1.participants.count }, !rooms.isEmpty) }
+    }
+
+    public func participantCount(room: String) -> Int { lock.withLock { rooms[room]?.participants.count ?? 0 } }
+
+    /// Stops every room's recording and finalizes the files.
+    public func stopAll() -> [Summary] {
+        let all = lock.withLock { () -> [(String, LiveRoom, Int)] in
+            defer { rooms.removeAll(); routes.removeAll() }
+            return rooms.map { ($0.key, $0.value.live, $0.value.everyone) }
+        }
+        return all.map { name, live, everyone in
+            do { return Summary(room: name, recording: try live.stop(), error: nil, participants: everyone) } catch {
+                return Summary(room: name, recording: nil, error: "\(error)", participants: everyone)
+            }
+        }
+    }
+
+    /// 128 bits or more of randomness as letters and digits.
+    static func random(_ length: Int) -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+
+    func log(_ line: String) {
+        let bytes = Array("[mcu-record] \(line)\n".utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
+

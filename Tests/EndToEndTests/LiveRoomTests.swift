@@ -1,0 +1,181 @@
+import Codecs
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import MediaCore
+import RTP
+import SDP
+import STUN
+import SecureTransport
+import Testing
+
+/// `mcu-record --room` running as a child process; its URLs read from its output.
+final class RoomProcess {
+    let process = Process()
+    let base: String
+    private let out = Pipe()
+    private(set) var output = ""
+
+    init(room: String, extra: [String] = []) throws {
+        process.executableURL = URL(fileURLWithPath: Paths.binary)
+        process.arguments = ["--room", room, "--http", "127.0.0.1:0", "--size", "320x180", "--preset", "ultrafast",
+                             "--output", Paths.temporary("rooms")] + extra
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !text.contains("media:"), Date() < deadline {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        output = text
+        guard let line = text.split(separator: "\n").first(where: { $0.contains("WHIP http://") }),
+              let url = line.split(separator: " ").last, let range = url.range(of: "/rooms/") else {
+            throw MediaError(.invalidArgument, "no WHIP URL in: \(text)")
+        }
+        base = String(url[..<range.lowerBound])
+    }
+
+    /// SIGINT, then everything it printed.
+    func stop() -> String {
+        kill(process.processIdentifier, SIGINT)
+        let rest = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        output += String(decoding: rest, as: UTF8.self)
+        return output
+    }
+}
+
+func http(_ method: String, _ url: String, body: String? = nil, contentType: String? = "application/sdp", token: String? = nil) async throws -> (Int, String, [String: String]) {
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = method
+    if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+    if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+    request.httpBody = body.map { Data($0.utf8) }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    let http = response as! HTTPURLResponse
+    var headers: [String: String] = [:]
+    for (k, v) in http.allHeaderFields { headers[String(describing: k).lowercased()] = String(describing: v) }
+    return (http.statusCode, String(decoding: data, as: UTF8.self), headers)
+}
+
+/// A WHIP publisher made of the project's client-side pieces, streaming a file in real time.
+struct TestPublisher {
+    let certificate = try! DTLSCertificate()
+    let ufrag = "pubr", pwd = "publisherpassword0123456"
+
+    var offer: String {
+        """
+        v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+        a=ice-ufrag:\(ufrag)\r\na=ice-pwd:\(pwd)\r\na=fingerprint:sha-256 \(certificate.fingerprint)\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n
+        """
+    }
+
+    func stream(answer: String, file: String) async throws {
+        let description = try SessionDescription(parsing: answer)
+        let media = try #require(description.media.first)
+        let port = try #require(answer.split(whereSeparator: \.isNewline).first { $0.hasPrefix("a=candidate:") }.flatMap { Int($0.split(separator: " ")[5]) })
+        let socket = try UDPClient()
+        var check = STUNMessageBuilder(class: .request, transactionID: (0..<12).map { _ in UInt8.random(in: 0...255) })
+        check.add(.username, Array("\(media.iceUfrag!):\(ufrag)".utf8))
+        check.add(.priority, [0x6e, 0, 0, 1])
+        check.add(.iceControlling, [0, 0, 0, 0, 0, 0, 0, 1])
+        check.add(.useCandidate, [])
+        check.addMessageIntegrity(key: Array(media.icePwd!.utf8))
+        check.addFingerprint()
+        socket.send(check.encoded, port: port)
+        _ = try #require(socket.receive(), "no STUN answer")
+        let dtls = try DTLSSession(role: .client, certificate: certificate, expectedFingerprint: media.fingerprint?.value)
+        for d in dtls.start() { socket.send(d, port: port) }
+        for _ in 0..<20 {
+            guard case .handshaking = dtls.state else { break }
+            if let d = socket.receive() { for reply in dtls.receive(d) { socket.send(reply, port: port) } }
+            else { for retry in dtls.handleTimeout() { socket.send(retry, port: port) } }
+        }
+        guard case let .connected(keys) = dtls.state else { throw MediaError(.codecFailure, "DTLS: \(dtls.state)") }
+        let srtp = try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false)
+        let demuxer = try MediaFileDemuxer(path: file)
+        let started = Date()
+        var seq: [Bool: UInt16] = [true: 0, false: 0]
+        while let packet = demuxer.next() {
+            let due = Double(packet.time) / 1e6 - Date().timeIntervalSince(started)
+            if due > 0 { try await Task.sleep(nanoseconds: UInt64(due * 1e9)) }
+            let payloads = Packetizer.payloads(packet.video ? .vp8 : .opus, frame: packet.data)
+            for (i, payload) in payloads.enumerated() {
+                var bytes = RTPPacket.build(payloadType: packet.video ? 96 : 111, sequenceNumber: seq[packet.video]!,
+                                            timestamp: UInt32(truncatingIfNeeded: packet.time * (packet.video ? 90 : 48) / 1000),
+                                            ssrc: packet.video ? 2 : 1, marker: packet.video && i == payloads.count - 1, payload: payload)
+                seq[packet.video]! &+= 1
+                _ = srtp.protect(&bytes)
+                socket.send(bytes, port: port)
+            }
+        }
+    }
+}
+
+final class UDPClient {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    init() throws {
+        var timeout = timeval(tv_sec: 0, tv_usec: 300_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+    deinit { close(fd) }
+    func send(_ bytes: [UInt8], port: Int) {
+        var a = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: in_port_t(UInt16(port).bigEndian), sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        _ = bytes.withUnsafeBytes { raw in withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } }
+    }
+    func receive() -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 0 ? Array(buffer.prefix(n)) : nil
+    }
+}
+
+@Suite(.serialized) struct LiveRoomTests {
+    @Test func whipPublisherIsRecordedByTheRoomCommand() async throws {
+        let room = try RoomProcess(room: "e2e")
+        let publisher = TestPublisher()
+        let (status, answer, headers) = try await http("POST", "\(room.base)/rooms/e2e/whip?name=Red", body: publisher.offer)
+        #expect(status == 201, "\(answer)")
+        let location = try #require(headers["location"])
+        #expect(location.hasPrefix("/rooms/e2e/whip/") && location.count >= "/rooms/e2e/whip/".count + 32, "unguessable: \(location)")
+        #expect(answer.contains("a=ice-lite") && headers["access-control-allow-origin"] == "*")
+        try await publisher.stream(answer: answer, file: Paths.fixture("colour-ff0000.webm"))
+        try await Task.sleep(nanoseconds: 600_000_000)
+        let (deleted, _, _) = try await http("DELETE", room.base + location, contentType: nil)
+        #expect(deleted == 200)
+        let printed = room.stop()
+        let line = try #require(printed.split(separator: "\n").first { $0.hasPrefix("recorded e2e:") }, "\(printed)")
+        let path = String(line.split(separator: " ")[2])
+        let pictures = try decodePictures(path)
+        #expect(pictures.count > 60)
+        let red = pictures.filter { p in
+            guard let m = p.meanYUV(in: PixelRect(x: 100, y: 60, width: 120, height: 60)) else { return false }
+            return distance(m, yuv(ofHex: "ff0000")) < 15
+        }
+        #expect(red.count > 45, "\(red.count) frames show the participant")
+        let audio = try decodeAudio(path)
+        let best = stride(from: 0, to: max(0, audio.left.count - 48_000), by: 24_000).map { goertzel(audio.left[$0..<($0 + 48_000)], frequency: 300) }.max() ?? 0
+        #expect(best > 2e-5, "the participant's tone")
+    }
+
+    @Test func badRequestsGetFourHundreds() async throws {
+        let room = try RoomProcess(room: "guarded", extra: ["--token", "s3cret"])
+        defer { _ = room.stop() }
+        let offer = TestPublisher().offer
+        #expect(try await http("POST", "\(room.base)/rooms/guarded/whip", body: offer).0 == 401)
+        #expect(try await http("POST", "\(room.base)/rooms/guarded/whip", body: offer, token: "wrong").0 == 401)
+        #expect(try await http("POST", "\(room.base)/rooms/other/whip", body: offer, token: "s3cret").0 == 404)
+        #expect(try await http("POST", "\(room.base)/rooms/guarded/whip", body: offer, contentType: "text/plain", token: "s3cret").0 == 415)
+        let bad = try await http("POST", "\(room.base)/rooms/guarded/whip", body: "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n", token: "s3cret")
+        #expect(bad.0 == 400 && bad.1.contains("fingerprint") || bad.1.contains("codec"), "\(bad)")
+        #expect(try await http("POST", "\(room.base)/rooms/guarded/whip", body: String(repeating: "a=x\r\n", count: 20_000), token: "s3cret").0 == 413)
+        #expect(try await http("DELETE", "\(room.base)/rooms/guarded/whip/nope", contentType: nil, token: "s3cret").0 == 404)
+        #expect(try await http("OPTIONS", "\(room.base)/rooms/guarded/whip", contentType: nil).0 == 204)
+    }
+}
