@@ -1,9 +1,9 @@
-# mcu-record — `make demo` records a room to recordings/demo.mp4; `make test` runs the tests.
+# mcu-record — `make demo` records a live room to recordings/demo.mp4; `make test` runs the tests.
 SWIFT ?= swift
 RELEASE_BIN = .build/release/mcu-record
 DEBUG_BIN = .build/debug/mcu-record
 
-.PHONY: deps build release demo test fixtures bench presets clean
+.PHONY: deps build release demo demo-compose test fixtures bench presets clean
 
 deps:
 	@scripts/install-deps.sh
@@ -18,12 +18,15 @@ fixtures: deps
 	@scripts/gen-fixtures.sh
 
 demo: release
+	@scripts/demo-live.sh
+
+demo-compose: release
 	@mkdir -p recordings
 	$(RELEASE_BIN) compose --layout grid \
 	  --input Fixtures/samples/alice.webm --input Fixtures/samples/bob.webm \
 	  --input Fixtures/samples/carol.webm@2 --input Fixtures/samples/dave.webm@4 \
-	  --output recordings/demo.mp4
-	@echo "demo recording: $$(pwd)/recordings/demo.mp4"
+	  --output recordings/demo-compose.mp4
+	@echo "demo recording: $$(pwd)/recordings/demo-compose.mp4"
 
 test: deps fixtures
 	$(SWIFT) build --build-tests

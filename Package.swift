@@ -38,10 +38,11 @@ let package = Package(
         // Engine and product.
         .target(name: "Compositor", dependencies: ["MediaCore", "Layout", "Codecs", "Text"]),
         .target(name: "Recorder", dependencies: ["MediaCore", "Layout", "Codecs", "Compositor"]),
+        .target(name: "Publisher", dependencies: ["Codecs", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport"]),
         .target(name: "Server", dependencies: ["Recorder", "Transport", "Session", "SDP", "SecureTransport", "Layout", "MediaCore", "Text", "Codecs",
                                                .product(name: "Hummingbird", package: "hummingbird")]),
         .executableTarget(name: "mcu-record", dependencies: [
-            "Recorder", "Layout", "MediaCore", "Server", "Transport", "Codecs",
+            "Recorder", "Layout", "MediaCore", "Server", "Transport", "Codecs", "Publisher",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

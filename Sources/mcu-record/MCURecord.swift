@@ -19,7 +19,7 @@ struct MCURecord: AsyncParsableCommand {
         with a JSON layout. Layouts: grid, speaker, pip, presentation, single, or a file (see Layouts/README.md).
         """,
         version: "0.1.0",
-        subcommands: [RoomCommand.self, Compose.self],
+        subcommands: [RoomCommand.self, Compose.self, PublishCommand.self],
         defaultSubcommand: RoomCommand.self)
 }
 

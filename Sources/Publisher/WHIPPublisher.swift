@@ -1,0 +1,192 @@
+import Codecs
+import MediaCore
+import RTP
+import SDP
+import STUN
+import SecureTransport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A WebRTC publisher of our own: WHIP over HTTP/1.1, ICE-controlling, DTLS client, SRTP, streaming a
+/// pre-encoded VP8 + Opus file in real time. Used by `mcu-record publish`, the demo and load tests.
+public final class WHIPPublisher {
+    public struct Failure: Error, CustomStringConvertible { public var description: String }
+
+    let certificate: DTLSCertificate
+    let ufrag = WHIPPublisher.random(8), pwd = WHIPPublisher.random(24)
+    public private(set) var location: String?
+    private var host = "", port = 0
+
+    public init() throws { certificate = try DTLSCertificate() }
+
+    var offer: String {
+        """
+        v=0\r\no=- \(UInt32.random(in: 1...UInt32.max)) 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+        a=ice-ufrag:\(ufrag)\r\na=ice-pwd:\(pwd)\r\na=fingerprint:sha-256 \(certificate.fingerprint)\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n\
+        a=setup:active\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\n\
+        a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\na=setup:active\r\n
+        """
+    }
+
+    /// Publishes `file` to `whip` (http://host:port/rooms/NAME/whip) for `duration` seconds (nil: the file once).
+    public func run(whip: String, name: String, token: String?, file: String, duration: Double?) throws {
+        guard whip.hasPrefix("http://") else { throw Failure(description: "only http:// WHIP URLs are supported") }
+        let rest = whip.dropFirst(7)
+        let authority = rest.prefix { $0 != "/" }, path = String(rest.dropFirst(authority.count))
+        let hostPort = authority.split(separator: ":")
+        host = String(hostPort[0]); port = hostPort.count > 1 ? Int(hostPort[1]) ?? 80 : 80
+        let query = name.isEmpty ? "" : "?name=" + name.utf8.map { c -> String in
+            let ch = Character(Unicode.Scalar(c))
+            return ch.isLetter || ch.isNumber ? String(ch) : "%" + String(c, radix: 16, uppercase: true)
+        }.joined()
+        let response = try HTTP.request(host: host, port: port, method: "POST", path: path + query, token: token,
+                                        contentType: "application/sdp", body: offer)
+        guard response.status == 201 else { throw Failure(description: "WHIP answered \(response.status): \(response.body)") }
+        location = response.headers["location"]
+        let answer = try SessionDescription(parsing: response.body)
+        guard let media = answer.media.first, let remoteUfrag = media.iceUfrag, let remotePwd = media.icePwd,
+              let candidate = response.body.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("a=candidate:") }) else {
+            throw Failure(description: "the answer has no ICE credentials or candidate")
+        }
+        let fields = candidate.split(separator: " ")
+        guard fields.count >= 6, let mediaPort = Int(fields[5]) else { throw Failure(description: "malformed candidate") }
+        let socket = try UDPSocket(host: String(fields[4]), port: mediaPort)
+        defer { leave(token: token) }
+
+        var check = STUNMessageBuilder(class: .request, transactionID: (0..<12).map { _ in UInt8.random(in: 0...255) })
+        check.add(.username, Array("\(remoteUfrag):\(ufrag)".utf8))
+        check.add(.priority, [0x6e, 0, 0, 1])
+        check.add(.iceControlling, (0..<8).map { _ in UInt8.random(in: 0...255) })
+        check.add(.useCandidate, [])
+        check.addMessageIntegrity(key: Array(remotePwd.utf8))
+        check.addFingerprint()
+        var answered = false
+        for _ in 0..<10 where !answered {
+            socket.send(check.encoded)
+            if let reply = socket.receive(), (try? STUNMessage(parsing: reply))?.messageClass == .success { answered = true }
+        }
+        guard answered else { throw Failure(description: "no answer to the ICE connectivity check") }
+        let dtls = try DTLSSession(role: .client, certificate: certificate, expectedFingerprint: media.fingerprint?.value ?? answer.fingerprint?.value)
+        for d in dtls.start() { socket.send(d) }
+        for _ in 0..<40 {
+            guard case .handshaking = dtls.state else { break }
+            if let d = socket.receive() { for reply in dtls.receive(d) { socket.send(reply) } } else { for r in dtls.handleTimeout() { socket.send(r) } }
+        }
+        guard case let .connected(keys) = dtls.state else { throw Failure(description: "DTLS did not complete: \(dtls.state)") }
+        let srtp = try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false)
+        try stream(file: file, duration: duration, srtp: srtp, socket: socket, keepAlive: check.encoded)
+    }
+
+    private func stream(file: String, duration: Double?, srtp: SRTPContext, socket: UDPSocket, keepAlive: [UInt8]) throws {
+        let start = SystemClock().now()
+        var sequence: [Bool: UInt16] = [true: UInt16.random(in: 0...1000), false: UInt16.random(in: 0...1000)]
+        var loopOffset: Microseconds = 0
+        var lastCheck = start
+        let end = duration.map { start + Microseconds($0 * 1e6) }
+        while true {
+            let demuxer = try MediaFileDemuxer(path: file)
+            var last: Microseconds = 0
+            while let packet = demuxer.next() {
+                let due = start + loopOffset + packet.time
+                let now = SystemClock().now()
+                if let end, due >= end { return }
+                if due > now { usleep(UInt32(min(due - now, 1_000_000))) }
+                if now - lastCheck > 5_000_000 { socket.send(keepAlive); lastCheck = now }   // consent freshness
+                let video = packet.video
+                let payloads = Packetizer.payloads(video ? .vp8 : .opus, frame: packet.data)
+                let timestamp = UInt32(truncatingIfNeeded: (loopOffset + packet.time) * (video ? 90 : 48) / 1000)
+                for (i, payload) in payloads.enumerated() {
+                    var bytes = RTPPacket.build(payloadType: video ? 96 : 111, sequenceNumber: sequence[video]!, timestamp: timestamp,
+                                                ssrc: video ? 0x5EED_0002 : 0x5EED_0001, marker: video && i == payloads.count - 1, payload: payload)
+                    sequence[video]! &+= 1
+                    if srtp.protect(&bytes) { socket.send(bytes) }
+                }
+                last = max(last, packet.time)
+            }
+            guard duration != nil else { return }
+            loopOffset += last + 33_333
+        }
+    }
+
+    private func leave(token: String?) {
+        guard let location else { return }
+        _ = try? HTTP.request(host: host, port: port, method: "DELETE", path: location, token: token, contentType: nil, body: nil)
+    }
+
+    static func random(_ n: Int) -> String {
+        let a = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        return String((0..<n).map { _ in a[Int.random(in: 0..<a.count)] })
+    }
+}
+
+/// The little HTTP/1.1 WHIP needs: one request per connection.
+enum HTTP {
+    struct Response { var status: Int; var headers: [String: String]; var body: String }
+
+    static func request(host: String, port: Int, method: String, path: String, token: String?, contentType: String?, body: String?) throws -> Response {
+        var hints = addrinfo(ai_flags: 0, ai_family: AF_INET, ai_socktype: Int32(SOCK_STREAM.rawValue), ai_protocol: 0, ai_addrlen: 0, ai_addr: nil, ai_canonname: nil, ai_next: nil)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else { throw WHIPPublisher.Failure(description: "cannot resolve \(host)") }
+        defer { freeaddrinfo(result) }
+        let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, 0)
+        defer { close(fd) }
+        guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else { throw WHIPPublisher.Failure(description: "cannot connect to \(host):\(port)") }
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
+        if let token { text += "Authorization: Bearer \(token)\r\n" }
+        if let contentType { text += "Content-Type: \(contentType)\r\n" }
+        text += "Content-Length: \(body?.utf8.count ?? 0)\r\n\r\n" + (body ?? "")
+        let bytes = Array(text.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw WHIPPublisher.Failure(description: "connection closed while sending") }
+            sent += n
+        }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            received += buffer.prefix(n)
+            if received.count > 1 << 20 { break }
+        }
+        guard let end = (0..<max(0, received.count - 3)).first(where: { received[$0] == 13 && received[$0 + 1] == 10 && received[$0 + 2] == 13 && received[$0 + 3] == 10 }) else {
+            throw WHIPPublisher.Failure(description: "malformed HTTP response")
+        }
+        let head = String(decoding: received[..<end], as: UTF8.self).split(whereSeparator: \.isNewline)
+        guard let statusLine = head.first, statusLine.split(separator: " ").count >= 2, let status = Int(statusLine.split(separator: " ")[1]) else {
+            throw WHIPPublisher.Failure(description: "malformed HTTP status line")
+        }
+        var headers: [String: String] = [:]
+        for line in head.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].drop { $0 == " " }.description
+        }
+        return Response(status: status, headers: headers, body: String(decoding: received[(end + 4)...], as: UTF8.self))
+    }
+}
+
+/// A connected UDP socket with a short receive timeout.
+final class UDPSocket {
+    let fd: Int32
+    init(host: String, port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw WHIPPublisher.Failure(description: "bad candidate address \(host)") }
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard connected == 0 else { throw WHIPPublisher.Failure(description: "cannot reach \(host):\(port)") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 300_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+    deinit { close(fd) }
+    func send(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) } }
+    func receive() -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 0 ? Array(buffer.prefix(n)) : nil
+    }
+}
