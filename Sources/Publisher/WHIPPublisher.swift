@@ -55,16 +55,10 @@ public final class WHIPPublisher {
         let socket = try UDPSocket(host: String(fields[4]), port: mediaPort)
         defer { leave(token: token) }
 
-        var check = STUNMessageBuilder(class: .request, transactionID: (0..<12).map { _ in UInt8.random(in: 0...255) })
-        check.add(.username, Array("\(remoteUfrag):\(ufrag)".utf8))
-        check.add(.priority, [0x6e, 0, 0, 1])
-        check.add(.iceControlling, (0..<8).map { _ in UInt8.random(in: 0...255) })
-        check.add(.useCandidate, [])
-        check.addMessageIntegrity(key: Array(remotePwd.utf8))
-        check.addFingerprint()
+        let check = STUNMessageBuilder.iceCheck(remoteUfrag: remoteUfrag, localUfrag: ufrag, remotePassword: remotePwd)
         var answered = false
         for _ in 0..<10 where !answered {
-            socket.send(check.encoded)
+            socket.send(check)
             if let reply = socket.receive(), (try? STUNMessage(parsing: reply))?.messageClass == .success { answered = true }
         }
         guard answered else { throw Failure(description: "no answer to the ICE connectivity check") }
@@ -76,7 +70,7 @@ public final class WHIPPublisher {
         }
         guard case let .connected(keys) = dtls.state else { throw Failure(description: "DTLS did not complete: \(dtls.state)") }
         let srtp = try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false)
-        try stream(file: file, duration: duration, srtp: srtp, socket: socket, keepAlive: check.encoded)
+        try stream(file: file, duration: duration, srtp: srtp, socket: socket, keepAlive: check)
     }
 
     private func stream(file: String, duration: Double?, srtp: SRTPContext, socket: UDPSocket, keepAlive: [UInt8]) throws {

@@ -189,3 +189,19 @@ public struct STUNMessageBuilder: Sendable {
 
     public var encoded: [UInt8] { bytes }
 }
+
+extension STUNMessageBuilder {
+    /// An ICE connectivity check as a controlling agent sends it (RFC 8445 §7.2.2): USERNAME `remote:local`,
+    /// PRIORITY, ICE-CONTROLLING, optionally USE-CANDIDATE, MESSAGE-INTEGRITY with the remote password, FINGERPRINT.
+    public static func iceCheck(remoteUfrag: String, localUfrag: String, remotePassword: String, priority: UInt32 = 0x6e00_01ff,
+                                nominate: Bool = true, transactionID: [UInt8]? = nil) -> [UInt8] {
+        var b = STUNMessageBuilder(class: .request, transactionID: transactionID ?? (0..<12).map { _ in UInt8.random(in: 0...255) })
+        b.add(.username, Array("\(remoteUfrag):\(localUfrag)".utf8))
+        b.add(.priority, [UInt8(priority >> 24), UInt8((priority >> 16) & 0xFF), UInt8((priority >> 8) & 0xFF), UInt8(priority & 0xFF)])
+        b.add(.iceControlling, (0..<8).map { _ in UInt8.random(in: 0...255) })
+        if nominate { b.add(.useCandidate, []) }
+        b.addMessageIntegrity(key: Array(remotePassword.utf8))
+        b.addFingerprint()
+        return b.encoded
+    }
+}

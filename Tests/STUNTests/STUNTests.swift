@@ -150,6 +150,15 @@ let password = Array("VOkJxbRl1RmTxUk/WvJxBt".utf8)
         #expect(m.messageClass == .error && m.errorCode == code && m.hasValidFingerprint)
     }
 
+    @Test func iceCheckBuilderIsAccepted() {
+        let check = STUNMessageBuilder.iceCheck(remoteUfrag: "srv1", localUfrag: "peer", remotePassword: "serverpasswordserverpass")
+        guard case let .success(_, nominated, priority) = responder.handle(check, from: peer) else { Issue.record("refused"); return }
+        #expect(nominated && priority == 0x6e0001ff)
+        let plain = STUNMessageBuilder.iceCheck(remoteUfrag: "srv1", localUfrag: "peer", remotePassword: "serverpasswordserverpass", nominate: false)
+        guard case let .success(_, nominatedToo, _) = responder.handle(plain, from: peer) else { Issue.record("refused"); return }
+        #expect(!nominatedToo)
+    }
+
     @Test func garbageAndNonRequestsAreIgnored() {
         for bytes in [[], [0x00], Array(repeating: 0xFF, count: 40), Array(request().dropLast(3)), sampleIPv4Response] as [[UInt8]] {
             guard case .ignore = responder.handle(bytes, from: peer) else { Issue.record("answered \(bytes.prefix(8))"); continue }

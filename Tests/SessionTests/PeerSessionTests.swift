@@ -34,14 +34,8 @@ func connect(now: RTPTime = 0) throws -> Connected {
                                                                                       fingerprint: serverCertificate.fingerprint, candidates: [("127.0.0.1", 40000)], sessionID: 1))
     let session = try PeerSession(negotiation: negotiation, certificate: serverCertificate, localUfrag: "srvr",
                                   localPassword: "serverpassword0123456789", now: now)
-    var check = STUNMessageBuilder(class: .request, transactionID: Array(1...12))
-    check.add(.username, Array("srvr:pubr".utf8))
-    check.add(.priority, [0x6e, 0, 0, 1])
-    check.add(.iceControlling, [0, 0, 0, 0, 0, 0, 0, 1])
-    check.add(.useCandidate, [])
-    check.addMessageIntegrity(key: Array("serverpassword0123456789".utf8))
-    check.addFingerprint()
-    let stun = session.receive(check.encoded, from: peer, now: now)
+    let check = STUNMessageBuilder.iceCheck(remoteUfrag: "srvr", localUfrag: "pubr", remotePassword: "serverpassword0123456789")
+    let stun = session.receive(check, from: peer, now: now)
     guard case let .send(response, to)? = stun.first, to == peer, (try? STUNMessage(parsing: response))?.messageClass == .success else {
         throw SDPError("ICE check not answered")
     }

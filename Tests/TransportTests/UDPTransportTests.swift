@@ -65,14 +65,7 @@ final class Collected: @unchecked Sendable {   // every access holds `lock`
         let socket = try TestSocket(), stranger = try TestSocket()
         let port = transport.localPort
 
-        var check = STUNMessageBuilder(class: .request, transactionID: Array(1...12))
-        check.add(.username, Array("srvr:pubr".utf8))
-        check.add(.priority, [0x6e, 0, 0, 1])
-        check.add(.iceControlling, [0, 0, 0, 0, 0, 0, 0, 1])
-        check.add(.useCandidate, [])
-        check.addMessageIntegrity(key: Array("serverpassword0123456789".utf8))
-        check.addFingerprint()
-        socket.send(check.encoded, port: port)
+        socket.send(STUNMessageBuilder.iceCheck(remoteUfrag: "srvr", localUfrag: "pubr", remotePassword: "serverpassword0123456789"), port: port)
         let response = try #require(socket.receive())
         #expect(try STUNMessage(parsing: response).messageClass == .success)
 
