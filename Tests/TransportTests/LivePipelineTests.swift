@@ -40,31 +40,8 @@ import Transport
         try liveRoom.start(layout: try #require(LayoutPresets.document(named: "grid")), output: output,
                            settings: EncoderSettings(size: size, fps: Rational(30), preset: "ultrafast"), text: nil)
 
-        let server = try DTLSCertificate(), publisher = try DTLSCertificate()
-        let offer = """
-        v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
-        a=ice-ufrag:pubr\r\na=ice-pwd:publisherpassword0123456\r\na=fingerprint:sha-256 \(publisher.fingerprint)\r\n\
-        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n\
-        m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n
-        """
-        let negotiation = try SDPAnswerer.answer(offer: offer, options: AnswerOptions(iceUfrag: "srvr", icePwd: "serverpassword0123456789",
-                                                                                        fingerprint: server.fingerprint, candidates: [("127.0.0.1", transport.localPort)], sessionID: 1))
-        try await transport.add(sessionID: "p1", ufrag: "srvr") {
-            try PeerSession(negotiation: negotiation, certificate: server, localUfrag: "srvr", localPassword: "serverpassword0123456789", now: transport.now())
-        }
-        let socket = try TestSocket()
+        let (socket, srtp) = try await connectPublisher(to: transport, sessionID: "p1")
         let port = transport.localPort
-        socket.send(STUNMessageBuilder.iceCheck(remoteUfrag: "srvr", localUfrag: "pubr", remotePassword: "serverpassword0123456789"), port: port)
-        _ = try #require(socket.receive())
-        let dtls = try DTLSSession(role: .client, certificate: publisher, expectedFingerprint: server.fingerprint)
-        for d in dtls.start() { socket.send(d, port: port) }
-        for _ in 0..<20 {
-            guard case .handshaking = dtls.state else { break }
-            if let d = socket.receive() { for reply in dtls.receive(d) { socket.send(reply, port: port) } }
-            else { for retry in dtls.handleTimeout() { socket.send(retry, port: port) } }
-        }
-        guard case let .connected(keys) = dtls.state else { Issue.record("DTLS: \(dtls.state)"); return }
-        let srtp = try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false)
 
         // Stream the red clip (VP8 + Opus with a 300 Hz tone) in real time.
         let demuxer = try MediaFileDemuxer(path: Self.root.appendingPathComponent("Fixtures/generated/colour-ff0000.webm").path)

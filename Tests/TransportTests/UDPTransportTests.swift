@@ -45,39 +45,46 @@ final class Collected: @unchecked Sendable {   // every access holds `lock`
     }
 }
 
+/// A publisher's side of a session on `transport`: offer answered, session added, ICE check answered, DTLS
+/// done over a real socket. Returns the socket and the SRTP context to send media with.
+func connectPublisher(to transport: UDPTransport, sessionID: String) async throws -> (TestSocket, SRTPContext) {
+    let server = try DTLSCertificate(), publisher = try DTLSCertificate()
+    let offer = """
+    v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
+    a=ice-ufrag:pubr\r\na=ice-pwd:publisherpassword0123456\r\na=fingerprint:sha-256 \(publisher.fingerprint)\r\n\
+    m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n\
+    m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n
+    """
+    let negotiation = try SDPAnswerer.answer(offer: offer, options: AnswerOptions(iceUfrag: "srvr", icePwd: "serverpassword0123456789",
+                                                                                    fingerprint: server.fingerprint, candidates: [("127.0.0.1", transport.localPort)], sessionID: 1))
+    try await transport.add(sessionID: sessionID, ufrag: "srvr") {
+        try PeerSession(negotiation: negotiation, certificate: server, localUfrag: "srvr", localPassword: "serverpassword0123456789", now: transport.now())
+    }
+    let socket = try TestSocket()
+    let port = transport.localPort
+    socket.send(STUNMessageBuilder.iceCheck(remoteUfrag: "srvr", localUfrag: "pubr", remotePassword: "serverpassword0123456789"), port: port)
+    guard let response = socket.receive(), (try? STUNMessage(parsing: response))?.messageClass == .success else {
+        throw SDPError("the ICE check was not answered")
+    }
+    let dtls = try DTLSSession(role: .client, certificate: publisher, expectedFingerprint: server.fingerprint)
+    for d in dtls.start() { socket.send(d, port: port) }
+    for _ in 0..<20 {
+        guard case .handshaking = dtls.state else { break }
+        if let d = socket.receive() { for reply in dtls.receive(d) { socket.send(reply, port: port) } }
+        else { for retry in dtls.handleTimeout() { socket.send(retry, port: port) } }
+    }
+    guard case let .connected(keys) = dtls.state else { throw SDPError("DTLS: \(dtls.state)") }
+    return (socket, try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false))
+}
+
 @Suite struct UDPTransportTests {
     @Test func publisherOverLoopbackReachesItsSession() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let collected = Collected()
         let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: group) { _, output in collected.add(output) }
-        let server = try DTLSCertificate(), publisher = try DTLSCertificate()
-        let offer = """
-        v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
-        a=ice-ufrag:pubr\r\na=ice-pwd:publisherpassword0123456\r\na=fingerprint:sha-256 \(publisher.fingerprint)\r\n\
-        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n\
-        m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n
-        """
-        let negotiation = try SDPAnswerer.answer(offer: offer, options: AnswerOptions(iceUfrag: "srvr", icePwd: "serverpassword0123456789",
-                                                                                        fingerprint: server.fingerprint, candidates: [("127.0.0.1", transport.localPort)], sessionID: 1))
-        try await transport.add(sessionID: "p1", ufrag: "srvr") {
-            try PeerSession(negotiation: negotiation, certificate: server, localUfrag: "srvr", localPassword: "serverpassword0123456789", now: 0)
-        }
-        let socket = try TestSocket(), stranger = try TestSocket()
+        let (socket, srtp) = try await connectPublisher(to: transport, sessionID: "p1")
+        let stranger = try TestSocket()
         let port = transport.localPort
-
-        socket.send(STUNMessageBuilder.iceCheck(remoteUfrag: "srvr", localUfrag: "pubr", remotePassword: "serverpassword0123456789"), port: port)
-        let response = try #require(socket.receive())
-        #expect(try STUNMessage(parsing: response).messageClass == .success)
-
-        let dtls = try DTLSSession(role: .client, certificate: publisher, expectedFingerprint: server.fingerprint)
-        for d in dtls.start() { socket.send(d, port: port) }
-        for _ in 0..<20 {
-            guard case .handshaking = dtls.state else { break }
-            if let d = socket.receive() { for reply in dtls.receive(d) { socket.send(reply, port: port) } }
-            else { for retry in dtls.handleTimeout() { socket.send(retry, port: port) } }
-        }
-        guard case let .connected(keys) = dtls.state else { Issue.record("DTLS: \(dtls.state)"); return }
-        let srtp = try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false)
 
         for bytes in [[0x80, 96, 0, 0], [0x16, 0xFE, 0xFD], [0x00, 0x01, 0x00, 0x00]] as [[UInt8]] { stranger.send(bytes, port: port) }
         for k in 0..<5 {
