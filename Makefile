@@ -29,6 +29,7 @@ demo-compose: release
 	@echo "demo recording: $$(pwd)/recordings/demo-compose.mp4"
 
 test: deps fixtures
+	@scripts/peers-venv.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -83,7 +83,7 @@ public struct SessionDescription: Sendable, Equatable {
                     case "ice-ufrag": iceUfrag = argument
                     case "ice-pwd": icePwd = argument
                     case "ice-lite": iceLite = true
-                    case "fingerprint": fingerprint = try SessionDescription.fingerprint(argument)
+                    case "fingerprint": fingerprint = SessionDescription.prefer(fingerprint, try SessionDescription.fingerprint(argument))
                     default: break
                     }
                 } else {
@@ -101,6 +101,12 @@ public struct SessionDescription: Sendable, Equatable {
     static func splitAttribute(_ value: String) -> (String, String?) {
         guard let colon = value.firstIndex(of: ":") else { return (value, nil) }
         return (String(value[..<colon]), String(value[value.index(after: colon)...]))
+    }
+
+    /// Offers may carry several fingerprints (aiortc: sha-256, sha-384, sha-512); we verify with SHA-256.
+    static func prefer(_ current: (algorithm: String, value: String)?, _ new: (String, String)) -> (algorithm: String, value: String) {
+        guard let current, current.algorithm == "sha-256" || new.0 != "sha-256" else { return (new.0, new.1) }
+        return current
     }
 
     static func fingerprint(_ argument: String?) throws(SDPError) -> (String, String) {
@@ -125,7 +131,7 @@ public struct SessionDescription: Sendable, Equatable {
         case "ice-ufrag": m.iceUfrag = argument
         case "ice-pwd": m.icePwd = argument
         case "setup": m.setup = argument
-        case "fingerprint": m.fingerprint = try fingerprint(argument)
+        case "fingerprint": m.fingerprint = prefer(m.fingerprint, try fingerprint(argument))
         case "rtpmap":
             guard let argument, let space = argument.firstIndex(of: " ") else { throw SDPError("malformed a=rtpmap") }
             let pt = try payloadType(argument[..<space])

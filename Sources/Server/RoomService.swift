@@ -128,8 +128,13 @@ public final class RoomService: @unchecked Sendable {
             rooms[room]?.everyone += 1
         }
         let certificate = self.certificate
-        try await transport.add(sessionID: sessionID, ufrag: ufrag) {
-            try PeerSession(negotiation: negotiation, certificate: certificate, localUfrag: ufrag, localPassword: pwd, now: transport.now())
+        do {
+            try await transport.add(sessionID: sessionID, ufrag: ufrag) {
+                try PeerSession(negotiation: negotiation, certificate: certificate, localUfrag: ufrag, localPassword: pwd, now: transport.now())
+            }
+        } catch {
+            leave(sessionID: sessionID)
+            throw ServiceError(status: 400, reason: "cannot set up the session: \(error)")
         }
         log("\(room): \(participantName) joined (\(negotiation.tracks.map { "\($0.kind) \($0.codec)" }.joined(separator: ", ")))")
         return (negotiation.answer, sessionID)

@@ -157,6 +157,35 @@ final class UDPClient {
         #expect(best > 2e-5, "the participant's tone")
     }
 
+    /// aiortc, a WebRTC stack this project did not write, publishes the red clip; the recording shows it.
+    @Test func aiortcPublisherIsRecorded() async throws {
+        let python = Paths.root.appendingPathComponent(".build-venv/bin/python").path
+        try #require(FileManager.default.isExecutableFile(atPath: python), "run scripts/peers-venv.sh (make test does)")
+        let room = try RoomProcess(room: "aiortc")
+        let peer = Process()
+        peer.executableURL = URL(fileURLWithPath: python)
+        peer.arguments = [Paths.root.appendingPathComponent("Tests/peers/aiortc_publish.py").path, "\(room.base)/rooms/aiortc/whip",
+                          Paths.fixture("colour-ff0000.webm"), "4", "Red"]
+        let out = Pipe()
+        peer.standardOutput = out
+        peer.standardError = out
+        try peer.run()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        peer.waitUntilExit()
+        #expect(peer.terminationStatus == 0 && printed.contains("state connected"), "\(printed)")
+        let summary = room.stop()
+        let line = try #require(summary.split(separator: "\n").first { $0.hasPrefix("recorded aiortc:") }, "\(summary)")
+        let path = String(line.split(separator: " ")[2])
+        let red = try decodePictures(path).filter { p in
+            guard let m = p.meanYUV(in: PixelRect(x: 100, y: 60, width: 120, height: 60)) else { return false }
+            return distance(m, yuv(ofHex: "ff0000")) < 15
+        }
+        #expect(red.count > 60, "\(red.count) frames show aiortc's picture")
+        let audio = try decodeAudio(path)
+        let best = stride(from: 0, to: max(0, audio.left.count - 48_000), by: 24_000).map { goertzel(audio.left[$0..<($0 + 48_000)], frequency: 300) }.max() ?? 0
+        #expect(best > 2e-5, "aiortc's tone is in the mix")
+    }
+
     @Test func badRequestsGetFourHundreds() async throws {
         let room = try RoomProcess(room: "guarded", extra: ["--token", "s3cret"])
         defer { _ = room.stop() }

@@ -161,3 +161,15 @@ let options = AnswerOptions(iceUfrag: "srv1", icePwd: "0123456789abcdefghijkl", 
     }
 }
 
+
+@Suite struct FingerprintChoiceTests {
+    @Test func sha256IsPreferredAmongSeveral() throws {
+        let sha384 = "sha-384 " + (0..<48).map { _ in "11" }.joined(separator: ":")
+        let sha256 = "sha-256 " + (0..<32).map { _ in "22" }.joined(separator: ":")
+        for order in [[sha384, sha256], [sha256, sha384]] {
+            let offer = chromeOffer.replacingOccurrences(of: "a=fingerprint:\(fp)\r\n", with: order.map { "a=fingerprint:\($0)\r\n" }.joined())
+            let n = try SDPAnswerer.answer(offer: offer, options: options)
+            #expect(n.remoteFingerprint.algorithm == "sha-256" && n.remoteFingerprint.value.hasPrefix("22:"))
+        }
+    }
+}

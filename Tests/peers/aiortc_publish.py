@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Publishes a media file to a WHIP endpoint with aiortc (a WebRTC stack this project did not write).
+
+usage: aiortc_publish.py WHIP_URL FILE SECONDS [NAME]
+"""
+import asyncio
+import sys
+import urllib.request
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
+
+
+async def main(url: str, path: str, seconds: float, name: str) -> None:
+    player = MediaPlayer(path, loop=True)
+    pc = RTCPeerConnection()
+    for track in (player.audio, player.video):
+        if track is not None:
+            pc.addTransceiver(track, direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())   # aiortc gathers candidates before returning
+    request = urllib.request.Request(f"{url}?name={name}", data=pc.localDescription.sdp.encode(), method="POST",
+                                     headers={"Content-Type": "application/sdp"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        if response.status != 201:
+            raise SystemExit(f"WHIP answered {response.status}")
+        location = response.headers["Location"]
+        answer = response.read().decode()
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    for _ in range(100):
+        if pc.connectionState == "connected":
+            break
+        await asyncio.sleep(0.1)
+    print("state", pc.connectionState, flush=True)
+    await asyncio.sleep(seconds)
+    base = url.split("/rooms/")[0]
+    urllib.request.urlopen(urllib.request.Request(base + location, method="DELETE"), timeout=10).close()
+    await pc.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "aiortc"))
