@@ -61,6 +61,9 @@ if [ ! -s "$out/subtitles-only.mkv" ]; then
   printf '1\n00:00:00,000 --> 00:00:01,000\nhello\n' > "$out/subtitles.srt"
   ff -i "$out/subtitles.srt" -c:s srt "$out/subtitles-only.mkv"
 fi
+# Fake camera and microphone for headless Chromium: a red picture and a 300 Hz tone.
+make_once "camera-red.y4m" ff -f lavfi -i "color=c=red:s=320x240:r=30:d=1" -pix_fmt yuv420p
+make_once "microphone-300.wav" ff -f lavfi -i "sine=frequency=300:sample_rate=48000:duration=5" -filter:a "volume=2"
 # Unsupported codec (MP3 audio only) and a file that is not media at all.
 make_once "unsupported.mp3" ff -f lavfi -i "sine=frequency=440:duration=1" -c:a libmp3lame
 [ -s "$out/not-media.webm" ] || head -c 4096 /dev/urandom > "$out/not-media.webm"

@@ -58,7 +58,10 @@ enum JoinPage {
           document.getElementById('join').disabled = false;
           document.getElementById('leave').disabled = true;
         }
+        const params = new URLSearchParams(window.location.search);
+        if (params.get('name')) document.getElementById('name').value = params.get('name');
         document.getElementById('join').onclick = join;
+        if (params.get('autojoin') === '1') join();
         document.getElementById('leave').onclick = leave;
         window.addEventListener('pagehide', leave);
         </script>

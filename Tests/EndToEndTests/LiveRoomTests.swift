@@ -186,6 +186,37 @@ final class UDPClient {
         #expect(best > 2e-5, "aiortc's tone is in the mix")
     }
 
+    /// Headless Chromium loads the join page with a fake red camera and a 300 Hz fake microphone and publishes.
+    @Test func chromiumJoinPageIsRecorded() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "install chromium (make test does)")
+        let room = try RoomProcess(room: "browser")
+        let browser = Process()
+        browser.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
+        browser.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                             "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+                             "--user-data-dir=\(Paths.temporary("chromium-profile"))",
+                             "--use-file-for-fake-video-capture=\(Paths.fixture("camera-red.y4m"))",
+                             "--use-file-for-fake-audio-capture=\(Paths.fixture("microphone-300.wav"))",
+                             "\(room.base)/rooms/browser?autojoin=1&name=Chromium"]
+        browser.standardOutput = FileHandle.nullDevice
+        browser.standardError = FileHandle.nullDevice
+        try browser.run()
+        try await Task.sleep(nanoseconds: 9_000_000_000)
+        browser.terminate()
+        browser.waitUntilExit()
+        let summary = room.stop()
+        let line = try #require(summary.split(separator: "\n").first { $0.hasPrefix("recorded browser:") }, "\(summary)")
+        let path = String(line.split(separator: " ")[2])
+        let red = try decodePictures(path).filter { p in
+            guard let m = p.meanYUV(in: PixelRect(x: 100, y: 60, width: 120, height: 60)) else { return false }
+            return distance(m, yuv(ofHex: "ff0000")) < 20
+        }
+        #expect(red.count > 60, "\(red.count) frames show Chromium's camera")
+        let audio = try decodeAudio(path)
+        let best = stride(from: 0, to: max(0, audio.left.count - 48_000), by: 24_000).map { goertzel(audio.left[$0..<($0 + 48_000)], frequency: 300) }.max() ?? 0
+        #expect(best > 2e-5, "Chromium's microphone tone is in the mix")
+    }
+
     @Test func badRequestsGetFourHundreds() async throws {
         let room = try RoomProcess(room: "guarded", extra: ["--token", "s3cret"])
         defer { _ = room.stop() }
