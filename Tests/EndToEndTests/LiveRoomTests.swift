@@ -186,6 +186,48 @@ final class UDPClient {
         #expect(best > 2e-5, "aiortc's tone is in the mix")
     }
 
+    /// Red publishes for 9 s; blue joins 3 s later and leaves after 3 s: blue appears only while present and the
+    /// grid re-tiles around it.
+    @Test func lateJoinerAndEarlyLeaverAppearOnlyWhilePresent() async throws {
+        let python = Paths.root.appendingPathComponent(".build-venv/bin/python").path
+        try #require(FileManager.default.isExecutableFile(atPath: python), "run scripts/peers-venv.sh (make test does)")
+        let room = try RoomProcess(room: "coming-and-going")
+        func peer(_ clip: String, _ seconds: String, _ name: String) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: python)
+            p.arguments = [Paths.root.appendingPathComponent("Tests/peers/aiortc_publish.py").path, "\(room.base)/rooms/coming-and-going/whip",
+                           Paths.fixture(clip), seconds, name]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        let red = try peer("colour-ff0000.webm", "9", "Red")
+        try await Task.sleep(nanoseconds: 3_000_000_000)
+        let blue = try peer("colour-0000ff.webm", "3", "Blue")
+        blue.waitUntilExit()
+        red.waitUntilExit()
+        let summary = room.stop()
+        let line = try #require(summary.split(separator: "\n").first { $0.hasPrefix("recorded coming-and-going:") }, "\(summary)")
+        let pictures = try decodePictures(String(line.split(separator: " ")[2]))
+        func shows(_ p: VideoPicture, _ hex: String, _ rect: PixelRect) -> Bool {
+            guard let m = p.meanYUV(in: rect) else { return false }
+            return distance(m, yuv(ofHex: hex)) < 20
+        }
+        let centre = PixelRect(x: 130, y: 70, width: 60, height: 40)         // one participant: the middle
+        let left = PixelRect(x: 60, y: 110, width: 60, height: 40), right = PixelRect(x: 200, y: 110, width: 60, height: 40)
+        let alone = pictures.indices.filter { shows(pictures[$0], "ff0000", centre) }
+        let together = pictures.indices.filter { shows(pictures[$0], "ff0000", left) && shows(pictures[$0], "0000ff", right) }
+        let blueAnywhere = pictures.indices.filter { i in [centre, left, right].contains { shows(pictures[i], "0000ff", $0) } }
+        #expect(alone.count > 30 && together.count > 30, "red alone in \(alone.count) frames, side by side in \(together.count)")
+        if let firstAlone = alone.first, let firstBlue = blueAnywhere.first, let lastBlue = blueAnywhere.last, let lastAlone = alone.last {
+            #expect(firstAlone < firstBlue, "red is alone before blue joins")
+            #expect(lastAlone > lastBlue, "red is alone again after blue leaves")
+        } else {
+            Issue.record("red alone \(alone.count), blue \(blueAnywhere.count)")
+        }
+    }
+
     /// Headless Chromium loads the join page with a fake red camera and a 300 Hz fake microphone and publishes.
     @Test func chromiumJoinPageIsRecorded() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "install chromium (make test does)")
