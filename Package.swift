@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C headers only: each wrapper module below is the single owner of these pointers.
@@ -40,7 +41,8 @@ let package = Package(
         .target(name: "Recorder", dependencies: ["MediaCore", "Layout", "Codecs", "Compositor"]),
         .target(name: "Publisher", dependencies: ["Codecs", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport"]),
         .target(name: "Server", dependencies: ["Recorder", "Transport", "Session", "SDP", "SecureTransport", "Layout", "MediaCore", "Text", "Codecs",
-                                               .product(name: "Hummingbird", package: "hummingbird")]),
+                                               .product(name: "Hummingbird", package: "hummingbird"),
+                                               .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "mcu-record", dependencies: [
             "Recorder", "Layout", "MediaCore", "Server", "Transport", "Codecs", "Publisher",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,6 +1,7 @@
 import Codecs
 import FoundationEssentials
 import Layout
+import Logging
 import MediaCore
 import Recorder
 import SDP
@@ -53,6 +54,9 @@ public final class RoomService: @unchecked Sendable {
     private var routes: [String: Participant] = [:]
     private var transport: UDPTransport?
     private var text: TextRenderer?
+    private let logger = Logger(label: "mcu-record.room")
+    /// Last time a keyframe wait or loss burst was logged per participant: at most one line per 5 s each.
+    private var lastNoisyLog: [String: Microseconds] = [:]
 
     public init(configuration: ServerConfiguration) throws {
         self.configuration = configuration
@@ -69,14 +73,29 @@ public final class RoomService: @unchecked Sendable {
         case let .frame(mid, _, _, frame, time):
             room.frame(id: sessionID, mid: mid, data: frame.data, keyframe: frame.keyframe, time: time)
         case .connected:
-            log("\(route.room): \(route.name) connected")
+            logger.info("connected", metadata: ["room": "\(route.room)", "participant": "\(route.name)"])
         case let .closed(reason):
-            log("\(route.room): \(route.name) left (\(reason))")
+            logger.info("left", metadata: ["room": "\(route.room)", "participant": "\(route.name)", "reason": "\(reason)"])
             leave(sessionID: sessionID)
         case let .lossBurst(mid, packets):
-            log("\(route.room): \(route.name) lost \(packets) packet(s) on track \(mid)")
+            if shouldLog(sessionID) {
+                logger.warning("loss burst", metadata: ["room": "\(route.room)", "participant": "\(route.name)", "track": "\(mid)", "packets": "\(packets)"])
+            }
+        case let .keyframeRequested(mid):
+            if shouldLog(sessionID) {
+                logger.notice("waiting for a keyframe", metadata: ["room": "\(route.room)", "participant": "\(route.name)", "track": "\(mid)"])
+            }
         default:
             break
+        }
+    }
+
+    private func shouldLog(_ sessionID: String) -> Bool {
+        let now = SystemClock().now()
+        return lock.withLock {
+            if let last = lastNoisyLog[sessionID], now - last < 5_000_000 { return false }
+            lastNoisyLog[sessionID] = now
+            return true
         }
     }
 
@@ -117,7 +136,7 @@ public final class RoomService: @unchecked Sendable {
                                text: text)
             } catch { throw ServiceError(status: 500, reason: "cannot start the recording: \(error)") }
             rooms[room] = (live, [], 0)
-            log("\(room): recording to \(output)")
+            logger.info("recording", metadata: ["room": "\(room)", "file": "\(output)"])
             return live
         }
         try live.join(id: sessionID, name: participantName,
@@ -136,7 +155,8 @@ public final class RoomService: @unchecked Sendable {
             leave(sessionID: sessionID)
             throw ServiceError(status: 400, reason: "cannot set up the session: \(error)")
         }
-        log("\(room): \(participantName) joined (\(negotiation.tracks.map { "\($0.kind) \($0.codec)" }.joined(separator: ", ")))")
+        logger.info("joined", metadata: ["room": "\(room)", "participant": "\(participantName)",
+                                         "tracks": "\(negotiation.tracks.map { "\($0.kind) \($0.codec)" }.joined(separator: ", "))"])
         return (negotiation.answer, sessionID)
     }
 
@@ -150,6 +170,7 @@ public final class RoomService: @unchecked Sendable {
     private func leave(sessionID: String) {
         lock.withLock {
             guard let route = routes.removeValue(forKey: sessionID) else { return }
+            lastNoisyLog[sessionID] = nil
             rooms[route.room]?.participants.remove(sessionID)
             rooms[route.room]?.live.leave(id: sessionID)
         }
@@ -184,9 +205,5 @@ public final class RoomService: @unchecked Sendable {
         return String((0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
-    func log(_ line: String) {
-        let bytes = Array("[mcu-record] \(line)\n".utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    }
 }
 
