@@ -31,7 +31,8 @@ demo-compose: release
 test: deps fixtures
 	@scripts/peers-venv.sh
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	# Serially: the live tests run in real time and must not share two cores with parallel encodes.
+	$(SWIFT) test --skip-build --no-parallel
 
 bench: release
 	@scripts/gen-fixtures.sh --bench

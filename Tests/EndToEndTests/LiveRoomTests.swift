@@ -129,6 +129,20 @@ final class UDPClient {
     }
 }
 
+/// Checks a room recording: how many frames show `hex` where a lone participant's picture is, and that the
+/// participant's `hz` tone is somewhere in the mix.
+func expectParticipantRecorded(_ path: String, colour hex: String, minFrames: Int, tone hz: Double = 300, tolerance: Double = 15,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let frames = try decodePictures(path).filter { p in
+        guard let m = p.meanYUV(in: PixelRect(x: 100, y: 60, width: 120, height: 60)) else { return false }
+        return distance(m, yuv(ofHex: hex)) < tolerance
+    }
+    #expect(frames.count > minFrames, "\(frames.count) frames show the participant", sourceLocation: sourceLocation)
+    let audio = try decodeAudio(path)
+    let best = stride(from: 0, to: max(0, audio.left.count - 48_000), by: 24_000).map { goertzel(audio.left[$0..<($0 + 48_000)], frequency: hz) }.max() ?? 0
+    #expect(best > 2e-5, "the participant's \(hz) Hz tone is in the mix", sourceLocation: sourceLocation)
+}
+
 @Suite(.serialized) struct LiveRoomTests {
     @Test func whipPublisherIsRecordedByTheRoomCommand() async throws {
         let room = try RoomProcess(room: "e2e")
@@ -144,17 +158,7 @@ final class UDPClient {
         #expect(deleted == 200)
         let printed = room.stop()
         let line = try #require(printed.split(separator: "\n").first { $0.hasPrefix("recorded e2e:") }, "\(printed)")
-        let path = String(line.split(separator: " ")[2])
-        let pictures = try decodePictures(path)
-        #expect(pictures.count > 60)
-        let red = pictures.filter { p in
-            guard let m = p.meanYUV(in: PixelRect(x: 100, y: 60, width: 120, height: 60)) else { return false }
-            return distance(m, yuv(ofHex: "ff0000")) < 15
-        }
-        #expect(red.count > 45, "\(red.count) frames show the participant")
-        let audio = try decodeAudio(path)
-        let best = stride(from: 0, to: max(0, audio.left.count - 48_000), by: 24_000).map { goertzel(audio.left[$0..<($0 + 48_000)], frequency: 300) }.max() ?? 0
-        #expect(best > 2e-5, "the participant's tone")
+        try expectParticipantRecorded(String(line.split(separator: " ")[2]), colour: "ff0000", minFrames: 45)
     }
 
     /// aiortc, a WebRTC stack this project did not write, publishes the red clip; the recording shows it.
@@ -175,15 +179,7 @@ final class UDPClient {
         #expect(peer.terminationStatus == 0 && printed.contains("state connected"), "\(printed)")
         let summary = room.stop()
         let line = try #require(summary.split(separator: "\n").first { $0.hasPrefix("recorded aiortc:") }, "\(summary)")
-        let path = String(line.split(separator: " ")[2])
-        let red = try decodePictures(path).filter { p in
-            guard let m = p.meanYUV(in: PixelRect(x: 100, y: 60, width: 120, height: 60)) else { return false }
-            return distance(m, yuv(ofHex: "ff0000")) < 15
-        }
-        #expect(red.count > 60, "\(red.count) frames show aiortc's picture")
-        let audio = try decodeAudio(path)
-        let best = stride(from: 0, to: max(0, audio.left.count - 48_000), by: 24_000).map { goertzel(audio.left[$0..<($0 + 48_000)], frequency: 300) }.max() ?? 0
-        #expect(best > 2e-5, "aiortc's tone is in the mix")
+        try expectParticipantRecorded(String(line.split(separator: " ")[2]), colour: "ff0000", minFrames: 60)
     }
 
     /// Red publishes for 9 s; blue joins 3 s later and leaves after 3 s: blue appears only while present and the
@@ -248,15 +244,7 @@ final class UDPClient {
         browser.waitUntilExit()
         let summary = room.stop()
         let line = try #require(summary.split(separator: "\n").first { $0.hasPrefix("recorded browser:") }, "\(summary)")
-        let path = String(line.split(separator: " ")[2])
-        let red = try decodePictures(path).filter { p in
-            guard let m = p.meanYUV(in: PixelRect(x: 100, y: 60, width: 120, height: 60)) else { return false }
-            return distance(m, yuv(ofHex: "ff0000")) < 20
-        }
-        #expect(red.count > 60, "\(red.count) frames show Chromium's camera")
-        let audio = try decodeAudio(path)
-        let best = stride(from: 0, to: max(0, audio.left.count - 48_000), by: 24_000).map { goertzel(audio.left[$0..<($0 + 48_000)], frequency: 300) }.max() ?? 0
-        #expect(best > 2e-5, "Chromium's microphone tone is in the mix")
+        try expectParticipantRecorded(String(line.split(separator: " ")[2]), colour: "ff0000", minFrames: 60, tolerance: 20)
     }
 
     @Test func badRequestsGetFourHundreds() async throws {
