@@ -39,6 +39,31 @@ final class RoomProcess {
         base = String(url[..<range.lowerBound])
     }
 
+    /// Starts aiortc publishing `clip` to this room for `seconds` (stdout/stderr to `output`, else discarded).
+    func aiortc(room: String, clip: String, seconds: Int, name: String, output: Pipe? = nil) throws -> Process {
+        let python = Paths.root.appendingPathComponent(".build-venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw MediaError(.invalidArgument, "no aiortc: run scripts/peers-venv.sh (make test does)")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [Paths.root.appendingPathComponent("Tests/peers/aiortc_publish.py").path, "\(base)/rooms/\(room)/whip",
+                       Paths.fixture(clip), String(seconds), name]
+        p.standardOutput = output ?? FileHandle.nullDevice
+        p.standardError = output ?? FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    /// SIGINT, then the path of the recording the room reported.
+    func stopAndRecording(_ room: String) throws -> String {
+        let printed = stop()
+        guard let line = printed.split(separator: "\n").first(where: { $0.hasPrefix("recorded \(room):") }) else {
+            throw MediaError(.outputUnwritable, "no recording reported: \(printed)")
+        }
+        return String(line.split(separator: " ")[2])
+    }
+
     /// SIGINT, then everything it printed.
     func stop() -> String {
         kill(process.processIdentifier, SIGINT)
@@ -156,56 +181,31 @@ func expectParticipantRecorded(_ path: String, colour hex: String, minFrames: In
         try await Task.sleep(nanoseconds: 600_000_000)
         let (deleted, _, _) = try await http("DELETE", room.base + location, contentType: nil)
         #expect(deleted == 200)
-        let printed = room.stop()
-        let line = try #require(printed.split(separator: "\n").first { $0.hasPrefix("recorded e2e:") }, "\(printed)")
-        try expectParticipantRecorded(String(line.split(separator: " ")[2]), colour: "ff0000", minFrames: 45)
+        try expectParticipantRecorded(try room.stopAndRecording("e2e"), colour: "ff0000", minFrames: 45)
     }
 
     /// aiortc, a WebRTC stack this project did not write, publishes the red clip; the recording shows it.
     @Test func aiortcPublisherIsRecorded() async throws {
-        let python = Paths.root.appendingPathComponent(".build-venv/bin/python").path
-        try #require(FileManager.default.isExecutableFile(atPath: python), "run scripts/peers-venv.sh (make test does)")
         let room = try RoomProcess(room: "aiortc")
-        let peer = Process()
-        peer.executableURL = URL(fileURLWithPath: python)
-        peer.arguments = [Paths.root.appendingPathComponent("Tests/peers/aiortc_publish.py").path, "\(room.base)/rooms/aiortc/whip",
-                          Paths.fixture("colour-ff0000.webm"), "4", "Red"]
         let out = Pipe()
-        peer.standardOutput = out
-        peer.standardError = out
-        try peer.run()
+        let peer = try room.aiortc(room: "aiortc", clip: "colour-ff0000.webm", seconds: 4, name: "Red", output: out)
         let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         peer.waitUntilExit()
         #expect(peer.terminationStatus == 0 && printed.contains("state connected"), "\(printed)")
-        let summary = room.stop()
-        let line = try #require(summary.split(separator: "\n").first { $0.hasPrefix("recorded aiortc:") }, "\(summary)")
-        try expectParticipantRecorded(String(line.split(separator: " ")[2]), colour: "ff0000", minFrames: 60)
+        try expectParticipantRecorded(try room.stopAndRecording("aiortc"), colour: "ff0000", minFrames: 60)
     }
 
     /// Red publishes for 9 s; blue joins 3 s later and leaves after 3 s: blue appears only while present and the
     /// grid re-tiles around it.
     @Test func lateJoinerAndEarlyLeaverAppearOnlyWhilePresent() async throws {
-        let python = Paths.root.appendingPathComponent(".build-venv/bin/python").path
-        try #require(FileManager.default.isExecutableFile(atPath: python), "run scripts/peers-venv.sh (make test does)")
         let room = try RoomProcess(room: "coming-and-going")
-        func peer(_ clip: String, _ seconds: String, _ name: String) throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: python)
-            p.arguments = [Paths.root.appendingPathComponent("Tests/peers/aiortc_publish.py").path, "\(room.base)/rooms/coming-and-going/whip",
-                           Paths.fixture(clip), seconds, name]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
-        }
-        let red = try peer("colour-ff0000.webm", "9", "Red")
+        let red = try room.aiortc(room: "coming-and-going", clip: "colour-ff0000.webm", seconds: 9, name: "Red")
         try await Task.sleep(nanoseconds: 3_000_000_000)
-        let blue = try peer("colour-0000ff.webm", "3", "Blue")
+        let blue = try room.aiortc(room: "coming-and-going", clip: "colour-0000ff.webm", seconds: 3, name: "Blue")
         blue.waitUntilExit()
         red.waitUntilExit()
-        let summary = room.stop()
-        let line = try #require(summary.split(separator: "\n").first { $0.hasPrefix("recorded coming-and-going:") }, "\(summary)")
-        let pictures = try decodePictures(String(line.split(separator: " ")[2]))
+        let path = try room.stopAndRecording("coming-and-going")
+        let pictures = try decodePictures(path)
         func shows(_ p: VideoPicture, _ hex: String, _ rect: PixelRect) -> Bool {
             guard let m = p.meanYUV(in: rect) else { return false }
             return distance(m, yuv(ofHex: hex)) < 20
@@ -242,9 +242,7 @@ func expectParticipantRecorded(_ path: String, colour hex: String, minFrames: In
         try await Task.sleep(nanoseconds: 9_000_000_000)
         browser.terminate()
         browser.waitUntilExit()
-        let summary = room.stop()
-        let line = try #require(summary.split(separator: "\n").first { $0.hasPrefix("recorded browser:") }, "\(summary)")
-        try expectParticipantRecorded(String(line.split(separator: " ")[2]), colour: "ff0000", minFrames: 60, tolerance: 20)
+        try expectParticipantRecorded(try room.stopAndRecording("browser"), colour: "ff0000", minFrames: 60, tolerance: 20)
     }
 
     @Test func badRequestsGetFourHundreds() async throws {
