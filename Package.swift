@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "mcu-record", targets: ["mcu-record"]),
+        .executable(name: "mcu-record-server", targets: ["mcu-record-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,12 +40,19 @@ let package = Package(
         // Engine and product.
         .target(name: "Compositor", dependencies: ["MediaCore", "Layout", "Codecs", "Text"]),
         .target(name: "Recorder", dependencies: ["MediaCore", "Layout", "Codecs", "Compositor"]),
-        .target(name: "Publisher", dependencies: ["Codecs", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport"]),
-        .target(name: "Server", dependencies: ["Recorder", "Transport", "Session", "SDP", "SecureTransport", "Layout", "MediaCore", "Text", "Codecs",
+        .target(name: "Publisher", dependencies: ["Codecs", "Text", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport"]),
+        .target(name: "Server", dependencies: ["Recorder", "Compositor", "RTP", "Transport", "Session", "SDP", "SecureTransport", "Layout", "MediaCore", "Text", "Codecs",
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "Logging", package: "swift-log")]),
+        .target(name: "CommandSupport", dependencies: ["Layout", "MediaCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Files and publishing; no HTTP server linked, so composing keeps a small footprint.
         .executableTarget(name: "mcu-record", dependencies: [
-            "Recorder", "Layout", "MediaCore", "Server", "Transport", "Codecs", "Publisher",
+            "CommandSupport", "Recorder", "Layout", "MediaCore", "Codecs", "Publisher",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The live room (`mcu-record --room` runs it).
+        .executableTarget(name: "mcu-record-server", dependencies: [
+            "CommandSupport", "Server", "Transport", "Layout", "MediaCore", "Codecs",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

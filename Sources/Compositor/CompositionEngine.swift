@@ -12,10 +12,27 @@ public final class CompositionEngine {
         public let buffer: SourceBuffer
         public var gain: Float
         public var muted = false
+        /// Output frames this source was present for, showed a stale picture in, and had no picture yet in.
+        fileprivate var presentTicks: Int64 = 0, frozenTicks: Int64 = 0, blankTicks: Int64 = 0
         public init(descriptor: SourceDescriptor, buffer: SourceBuffer, gain: Float = 1) {
             self.descriptor = descriptor; self.buffer = buffer; self.gain = gain
         }
     }
+
+    /// What a source's tile showed over the recording.
+    public struct SourceStatistics: Sendable, Equatable {
+        public var id: String
+        public var name: String
+        /// Time in the room (output frames while present).
+        public var present: Microseconds
+        /// Time its tile held a picture older than `CompositionEngine.freezeThreshold` (stalls, loss, outages).
+        public var frozen: Microseconds
+        /// Time present with video but no picture yet (waiting for the first keyframe: the slate shows).
+        public var blank: Microseconds
+    }
+
+    /// A picture this much older than the output frame counts as frozen (a camera below 5 fps, or a stall).
+    public static let freezeThreshold: Microseconds = 200_000
 
     public private(set) var layout: LayoutDocument
     public let canvasSize: PixelSize
@@ -85,11 +102,16 @@ public final class CompositionEngine {
             applyChanges()
             var pictures: [String: VideoPicture] = [:]
             for source in sources where source.descriptor.isPresent(at: t) {
-                if let p = source.buffer.picture(atOrBefore: t) { pictures[source.descriptor.id] = p }
+                if let p = source.buffer.picture(atOrBefore: t + halfFrame) { pictures[source.descriptor.id] = p }
             }
             try tick(time: t, pictures: pictures)
         }
     }
+
+    /// Each output frame shows every source's picture nearest to its time (the newest one at or before half a
+    /// frame later), as ffmpeg's fps filter rounds: a picture is never more than half a frame early or late
+    /// against the audio, instead of up to a whole frame late.
+    private var halfFrame: Microseconds { fps.tickTime(1) / 2 }
 
     /// Takes effect at the next tick.
     public func apply(_ layout: LayoutDocument) {
@@ -106,7 +128,7 @@ public final class CompositionEngine {
             let t = fps.tickTime(frameIndex)
             var pictures: [String: VideoPicture] = [:]
             for source in sources where source.descriptor.hasVideo {
-                if let p = source.buffer.picture(atOrBefore: t) { pictures[source.descriptor.id] = p }
+                if let p = source.buffer.picture(atOrBefore: t + halfFrame) { pictures[source.descriptor.id] = p }
             }
             var allEnded = true
             var end: Microseconds = 0
@@ -127,8 +149,26 @@ public final class CompositionEngine {
         try mixAudio(until: (origin + fps.tickTime(frameIndex)) * Int64(AudioSamples.sampleRate) / 1_000_000)
     }
 
+    /// Per-source tile statistics so far, in join order.
+    public var statistics: [SourceStatistics] {
+        let frame = fps.tickTime(1)
+        return sources.map {
+            SourceStatistics(id: $0.descriptor.id, name: $0.descriptor.name, present: $0.presentTicks * frame,
+                             frozen: $0.frozenTicks * frame, blank: $0.blankTicks * frame)
+        }
+    }
+
     /// Composites and encodes one frame at `time` with the given pictures, then its audio.
     public func tick(time: Microseconds, pictures: [String: VideoPicture]) throws(MediaError) {
+        for source in sources where source.descriptor.isPresent(at: time) {
+            source.presentTicks += 1
+            guard source.descriptor.hasVideo else { continue }
+            if let picture = pictures[source.descriptor.id] {
+                if time - picture.time > CompositionEngine.freezeThreshold { source.frozenTicks += 1 }
+            } else {
+                source.blankTicks += 1
+            }
+        }
         let context = LayoutContext(sources: sources.map(\.descriptor), time: time, speaker: speakers.speaker)
         let solved = LayoutSolver.solve(layout, canvas: canvasSize, context: context)
         lastSolved = solved

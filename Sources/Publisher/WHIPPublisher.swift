@@ -8,8 +8,9 @@ import SecureTransport
 import Glibc
 #endif
 
-/// A WebRTC publisher of our own: WHIP over HTTP/1.1, ICE-controlling, DTLS client, SRTP, streaming a
-/// pre-encoded VP8 + Opus file in real time. Used by `mcu-record publish`, the demo and load tests.
+/// A WebRTC publisher of our own: WHIP over HTTP/1.1, ICE-controlling, DTLS client, SRTP, sending VP8 + Opus
+/// in real time with sender reports, answering NACKs (retransmission) and PLIs (keyframes). The media is a
+/// live-encoded test pattern or a pre-encoded file. Used by `mcu-record publish`, the demo, tests and load tests.
 public final class WHIPPublisher {
     public struct Failure: Error, CustomStringConvertible { public var description: String }
 
@@ -30,13 +31,38 @@ public final class WHIPPublisher {
         """
     }
 
-    /// Publishes `file` to `whip` (http://host:port/rooms/NAME/whip) for `duration` seconds (nil: the file once).
-    public func run(whip: String, name: String, token: String?, file: String, duration: Double?) throws {
+    /// What to publish.
+    public enum Source: Sendable {
+        /// A VP8 + Opus WebM, sent as it is (looped when a duration is given).
+        case file(String)
+        /// The live test signal: `size` at `fps`, background `colour`, a flash and a `tone` Hz beep every second.
+        case pattern(size: PixelSize, fps: Int, colour: RGBAColor, tone: Double)
+    }
+
+    /// What happened on the wire, for the caller's summary.
+    public struct Statistics: Sendable {
+        public var videoFrames = 0, audioFrames = 0, packets = 0, retransmitted = 0, keyframeRequests = 0
+    }
+
+    public private(set) var statistics = Statistics()
+
+    /// Publishes `source` to `whip` (http://host:port/rooms/NAME/whip) for `duration` seconds (nil: a file
+    /// once; the pattern until `shouldStop`), then ends the session with a WHIP DELETE.
+    public func run(whip: String, name: String, token: String?, source: Source, duration: Double?,
+                    shouldStop: () -> Bool = { false }) throws {
+        let feed: MediaFeed
+        do {
+            switch source {
+            case let .file(path): feed = try FileFeed(path: path, loop: duration != nil)
+            case let .pattern(size, fps, colour, tone): feed = try PatternFeed(size: size, fps: fps, colour: colour, tone: tone)
+            }
+        } catch { throw Failure(description: "\(error)") }
         guard whip.hasPrefix("http://") else { throw Failure(description: "only http:// WHIP URLs are supported") }
         let rest = whip.dropFirst(7)
         let authority = rest.prefix { $0 != "/" }, path = String(rest.dropFirst(authority.count))
         let hostPort = authority.split(separator: ":")
-        host = String(hostPort[0]); port = hostPort.count > 1 ? Int(hostPort[1]) ?? 80 : 80
+        guard let first = hostPort.first else { throw Failure(description: "no host in \(whip)") }
+        host = String(first); port = hostPort.count > 1 ? Int(hostPort[1]) ?? 80 : 80
         let query = name.isEmpty ? "" : "?name=" + name.utf8.map { c -> String in
             let ch = Character(Unicode.Scalar(c))
             return ch.isLetter || ch.isNumber ? String(ch) : "%" + String(c, radix: 16, uppercase: true)
@@ -69,39 +95,11 @@ public final class WHIPPublisher {
             if let d = socket.receive() { for reply in dtls.receive(d) { socket.send(reply) } } else { for r in dtls.handleTimeout() { socket.send(r) } }
         }
         guard case let .connected(keys) = dtls.state else { throw Failure(description: "DTLS did not complete: \(dtls.state)") }
-        let srtp = try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false)
-        try stream(file: file, duration: duration, srtp: srtp, socket: socket, keepAlive: check)
-    }
-
-    private func stream(file: String, duration: Double?, srtp: SRTPContext, socket: UDPSocket, keepAlive: [UInt8]) throws {
-        let start = SystemClock().now()
-        var sequence: [Bool: UInt16] = [true: UInt16.random(in: 0...1000), false: UInt16.random(in: 0...1000)]
-        var loopOffset: Microseconds = 0
-        var lastCheck = start
-        let end = duration.map { start + Microseconds($0 * 1e6) }
-        while true {
-            let demuxer = try MediaFileDemuxer(path: file)
-            var last: Microseconds = 0
-            while let packet = demuxer.next() {
-                let due = start + loopOffset + packet.time
-                let now = SystemClock().now()
-                if let end, due >= end { return }
-                if due > now { usleep(UInt32(min(due - now, 1_000_000))) }
-                if now - lastCheck > 5_000_000 { socket.send(keepAlive); lastCheck = now }   // consent freshness
-                let video = packet.video
-                let payloads = Packetizer.payloads(video ? .vp8 : .opus, frame: packet.data)
-                let timestamp = UInt32(truncatingIfNeeded: (loopOffset + packet.time) * (video ? 90 : 48) / 1000)
-                for (i, payload) in payloads.enumerated() {
-                    var bytes = RTPPacket.build(payloadType: video ? 96 : 111, sequenceNumber: sequence[video]!, timestamp: timestamp,
-                                                ssrc: video ? 0x5EED_0002 : 0x5EED_0001, marker: video && i == payloads.count - 1, payload: payload)
-                    sequence[video]! &+= 1
-                    if srtp.protect(&bytes) { socket.send(bytes) }
-                }
-                last = max(last, packet.time)
-            }
-            guard duration != nil else { return }
-            loopOffset += last + 33_333
-        }
+        let sender = RTPSender(socket: socket, keepAlive: check,
+                               outbound: try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false),
+                               inbound: try SRTPContext(profile: keys.profile, key: keys.serverKey, inbound: true))
+        do { try sender.stream(feed, duration: duration, shouldStop: shouldStop) } catch { throw Failure(description: "\(error)") }
+        statistics = sender.statistics
     }
 
     private func leave(token: String?) {
@@ -181,6 +179,12 @@ final class UDPSocket {
     func receive() -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 2048)
         let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 0 ? Array(buffer.prefix(n)) : nil
+    }
+    /// A datagram if one is waiting, without blocking.
+    func receiveNow() -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
         return n > 0 ? Array(buffer.prefix(n)) : nil
     }
 }

@@ -1,6 +1,9 @@
 /// The codecs we receive.
 public enum RTPCodec: String, Sendable, CaseIterable {
     case vp8, vp9, h264, opus
+
+    /// RTP clock rate (RFC 7741, RFC 9628, RFC 6184, RFC 7587).
+    public var clockRate: Int { self == .opus ? 48_000 : 90_000 }
 }
 
 /// One encoded frame rebuilt from the payloads of all RTP packets that share its timestamp.
@@ -178,4 +181,33 @@ public enum Depacketizer {
         guard !data.isEmpty else { throw RTPError("no H.264 NAL units") }
         return EncodedFrame(data: data, keyframe: keyframe)
     }
+}
+
+/// Opus packet facts (RFC 6716 §3.1), for placing audio in time.
+public enum OpusPacket {
+    /// Samples at 48 kHz the packet decodes to, from its TOC byte (and frame count byte for code 3); nil if malformed.
+    public static func duration(_ packet: [UInt8]) -> Int? {
+        guard let toc = packet.first else { return nil }
+        let config = Int(toc >> 3)
+        let frameSamples: Int
+        switch config {
+        case 0...11: frameSamples = [480, 960, 1920, 2880][config % 4]          // SILK: 10, 20, 40, 60 ms
+        case 12...15: frameSamples = [480, 960][config % 2]                    // hybrid: 10, 20 ms
+        default: frameSamples = [120, 240, 480, 960][config % 4]               // CELT: 2.5, 5, 10, 20 ms
+        }
+        let frames: Int
+        switch toc & 0x3 {
+        case 0: frames = 1
+        case 1, 2: frames = 2
+        default:
+            guard packet.count >= 2 else { return nil }
+            frames = Int(packet[1] & 0x3F)
+        }
+        let total = frames * frameSamples
+        return total > 0 && total <= 5760 ? total : nil                      // at most 120 ms
+    }
+
+    /// Encoder look-ahead of libopus at 48 kHz (what Ogg Opus calls pre-skip): decoded sound comes out this
+    /// many samples after the input it encodes.
+    public static let lookahead = 312
 }

@@ -36,6 +36,13 @@ public struct JitterBuffer: Sendable {
     public struct Statistics: Sendable, Equatable {
         public var received = 0, duplicates = 0, late = 0, nacked = 0, recovered = 0, lost = 0
         public var framesOut = 0, framesDropped = 0, keyframeRequests = 0, malformed = 0
+        public init() {}
+
+        public mutating func add(_ other: Statistics) {
+            received += other.received; duplicates += other.duplicates; late += other.late; nacked += other.nacked
+            recovered += other.recovered; lost += other.lost; framesOut += other.framesOut
+            framesDropped += other.framesDropped; keyframeRequests += other.keyframeRequests; malformed += other.malformed
+        }
     }
 
     private struct Stored: Sendable { var packet: RTPPacket; var arrival: RTPTime }
@@ -50,6 +57,10 @@ public struct JitterBuffer: Sendable {
     private var highest: Int64?
     private var waitingForKeyframe: Bool
     private var lastKeyframeRequest: RTPTime?
+    /// RTP timestamp of the highest packet seen.
+    private var lastTimestamp: UInt32?
+    /// A gap in sequence numbers spanning more media time than this (µs) is an outage, not loss to repair.
+    static let outageGap: Int64 = 1_000_000
 
     public init(codec: RTPCodec, configuration: Configuration? = nil) {
         self.codec = codec
@@ -75,10 +86,17 @@ public struct JitterBuffer: Sendable {
             reset()
         }
         if let h = highest, seq > h + 1 {
-            for missing in (h + 1)..<seq where holes[missing] == nil { holes[missing] = Hole(since: now, lastNack: nil) }
+            if let last = store[h]?.packet.timestamp ?? lastTimestamp,
+               Int64(Int32(bitPattern: packet.timestamp &- last)) > Int64(codec.clockRate) * JitterBuffer.outageGap / 1_000_000 {
+                // An outage: what is missing is older than anyone can still use, so do not ask for it again.
+                actions += skipOutage(to: seq, now: now)
+            } else {
+                for missing in (h + 1)..<seq where holes[missing] == nil { holes[missing] = Hole(since: now, lastNack: nil) }
+            }
         }
         if holes.removeValue(forKey: seq) != nil { statistics.recovered += 1 }
         highest = max(highest ?? seq, seq)
+        if seq == highest { lastTimestamp = packet.timestamp }
         store[seq] = Stored(packet: packet, arrival: now)
         if next == nil { next = seq }
         if store.count > configuration.capacity, let oldest = next {
@@ -109,6 +127,12 @@ public struct JitterBuffer: Sendable {
         return actions
     }
 
+    /// The decoder lost its reference (a frame it could not decode, or frames dropped behind it): ask for a
+    /// keyframe, at most once per `keyframeInterval`.
+    public mutating func keyframeNeeded(now: RTPTime) -> [Action] {
+        isVideo ? requestKeyframe(now: now) : []
+    }
+
     private mutating func requestKeyframe(now: RTPTime) -> [Action] {
         if let last = lastKeyframeRequest, now - last < configuration.keyframeInterval { return [] }
         lastKeyframeRequest = now
@@ -117,7 +141,7 @@ public struct JitterBuffer: Sendable {
     }
 
     private mutating func reset() {
-        store.removeAll(); holes.removeAll(); next = nil; highest = nil
+        store.removeAll(); holes.removeAll(); next = nil; highest = nil; lastTimestamp = nil
         waitingForKeyframe = isVideo
     }
 
@@ -177,6 +201,22 @@ public struct JitterBuffer: Sendable {
                 statistics.framesDropped += 1
                 if isVideo { waitingForKeyframe = true; actions += requestKeyframe(now: now) }
             }
+        }
+        return actions
+    }
+
+    /// After an outage: everything before `seq` is given up at once (what is complete was already delivered),
+    /// and video waits for a keyframe, which it asks for now.
+    private mutating func skipOutage(to seq: Int64, now: RTPTime) -> [Action] {
+        let skipped = Int(seq - (next ?? seq)) - store.keys.filter { $0 < seq }.count
+        for key in store.keys where key < seq { store[key] = nil }
+        holes.removeAll()
+        next = seq
+        statistics.lost += max(0, skipped)
+        var actions: [Action] = skipped > 0 ? [.lost(count: skipped)] : []
+        if isVideo {
+            waitingForKeyframe = true
+            actions += requestKeyframe(now: now)
         }
         return actions
     }

@@ -56,6 +56,12 @@ final class TrackDecoder: @unchecked Sendable {
     func stop() { lock.withLock { stopped = true; lock.broadcast() } }
 }
 
+/// What a live room recorded, with how each participant's tile fared.
+public struct LiveRecordingSummary: Sendable {
+    public var recording: RecordingSummary
+    public var participants: [CompositionEngine.SourceStatistics]
+}
+
 /// A live room: participants' decoded media into one composite recording, driven by the room clock.
 /// Methods may be called from any thread; `@unchecked Sendable` because `participants` and `engine` are only
 /// touched under `lock` (the engine itself runs on its own thread and takes joins/leaves through its queue).
@@ -67,7 +73,7 @@ public final class LiveRoom: @unchecked Sendable {
     private var participants: [String: (buffer: SourceBuffer, decoders: [String: TrackDecoder])] = [:]
     private var sequence = 0
     private var stopping = false
-    private var finished: Result<RecordingSummary, MediaError>?
+    private var finished: Result<LiveRecordingSummary, MediaError>?
     private let clock: @Sendable () -> Microseconds
     public let latency: Microseconds
 
@@ -87,11 +93,11 @@ public final class LiveRoom: @unchecked Sendable {
         let clock = self.clock, latency = self.latency
         startThread(name: "room \(name)") { [self] in
             let (engine, writer) = run.take()
-            var outcome: Result<RecordingSummary, MediaError>
+            var outcome: Result<LiveRecordingSummary, MediaError>
             do {
                 try engine.runLive(origin: origin, latency: latency, now: clock, sleep: { usleep(UInt32(max(1_000, $0))) },
                                    shouldStop: { self.lock.withLock { self.stopping } })
-                outcome = .success(try writer.finish())
+                outcome = .success(LiveRecordingSummary(recording: try writer.finish(), participants: engine.statistics))
             } catch let error as MediaError {
                 outcome = .failure(error)
             } catch {
@@ -137,8 +143,8 @@ public final class LiveRoom: @unchecked Sendable {
     }
 
     /// Stops recording, finalizes the file and returns what was written.
-    public func stop() throws(MediaError) -> RecordingSummary {
-        let result = lock.withLock { () -> Result<RecordingSummary, MediaError> in
+    public func stop() throws(MediaError) -> LiveRecordingSummary {
+        let result = lock.withLock { () -> Result<LiveRecordingSummary, MediaError> in
             stopping = true
             while finished == nil { lock.wait() }
             for p in participants.values { for d in p.decoders.values { d.stop() } }

@@ -1,9 +1,11 @@
 import Codecs
+import Compositor
 import FoundationEssentials
 import Layout
 import Logging
 import MediaCore
 import Recorder
+import RTP
 import SDP
 import SecureTransport
 import Session
@@ -45,12 +47,26 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
 /// `@unchecked Sendable`: `rooms` and `routes` are only touched under `lock`.
 public final class RoomService: @unchecked Sendable {
     public struct Participant: Sendable { public var id: String; public var name: String; public var room: String }
-    public struct Summary: Sendable { public var room: String; public var recording: RecordingSummary?; public var error: String?; public var participants: Int }
+    /// How one participant fared: time in the room and frozen in its tile (from the compositor), packets
+    /// lost for good, recovered by NACK, and keyframe requests (from its session).
+    public struct ParticipantReport: Sendable {
+        public var name: String
+        public var tile: CompositionEngine.SourceStatistics?
+        public var tracks: [PeerSession.TrackReport]
+    }
+    public struct Summary: Sendable {
+        public var room: String
+        public var recording: RecordingSummary?
+        public var error: String?
+        public var participants: [ParticipantReport]
+    }
 
     public let configuration: ServerConfiguration
     public let certificate: DTLSCertificate
     private let lock = ConditionLock()
-    private var rooms: [String: (live: LiveRoom, participants: Set<String>, everyone: Int)] = [:]
+    private var rooms: [String: (live: LiveRoom, participants: Set<String>, everyone: [Participant])] = [:]
+    /// Final session statistics, kept until the room's summary is made.
+    private var trackReports: [String: [PeerSession.TrackReport]] = [:]
     private var routes: [String: Participant] = [:]
     private var transport: UDPTransport?
     private var text: TextRenderer?
@@ -68,6 +84,10 @@ public final class RoomService: @unchecked Sendable {
 
     /// Called on the transport's event loop for every session output that is not a datagram.
     public func handle(sessionID: String, output: PeerSession.Output) {
+        if case let .report(tracks) = output {
+            lock.withLock { if routes[sessionID] != nil { trackReports[sessionID] = tracks } }
+            return
+        }
         guard let route = lock.withLock({ routes[sessionID] }), let room = lock.withLock({ rooms[route.room]?.live }) else { return }
         switch output {
         case let .frame(mid, _, _, frame, time):
@@ -135,16 +155,17 @@ public final class RoomService: @unchecked Sendable {
                                settings: EncoderSettings(size: configuration.size, fps: configuration.fps, preset: configuration.preset, crf: configuration.crf),
                                text: text)
             } catch { throw ServiceError(status: 500, reason: "cannot start the recording: \(error)") }
-            rooms[room] = (live, [], 0)
+            rooms[room] = (live, [], [])
             logger.info("recording", metadata: ["room": "\(room)", "file": "\(output)"])
             return live
         }
-        try live.join(id: sessionID, name: participantName,
-                      tracks: negotiation.tracks.map { ($0.mid, $0.kind, $0.codec) }, needKeyframe: { _ in })
+        try live.join(id: sessionID, name: participantName, tracks: negotiation.tracks.map { ($0.mid, $0.kind, $0.codec) },
+                      needKeyframe: { mid in transport.requestKeyframe(sessionID: sessionID, mid: mid) })
         lock.withLock {
-            routes[sessionID] = Participant(id: sessionID, name: participantName, room: room)
+            let participant = Participant(id: sessionID, name: participantName, room: room)
+            routes[sessionID] = participant
             rooms[room]?.participants.insert(sessionID)
-            rooms[room]?.everyone += 1
+            rooms[room]?.everyone.append(participant)
         }
         let certificate = self.certificate
         do {
@@ -163,8 +184,8 @@ public final class RoomService: @unchecked Sendable {
     /// WHIP DELETE: the participant leaves.
     public func end(room: String, sessionID: String) async throws {
         guard lock.withLock({ routes[sessionID]?.room == room }) else { throw ServiceError(status: 404, reason: "no such session in room \(room)") }
+        await lock.withLock { transport }?.remove(sessionID: sessionID)   // its report and `.closed` arrive first
         leave(sessionID: sessionID)
-        await lock.withLock { transport }?.remove(sessionID: sessionID)
     }
 
     private func leave(sessionID: String) {
@@ -185,16 +206,30 @@ public final class RoomService: @unchecked Sendable {
 
     public func participantCount(room: String) -> Int { lock.withLock { rooms[room]?.participants.count ?? 0 } }
 
-    /// Stops every room's recording and finalizes the files.
-    public func stopAll() -> [Summary] {
-        let all = lock.withLock { () -> [(String, LiveRoom, Int)] in
+    /// Ends every session, stops every room's recording and finalizes the files.
+    public func stopAll() async -> [Summary] {
+        let sessions = lock.withLock { Array(routes.keys) }
+        if let transport = lock.withLock({ transport }) {
+            for id in sessions { await transport.remove(sessionID: id) }
+        }
+        let all = lock.withLock { () -> [(String, LiveRoom, [Participant])] in
             defer { rooms.removeAll(); routes.removeAll() }
             return rooms.map { ($0.key, $0.value.live, $0.value.everyone) }
         }
         return all.map { name, live, everyone in
-            do { return Summary(room: name, recording: try live.stop(), error: nil, participants: everyone) } catch {
-                return Summary(room: name, recording: nil, error: "\(error)", participants: everyone)
+            var summary = Summary(room: name, recording: nil, error: nil, participants: [])
+            var tiles: [String: CompositionEngine.SourceStatistics] = [:]
+            do {
+                let recorded = try live.stop()
+                summary.recording = recorded.recording
+                for tile in recorded.participants { tiles[tile.id] = tile }
+            } catch {
+                summary.error = "\(error)"
             }
+            summary.participants = lock.withLock {
+                everyone.map { p in ParticipantReport(name: p.name, tile: tiles[p.id], tracks: trackReports.removeValue(forKey: p.id) ?? []) }
+            }
+            return summary
         }
     }
 

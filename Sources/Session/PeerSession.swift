@@ -14,6 +14,14 @@ public final class PeerSession {
         case closed(reason: String)
         case keyframeRequested(mid: String)
         case lossBurst(mid: String, packets: Int)
+        /// Receive statistics of every track, emitted once just before `.closed`.
+        case report([TrackReport])
+    }
+
+    public struct TrackReport: Sendable {
+        public var mid: String
+        public var kind: String
+        public var statistics: JitterBuffer.Statistics
     }
 
     public static let handshakeTimeout: RTPTime = 10_000_000
@@ -34,6 +42,8 @@ public final class PeerSession {
     private struct Stream { var track: NegotiatedTrack; var codec: RTPCodec; var buffer: JitterBuffer; var highest: UInt16 = 0; var received = 0 }
     private var streams: [UInt32: Stream] = [:]
     private var timeline = ParticipantTimeline()
+    /// Statistics of streams replaced by a new SSRC or ended by BYE, per mid.
+    private var finishedStatistics: [String: JitterBuffer.Statistics] = [:]
     private let localSSRC: UInt32
     public private(set) var droppedPackets = 0
 
@@ -113,7 +123,27 @@ public final class PeerSession {
     private func close(_ reason: String) -> [Output] {
         guard !closed else { return [] }
         closed = true
-        return [.closed(reason: reason)]
+        return [.report(reports), .closed(reason: reason)]
+    }
+
+    /// Ends the session from our side (WHIP DELETE, server stop).
+    public func shutdown(reason: String) -> [Output] { close(reason) }
+
+    /// Statistics per track, summed over the SSRCs it had (restarts).
+    public var reports: [TrackReport] {
+        tracks.map { track in
+            var total = finishedStatistics[track.mid] ?? JitterBuffer.Statistics()
+            for stream in streams.values where stream.track.mid == track.mid { total.add(stream.buffer.statistics) }
+            return TrackReport(mid: track.mid, kind: track.kind, statistics: total)
+        }
+    }
+
+    /// A decoder needs a keyframe (undecodable or dropped frames): PLI on that track, throttled.
+    public func requestKeyframe(mid: String, now: RTPTime) -> [Output] {
+        guard !closed, let ssrc = streams.first(where: { $0.value.track.mid == mid })?.key, var stream = streams[ssrc] else { return [] }
+        let actions = stream.buffer.keyframeNeeded(now: now)
+        streams[ssrc] = stream
+        return translate(actions, ssrc: ssrc, now: now)
     }
 
     private func track(for packet: RTPPacket) -> NegotiatedTrack? {
@@ -131,7 +161,7 @@ public final class PeerSession {
                 return []
             }
             // A new SSRC on a known track (restart, simulcast switch) gets a fresh buffer.
-            streams = streams.filter { $0.value.track.mid != t.mid }
+            for (ssrc, old) in streams where old.track.mid == t.mid { retire(ssrc) }
             streams[packet.ssrc] = Stream(track: t, codec: codec, buffer: JitterBuffer(codec: codec))
             timeline.addTrack(ssrc: packet.ssrc, clockRate: t.clockRate)
         }
@@ -149,7 +179,8 @@ public final class PeerSession {
         for action in actions {
             switch action {
             case let .frame(frame, timestamp, arrival):
-                if let time = timeline.roomTime(ssrc: ssrc, rtpTimestamp: timestamp, arrival: arrival) {
+                if var time = timeline.roomTime(ssrc: ssrc, rtpTimestamp: timestamp, arrival: arrival) {
+                    if stream.codec == .opus { time -= PeerSession.audioCaptureLead(frame.data) }
                     out.append(.frame(mid: stream.track.mid, kind: stream.track.kind, codec: stream.codec, frame, roomTime: time))
                 }
             case let .nack(lost):
@@ -162,6 +193,20 @@ public final class PeerSession {
             }
         }
         return out
+    }
+
+    private func retire(_ ssrc: UInt32) {
+        guard let old = streams.removeValue(forKey: ssrc) else { return }
+        finishedStatistics[old.track.mid, default: JitterBuffer.Statistics()].add(old.buffer.statistics)
+    }
+
+    /// How much earlier than its RTP-derived time an Opus packet's decoded sound belongs. An audio packet cannot
+    /// leave before its last sample is captured, and WebRTC senders (libwebrtc: Chrome, Safari, Edge, most apps)
+    /// tie audio RTP time to that send moment in their sender reports, so the timeline puts the packet one packet
+    /// duration late; and the decoder emits the sound after the encoder's look-ahead. Without both, audio lands
+    /// 25-30 ms behind the picture.
+    static func audioCaptureLead(_ packet: [UInt8]) -> RTPTime {
+        RTPTime((OpusPacket.duration(packet) ?? 960) + OpusPacket.lookahead) * 1_000_000 / 48_000
     }
 
     private func sendRTCP(_ packet: RTCPPacket) -> [Output] {
@@ -178,7 +223,7 @@ public final class PeerSession {
             case let .senderReport(ssrc, ntp, rtpTimestamp, _, _, _):
                 timeline.onSenderReport(ssrc: ssrc, ntp: ntp, rtpTimestamp: rtpTimestamp)
             case let .bye(ssrcs):
-                for ssrc in ssrcs { streams[ssrc] = nil }
+                for ssrc in ssrcs { retire(ssrc) }
             default:
                 break
             }

@@ -53,6 +53,12 @@ public final class UDPTransport: Sendable {
         try? await channel.eventLoop.submit { handler.value.remove(id: sessionID) }.get()
     }
 
+    /// A decoder of this session needs a keyframe on track `mid` (callable from any thread).
+    public func requestKeyframe(sessionID: String, mid: String) {
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.requestKeyframe(id: sessionID, mid: mid) }
+    }
+
     public func close() async {
         try? await channel.close()
     }
@@ -83,9 +89,16 @@ final class Router {
         sessions[id] = Entry(session: session, ufrag: ufrag)
     }
 
+    /// Ends a session from our side; its report and `.closed` still go out.
     func remove(id: String) {
-        sessions[id] = nil
+        guard let entry = sessions.removeValue(forKey: id) else { return }
         byAddress = byAddress.filter { $0.value != id }
+        deliver(entry.session.shutdown(reason: "ended by the server"), id: id)
+    }
+
+    func requestKeyframe(id: String, mid: String) {
+        guard let entry = sessions[id] else { return }
+        deliver(entry.session.requestKeyframe(mid: mid, now: now), id: id)
     }
 
     func receive(_ bytes: [UInt8], from address: TransportAddress) {
@@ -113,7 +126,8 @@ final class Router {
             case let .send(bytes, to):
                 send(bytes, to: to)
             case .closed:
-                remove(id: id)
+                sessions[id] = nil
+                byAddress = byAddress.filter { $0.value != id }
                 onOutput(id, output)
             default:
                 onOutput(id, output)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Codecs
+import CommandSupport
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -31,56 +32,6 @@ func installStopSignals() {
         signal(sig) { _ in stopRequested.store(true, ordering: .relaxed) }
     }
     unblockStopSignals()
-}
-
-/// A parent (supervisor, test runner) may have left SIGINT/SIGTERM blocked; a blocked stop signal would never
-/// arrive and a recording could not be stopped cleanly.
-func unblockStopSignals() {
-    var set = sigset_t()
-    sigemptyset(&set)
-    sigaddset(&set, SIGINT)
-    sigaddset(&set, SIGTERM)
-    pthread_sigmask(SIG_UNBLOCK, &set, nil)
-}
-
-/// A line to standard output, unbuffered: supervisors and log collectors read it through a pipe at once.
-func printLine(_ text: String) {
-    write(to: 1, text + "\n")
-}
-
-/// Unbuffered write to standard error (fd 2 needs no shared FILE state).
-func printError(_ text: String) {
-    write(to: 2, text)
-}
-
-private func write(to fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-        if written <= 0 { return }
-        offset += written
-    }
-}
-
-func fail(_ error: MediaError) -> ExitCode {
-    printError("error: \(error)\n")
-    return ExitCode(error.code == .invalidArgument || error.code == .invalidLayout ? 2 : 1)
-}
-
-func loadLayout(_ argument: String) throws(MediaError) -> LayoutDocument {
-    if let preset = LayoutPresets.documents[argument] { return try LayoutParser.parse(preset) }
-    guard FileManager.default.fileExists(atPath: argument) else {
-        throw MediaError(.invalidLayout, "no such layout file or preset (presets: \(LayoutPresets.names.joined(separator: ", ")))", at: argument)
-    }
-    guard let data = FileManager.default.contents(atPath: argument) else {
-        throw MediaError(.invalidLayout, "cannot read the layout file", at: argument)
-    }
-    do { return try LayoutParser.parse(bytes: Array(data)) } catch {
-        var located = error
-        located.location = "\(argument): " + (error.location ?? "(document)")
-        throw located
-    }
 }
 
 struct Compose: ParsableCommand {

@@ -33,6 +33,23 @@ func frames(_ actions: [JitterBuffer.Action]) -> [UInt32] {
         #expect(!out.contains { if case .nack = $0 { true } else { false } })
     }
 
+    /// Five seconds of nothing (150 frames lost on the way): the gap is not NACKed, the buffer jumps to the
+    /// new packets and asks for a keyframe, and frames flow again from that keyframe on.
+    @Test func anOutageIsSkippedNotRepaired() {
+        let packets = vp8Packets(frames: 200, gop: 30)
+        var jb = JitterBuffer(codec: .vp8)
+        var out: [JitterBuffer.Action] = []
+        var now: RTPTime = 0
+        for p in packets[0..<30] { out += jb.insert(p, now: now); now += 11_000 }
+        now += 5_000_000
+        out = []
+        for p in packets[(180 * 3)...] { out += jb.insert(p, now: now); now += 11_000; out += jb.poll(now: now) }
+        #expect(!out.contains { if case .nack = $0 { true } else { false } }, "no NACK for media 5 s old")
+        #expect(out.contains { $0 == .requestKeyframe })
+        #expect(frames(out).first == UInt32(180 * 3000), "frames resume at the next keyframe (frame 180)")
+        #expect(jb.statistics.lost == (180 - 10) * 3)
+    }
+
     @Test func reorderingIsAbsorbed() {
         var packets = vp8Packets(frames: 6)
         packets.swapAt(4, 5); packets.swapAt(9, 11)

@@ -80,7 +80,8 @@ func vp8Frame(seq: UInt16, ts: UInt32, key: Bool) -> [[UInt8]] {
         #expect(frames.map(\.0) == ["1", "0"])
         #expect(frames[0].1 == EncodedFrame(data: [0x00, 0xAA, 0xBB], keyframe: true))
         #expect(frames[1].1 == EncodedFrame(data: [0xFC, 1, 2], keyframe: true))
-        #expect(frames[0].2 == 100_001 && frames[1].2 == 120_000)
+        // Audio is placed earlier by its packet duration (0xFC: one 20 ms CELT frame) and the Opus look-ahead (6.5 ms).
+        #expect(frames[0].2 == 100_001 && frames[1].2 == 120_000 - 26_500)
     }
 
     @Test func lossIsNackedOverSRTCPAndStrangersAreIgnored() throws {
@@ -113,7 +114,7 @@ func vp8Frame(seq: UInt16, ts: UInt32, key: Bool) -> [[UInt8]] {
                                                                                           fingerprint: serverCertificate.fingerprint, candidates: [], sessionID: 1))
         let idle = try PeerSession(negotiation: negotiation, certificate: serverCertificate, localUfrag: "srvr", localPassword: "serverpassword0123456789", now: 0)
         #expect(idle.poll(now: 5_000_000).isEmpty)
-        guard case let .closed(reason)? = idle.poll(now: 10_500_000).first else { Issue.record("no handshake timeout"); return }
+        guard case let .closed(reason)? = idle.poll(now: 10_500_000).last else { Issue.record("no handshake timeout"); return }
         #expect(reason.contains("10 s"))
         let c = try connect()
         #expect(c.session.poll(now: 29_000_000).allSatisfy { if case .closed = $0 { false } else { true } })

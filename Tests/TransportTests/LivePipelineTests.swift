@@ -62,7 +62,10 @@ import Transport
             }
         }
         try await Task.sleep(nanoseconds: 500_000_000)
-        let summary = try liveRoom.stop()
+        let recorded = try liveRoom.stop()
+        let summary = recorded.recording
+        let tile = try #require(recorded.participants.first)
+        #expect(tile.present > 3_000_000 && tile.frozen < tile.present, "tile statistics \(tile)")
         await transport.close()
         try await group.shutdownGracefully()
 

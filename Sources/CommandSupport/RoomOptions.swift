@@ -1,0 +1,60 @@
+import ArgumentParser
+
+/// The options of a live room, shared by `mcu-record room` (which hands them on) and `mcu-record-server` (which
+/// runs the room), so both parse and document them identically.
+public struct RoomOptions: ParsableArguments {
+    public init() {}
+
+    @Option(name: .long, help: "Room name (letters, digits, '-' and '_').")
+    public var room: String
+
+    @Option(name: .long, help: "Layout preset or layout JSON file.")
+    public var layout: String = "grid"
+
+    @Option(name: .long, help: "Folder for recordings.")
+    public var output: String = "recordings"
+
+    @Option(name: .long, help: "HTTP address for WHIP and the pages, HOST:PORT.")
+    public var http: String = "127.0.0.1:8080"
+
+    @Option(name: .customLong("udp-port"), help: "The one UDP port for all media (0 picks a free one).")
+    public var udpPort: Int = 0
+
+    @Option(name: .customLong("udp-host"), help: "Address the UDP port binds to.")
+    public var udpHost: String = "127.0.0.1"
+
+    @Option(name: .customLong("announce-ip"), help: "Address announced in ICE candidates (repeat for several; default: the UDP bind address).")
+    public var announceIP: [String] = []
+
+    @Option(name: .long, help: "Bearer token required on every request (or MCU_TOKEN).")
+    public var token: String?
+
+    @Option(name: .customLong("idle-timeout"), help: "Stop after this many seconds with nobody in the room (after someone joined).")
+    public var idleTimeout: Double = 60
+
+    @Option(name: .customLong("max-duration"), help: "Stop after this many seconds in all.")
+    public var maxDuration: Double?
+
+    @Option(name: .long, help: "Canvas size WIDTHxHEIGHT.")
+    public var size: String = "1280x720"
+
+    @Option(name: .long, help: "Output frame rate, e.g. 30 or 30000/1001.")
+    public var fps: String = "30"
+
+    @Option(name: .long, help: "x264 preset.")
+    public var preset: String = "veryfast"
+
+    @Option(name: .long, help: "x264 constant rate factor.")
+    public var crf: Int = 23
+
+    /// The options as command-line arguments again, for handing the room to `mcu-record-server`. The token is
+    /// left out: it goes through the environment (`MCU_TOKEN`) so it never shows in the process list.
+    public var arguments: [String] {
+        var list = ["--room", room, "--layout", layout, "--output", output, "--http", http,
+                    "--udp-port", String(udpPort), "--udp-host", udpHost,
+                    "--idle-timeout", String(idleTimeout), "--size", size, "--fps", fps, "--preset", preset, "--crf", String(crf)]
+        for ip in announceIP { list += ["--announce-ip", ip] }
+        if let maxDuration { list += ["--max-duration", String(maxDuration)] }
+        return list
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import CommandSupport
+import Codecs
+import FoundationEssentials
+import Hummingbird
+import Layout
+import MediaCore
+import NIOPosix
+import Server
+import Transport
+
+/// The live-room server. It is its own executable so that the HTTP stack (Hummingbird, which loads full
+/// Foundation and ICU) stays out of `mcu-record compose`: a file composition keeps the smaller memory footprint.
+/// `mcu-record --room NAME` runs this program in its own place.
+@main
+struct RoomServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mcu-record-server",
+        abstract: "Run a live room: participants publish over WHIP, the server records one composite MP4.",
+        discussion: """
+        Usually started as `mcu-record --room NAME`. Prints the WHIP URL and the join page, and records until \
+        Ctrl-C (or SIGTERM), the idle timeout, or the maximum duration; the file is finalized in every case.
+        """,
+        version: "0.1.0")
+
+    @OptionGroup var options: RoomOptions
+
+    func run() async throws {
+        let (room, layout, output, http, size) = (options.room, options.layout, options.output, options.http, options.size)
+        let (udpHost, udpPort, announceIP, token) = (options.udpHost, options.udpPort, options.announceIP, options.token)
+        let (idle, maxDuration, preset, crf) = (options.idleTimeout, options.maxDuration, options.preset, options.crf)
+        CodecLibrary.configureLogging(verbose: false)
+        unblockStopSignals()
+        let service: RoomService
+        let host: String, port: Int
+        do {
+            guard let parts = Optional(http.split(separator: ":")), parts.count == 2, let p = Int(parts[1]), (0...65535).contains(p) else {
+                throw MediaError(.invalidArgument, "--http must be HOST:PORT, not '\(http)'")
+            }
+            host = String(parts[0]); port = p
+            guard let canvas = PixelSize(parsing: size), canvas.width % 2 == 0, canvas.height % 2 == 0 else {
+                throw MediaError(.invalidArgument, "--size must be an even WIDTHxHEIGHT, not '\(size)'")
+            }
+            var configuration = ServerConfiguration(layout: try loadLayout(layout))
+            configuration.size = canvas
+            guard let rate = Rational(parsing: options.fps), rate.doubleValue >= 1, rate.doubleValue <= 120 else {
+                throw MediaError(.invalidArgument, "--fps must be a frame rate between 1 and 120, not '\(options.fps)'")
+            }
+            configuration.fps = rate
+            configuration.preset = preset
+            configuration.crf = crf
+            configuration.recordings = output
+            configuration.udpHost = udpHost
+            configuration.udpPort = udpPort
+            configuration.announceIPs = announceIP.isEmpty ? [udpHost == "0.0.0.0" ? "127.0.0.1" : udpHost] : announceIP
+            configuration.token = token ?? ProcessInfo.processInfo.environment["MCU_TOKEN"]
+            configuration.allowedRooms = [room]
+            guard RoomService.isValidRoomName(room) else { throw MediaError(.invalidArgument, "--room: 1-64 letters, digits, '-' or '_'") }
+            do { service = try RoomService(configuration: configuration) } catch { throw MediaError(.codecFailure, "cannot create the DTLS certificate: \(error)") }
+        } catch let error as MediaError {
+            throw fail(error)
+        }
+        let transport: UDPTransport
+        do {
+            transport = try await UDPTransport.bind(host: udpHost, port: udpPort, group: MultiThreadedEventLoopGroup.singleton) { id, output in
+                service.handle(sessionID: id, output: output)
+            }
+        } catch {
+            throw fail(MediaError(.invalidArgument, "cannot bind UDP \(udpHost):\(udpPort): \(error)"))
+        }
+        service.attach(transport)
+        let app = Application(router: HTTPServer.router(service: service),
+                              configuration: .init(address: .hostname(host, port: port), serverName: "mcu-record"),
+                              onServerRunning: { channel in
+                                  let bound = channel.localAddress?.port ?? port
+                                  printLine("room \(room): WHIP http://\(host):\(bound)/rooms/\(room)/whip")
+                                  printLine("join page:  http://\(host):\(bound)/rooms/\(room)")
+                                  printLine("media:      udp \(transport.localPort)")
+                              })
+        let started = Date()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            group.addTask {
+                var emptySince: Date?
+                while !Task.isCancelled {
+                    try await Task.sleep(nanoseconds: 250_000_000)
+                    if let maxDuration, Date().timeIntervalSince(started) >= maxDuration { printError("maximum duration reached\n"); return }
+                    let presence = service.presence
+                    if presence.ever && presence.now == 0 {
+                        emptySince = emptySince ?? Date()
+                        if Date().timeIntervalSince(emptySince!) >= idle { printError("room idle for \(Int(idle)) s\n"); return }
+                    } else {
+                        emptySince = nil
+                    }
+                }
+            }
+            // Whichever ends first (a signal stops the server; the watchdog returns) ends the room.
+            _ = try await group.next()
+            group.cancelAll()
+        }
+        let summaries = await service.stopAll()
+        await transport.close()
+        if summaries.isEmpty { printLine("nobody joined; nothing recorded") }
+        for s in summaries {
+            if let r = s.recording {
+                printLine("recorded \(s.room): \(r.path) (\(decimal(Double(r.duration) / 1e6, 1)) s, \(s.participants.count) participant(s), \(decimal(Double(r.bytes) / 1e6, 1)) MB)")
+            } else {
+                printLine("room \(s.room): recording failed: \(s.error ?? "unknown error")")
+            }
+            for p in s.participants { printLine("  " + RoomServer.describe(p)) }
+        }
+    }
+
+    /// One summary line per participant: `Alice: in the room 14.2 s, frozen 0.3 s, video lost 12 packets (…)`.
+    static func describe(_ p: RoomService.ParticipantReport) -> String {
+        var parts: [String] = []
+        if let tile = p.tile {
+            parts.append("in the room \(decimal(Double(tile.present) / 1e6, 1)) s")
+            parts.append("frozen \(decimal(Double(tile.frozen) / 1e6, 1)) s")
+            if tile.blank > 0 { parts.append("no picture yet \(decimal(Double(tile.blank) / 1e6, 1)) s") }
+        }
+        for track in p.tracks {
+            let st = track.statistics
+            parts.append("\(track.kind) \(st.received) packets, lost \(st.lost), recovered by NACK \(st.recovered), keyframe requests \(st.keyframeRequests)")
+        }
+        return "\(p.name): " + (parts.isEmpty ? "no media" : parts.joined(separator: "; "))
+    }
+}
