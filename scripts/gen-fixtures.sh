@@ -64,6 +64,12 @@ fi
 # Fake camera and microphone for headless Chromium: a red picture and a 300 Hz tone.
 make_once "camera-red.y4m" ff -f lavfi -i "color=c=red:s=320x240:r=30:d=1" -pix_fmt yuv420p
 make_once "microphone-300.wav" ff -f lavfi -i "sine=frequency=300:sample_rate=48000:duration=5" -filter:a "volume=2"
+# Chromium's fake camera and microphone for the lip-sync test: a white frame and a 1 kHz beep of 100 ms at every
+# whole second (on dark blue and silence), 20 s: Chromium loops the two files independently, so their
+# alignment is only exact before the first loop.
+make_once "camera-flash.y4m" ff -f lavfi -i "color=c=0x2060c0:s=160x120:r=30:d=20" \
+  -filter:v "drawbox=c=white:t=fill:enable='lt(mod(t\,1)\,0.0333)'" -pix_fmt yuv420p
+make_once "microphone-beep.wav" ff -f lavfi -i "aevalsrc='if(lt(mod(t\,1)\,0.1)\,0.5*sin(2*PI*1000*t)\,0)':s=48000:d=20" -ac 2
 # Unsupported codec (MP3 audio only) and a file that is not media at all.
 make_once "unsupported.mp3" ff -f lavfi -i "sine=frequency=440:duration=1" -c:a libmp3lame
 [ -s "$out/not-media.webm" ] || head -c 4096 /dev/urandom > "$out/not-media.webm"

@@ -116,3 +116,40 @@ func descriptors(_ files: [String], starts: [Microseconds]? = nil, end: Microsec
         return SourceDescriptor(id: id, start: start, end: start + end, sequence: i)
     }
 }
+
+/// Flash-and-beep analysis: when a region of the picture turns white (a flash) and when a beep starts after
+/// silence (first 1 ms window above the threshold), both in seconds of the file's timeline.
+func flashesAndBeeps(_ path: String, region: PixelRect) throws -> (flashes: [Double], beeps: [Double]) {
+    let pictures = try decodePictures(path)
+    var flashes: [Double] = []
+    var previousWhite = false
+    for p in pictures {
+        let white = (p.meanYUV(in: region)?.y ?? 0) > 180
+        if white && !previousWhite { flashes.append(Double(p.time) / 1e6) }
+        previousWhite = white
+    }
+    let audio = try decodeAudio(path)
+    var beeps: [Double] = []
+    var i = 0, quietSince = 0
+    let window = 48
+    while i + window <= audio.left.count {
+        var e: Float = 0
+        for x in audio.left[i..<(i + window)] { e += x * x }
+        if e / Float(window) > 0.0005 {
+            if i - quietSince > 4800 { beeps.append(Double(i) / 48_000 + Double(audio.start) / 1e6) }
+            quietSince = i
+        }
+        i += window
+    }
+    return (flashes, beeps)
+}
+
+/// Each event of `a` paired with the nearest of `b` within 0.4 s: the differences a - b.
+func pairedOffsets(_ a: [Double], _ b: [Double]) -> [Double] {
+    a.compactMap { x in b.min { abs($0 - x) < abs($1 - x) }.flatMap { abs($0 - x) < 0.4 ? x - $0 : nil } }
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
+}
