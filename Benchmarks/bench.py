@@ -27,8 +27,17 @@ def measure(cmd):
 
 
 def median_of(cmd):
-    runs = [measure(cmd) for _ in range(RUNS)]
-    return tuple(statistics.median(r[i] for r in runs) for i in range(3))
+    return interleaved([cmd])[0]
+
+
+def interleaved(cmds):
+    """Medians per command, the commands run in turn RUNS times over: a machine whose speed drifts (other
+    tenants, thermal limits) then weighs on every command alike instead of on whichever ran during the dip."""
+    runs = [[] for _ in cmds]
+    for _ in range(RUNS):
+        for k, cmd in enumerate(cmds):
+            runs[k].append(measure(cmd))
+    return [tuple(statistics.median(r[i] for r in rs) for i in range(3)) for rs in runs]
 
 
 def ffmpeg_grid(inputs, tile_w, tile_h, columns, out):
@@ -56,9 +65,10 @@ def ours(inputs, size, out):
     return cmd
 
 
-def floor(inputs, size, tw, th, cols, tag):
+def floor_commands(inputs, size, tw, th, cols, tag):
     """Decoding the inputs (one thread each, as the compositor does) plus encoding the same, uncompressed,
-    composite: ffmpeg renders the grid to raw pictures and audio first (not timed), then only the encode is timed."""
+    composite: ffmpeg renders the grid to raw pictures and audio first (not timed), then only the encode is timed.
+    Returns the two timed commands and the raw files to delete afterwards."""
     decode = ["ffmpeg", "-hide_banner", "-loglevel", "error"]
     for i in inputs:
         decode += ["-threads", "1", "-i", str(i)]
@@ -74,9 +84,7 @@ def floor(inputs, size, tw, th, cols, tag):
     encode = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", size,
               "-r", "30", "-i", str(raw_v), "-f", "f32le", "-ar", "48000", "-ac", "2", "-i", str(raw_a)] + ENC + \
              ["-movflags", "+faststart", str(WORK / f"{tag}-floor.mp4")]
-    d, e = median_of(decode), median_of(encode)
-    raw_v.unlink(); raw_a.unlink()
-    return d, e
+    return decode, encode, [raw_v, raw_a]
 
 
 def main():
@@ -86,11 +94,12 @@ def main():
         inputs = [INPUTS / f"in{k}.webm" for k in range(n)]
         out_ours, out_ff = WORK / f"{tag}-ours.mp4", WORK / f"{tag}-ffmpeg.mp4"
         print(f"({tag}) {n} inputs 640x480@30 VP8+Opus, 60 s -> {size}@30 grid, {RUNS} runs each", flush=True)
-        o = median_of(ours(inputs, size, out_ours))
+        decode, encode, raw = floor_commands(inputs, size, tw, th, cols, tag)
+        o, f, d, e = interleaved([ours(inputs, size, out_ours), ffmpeg_grid(inputs, tw, th, cols, out_ff), decode, encode])
+        for r in raw:
+            r.unlink()
         print(f"  mcu-record  cpu {o[0]:7.2f} s  wall {o[1]:6.2f} s  rss {o[2]:7.1f} MB", flush=True)
-        f = median_of(ffmpeg_grid(inputs, tw, th, cols, out_ff))
         print(f"  ffmpeg      cpu {f[0]:7.2f} s  wall {f[1]:6.2f} s  rss {f[2]:7.1f} MB", flush=True)
-        d, e = floor(inputs, size, tw, th, cols, tag)
         fl = d[0] + e[0]
         print(f"  floor       cpu {fl:7.2f} s  (decode {d[0]:.2f} + encode {e[0]:.2f})", flush=True)
         rows.append((tag, n, size, o, f, d, e))
@@ -102,7 +111,8 @@ def main():
                 ("VP9", decode_cpu([], INPUTS / "vp9.webm", "0:v"), decode_cpu(["-c:v", "libvpx-vp9"], INPUTS / "vp9.webm", "0:v"), "libvpx"),
                 ("Opus", decode_cpu([], INPUTS / "in0.webm", "0:a"), decode_cpu(["-c:a", "libopus"], INPUTS / "in0.webm", "0:a"), "libopus")]
     lines = [f"# Benchmarks", "", f"Measured {datetime.date.today()} on this machine ({os.cpu_count()} cores), "
-             f"release build, median of {RUNS} runs; `make bench` re-runs them (`Benchmarks/bench.py`).", "",
+             f"release build, median of {RUNS} runs, the commands of a case taking turns; `make bench` re-runs them "
+             "(`Benchmarks/bench.py`).", "",
              "Inputs: 640x480@30 VP8 + Opus, 60 s each (`scripts/gen-fixtures.sh --bench`). Output: H.264 High "
              "veryfast CRF 23, GOP 60, AAC-LC 128 kbit/s, faststart MP4. ffmpeg: `scale`+`pad` per input, `xstack`, "
              "`amix`, its default decoders. Floor: decoding the inputs (one thread each) plus encoding the same "

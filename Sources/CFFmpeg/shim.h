@@ -29,4 +29,8 @@ static inline void mcu_codec_set_stereo(AVCodecContext *ctx) {
     AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
     av_channel_layout_copy(&ctx->ch_layout, &stereo);
 }
+static inline void mcu_codecpar_set_stereo(AVCodecParameters *par) {
+    AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
+    av_channel_layout_copy(&par->ch_layout, &stereo);
+}
 #endif

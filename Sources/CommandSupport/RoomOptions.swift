@@ -14,6 +14,9 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .long, help: "Folder for recordings.")
     public var output: String = "recordings"
 
+    @Option(name: .long, help: "Also write each participant's tracks as received (WebM, or Matroska for H.264) to this folder.")
+    public var tracks: String?
+
     @Option(name: .long, help: "HTTP address for WHIP and the pages, HOST:PORT.")
     public var http: String = "127.0.0.1:8080"
 
@@ -55,6 +58,7 @@ public struct RoomOptions: ParsableArguments {
                     "--idle-timeout", String(idleTimeout), "--size", size, "--fps", fps, "--preset", preset, "--crf", String(crf)]
         for ip in announceIP { list += ["--announce-ip", ip] }
         if let maxDuration { list += ["--max-duration", String(maxDuration)] }
+        if let tracks { list += ["--tracks", tracks] }
         return list
     }
 }

@@ -30,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     public var maxParticipants = 25
     public var maxRooms = 16
     public var latency: Microseconds = 400_000
+    /// When set, each participant's tracks are also written here as received (`--tracks`).
+    public var tracks: String?
     /// When set, only these rooms accept publishers (the CLI's `--room`).
     public var allowedRooms: Set<String>?
 
@@ -57,6 +59,7 @@ public final class RoomService: @unchecked Sendable {
     public struct Summary: Sendable {
         public var room: String
         public var recording: RecordingSummary?
+        public var tracks: [TrackFile] = []
         public var error: String?
         public var participants: [ParticipantReport]
     }
@@ -64,7 +67,7 @@ public final class RoomService: @unchecked Sendable {
     public let configuration: ServerConfiguration
     public let certificate: DTLSCertificate
     private let lock = ConditionLock()
-    private var rooms: [String: (live: LiveRoom, participants: Set<String>, everyone: [Participant])] = [:]
+    private var rooms: [String: (live: LiveRoom, participants: Set<String>, everyone: [Participant], stamp: Int)] = [:]
     /// Final session statistics, kept until the room's summary is made.
     private var trackReports: [String: [PeerSession.TrackReport]] = [:]
     private var routes: [String: Participant] = [:]
@@ -155,11 +158,20 @@ public final class RoomService: @unchecked Sendable {
                                settings: EncoderSettings(size: configuration.size, fps: configuration.fps, preset: configuration.preset, crf: configuration.crf),
                                text: text)
             } catch { throw ServiceError(status: 500, reason: "cannot start the recording: \(error)") }
-            rooms[room] = (live, [], [])
+            rooms[room] = (live, [], [], stamp)
             logger.info("recording", metadata: ["room": "\(room)", "file": "\(output)"])
             return live
         }
-        try live.join(id: sessionID, name: participantName, tracks: negotiation.tracks.map { ($0.mid, $0.kind, $0.codec) },
+        var trackFile: String?
+        if let folder = configuration.tracks {
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw ServiceError(status: 500, reason: "cannot create the tracks folder \(folder)")
+            }
+            let stamp = lock.withLock { rooms[room]?.stamp ?? 0 }
+            let safeName = String(participantName.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) ? Character($0) : "_" }.prefix(32))
+            trackFile = "\(folder)/\(room)-\(stamp)-\(safeName)-\(sessionID.prefix(6))"
+        }
+        try live.join(id: sessionID, name: participantName, tracks: negotiation.tracks.map { ($0.mid, $0.kind, $0.codec) }, trackFile: trackFile,
                       needKeyframe: { mid in transport.requestKeyframe(sessionID: sessionID, mid: mid) })
         lock.withLock {
             let participant = Participant(id: sessionID, name: participantName, room: room)
@@ -222,6 +234,7 @@ public final class RoomService: @unchecked Sendable {
             do {
                 let recorded = try live.stop()
                 summary.recording = recorded.recording
+                summary.tracks = recorded.tracks
                 for tile in recorded.participants { tiles[tile.id] = tile }
             } catch {
                 summary.error = "\(error)"

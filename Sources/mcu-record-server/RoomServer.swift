@@ -50,6 +50,7 @@ struct RoomServer: AsyncParsableCommand {
             configuration.preset = preset
             configuration.crf = crf
             configuration.recordings = output
+            configuration.tracks = options.tracks
             configuration.udpHost = udpHost
             configuration.udpPort = udpPort
             configuration.announceIPs = announceIP.isEmpty ? [udpHost == "0.0.0.0" ? "127.0.0.1" : udpHost] : announceIP
@@ -108,7 +109,43 @@ struct RoomServer: AsyncParsableCommand {
                 printLine("room \(s.room): recording failed: \(s.error ?? "unknown error")")
             }
             for p in s.participants { printLine("  " + RoomServer.describe(p)) }
+            if !s.tracks.isEmpty, let tracks = options.tracks { RoomServer.reportTracks(s, folder: tracks) }
         }
+    }
+
+    /// Lists the track files, writes them as a JSON manifest next to them, and prints the command that
+    /// re-renders the room from them.
+    static func reportTracks(_ s: RoomService.Summary, folder: String) {
+        var manifest = "{\n  \"room\": \(jsonString(s.room)),\n  \"recording\": \(jsonString(s.recording?.path ?? "")),\n  \"tracks\": ["
+        var command = "mcu-record compose --layout grid"
+        for (i, t) in s.tracks.enumerated() {
+            let start = decimal(Double(t.start) / 1e6, 3)
+            printLine("  track \(t.name): \(t.path) from \(start) s, \(t.frames) frames" + (t.error.map { " (\($0))" } ?? ""))
+            manifest += (i == 0 ? "\n" : ",\n") + "    {\"name\": \(jsonString(t.name)), \"file\": \(jsonString(t.path)), \"start\": \(start), \"frames\": \(t.frames)}"
+            command += " --input 'file=\(t.path),start=\(start),name=\(t.name.replacingOccurrences(of: "'", with: "").replacingOccurrences(of: ",", with: " "))'"
+        }
+        manifest += "\n  ]\n}\n"
+        let base = (s.recording?.path).map { String($0.split(separator: "/").last ?? "") } ?? s.room
+        let path = "\(folder)/\(base.hasSuffix(".mp4") ? String(base.dropLast(4)) : base).tracks.json"
+        if FileManager.default.createFile(atPath: path, contents: Data(manifest.utf8)) {
+            printLine("  tracks manifest: \(path)")
+        } else {
+            printError("warning: cannot write \(path)\n")
+        }
+        printLine("  re-render: \(command) --output \(s.room)-again.mp4")
+    }
+
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     /// One summary line per participant: `Alice: in the room 14.2 s, frozen 0.3 s, video lost 12 packets (…)`.

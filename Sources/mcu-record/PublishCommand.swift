@@ -1,4 +1,5 @@
 import ArgumentParser
+import Codecs
 import CommandSupport
 import FoundationEssentials
 #if canImport(Glibc)
@@ -47,6 +48,7 @@ struct PublishCommand: ParsableCommand {
     var token: String?
 
     func run() throws {
+        CodecLibrary.configureLogging(verbose: false)
         for sig in [SIGINT, SIGTERM] { signal(sig) { _ in publishStopRequested.store(true, ordering: .relaxed) } }
         unblockStopSignals()
         do {

@@ -22,11 +22,25 @@ import Testing
     static let centre = PixelRect(x: 130, y: 70, width: 60, height: 40)
 
     @Test func builtInPublisherIsInSyncWithinTwentyMilliseconds() async throws {
-        let room = try RoomProcess(room: "sync", extra: ["--fps", "60"])
+        let tracks = Paths.temporary("sync-tracks")
+        let room = try RoomProcess(room: "sync", extra: ["--fps", "60", "--tracks", tracks])
         let publisher = try SyncTests.publish(room, "Pattern", room: "sync", seconds: 8)
         publisher.waitUntilExit()
         #expect(publisher.terminationStatus == 0)
         let events = try flashesAndBeeps(try room.stopAndRecording("sync"), region: SyncTests.centre)
+        // --tracks: the participant's media as received, in sync, placed where it started in the composite.
+        let line = try #require(room.output.split(separator: "\n").first { $0.contains("track Pattern: ") }, "\(room.output)")
+        let fields = line.split(separator: " ")
+        let trackPath = String(fields[2]), start = try #require(Double(fields[4]))
+        #expect(trackPath.hasPrefix(tracks) && trackPath.hasSuffix(".webm") && start >= 0 && start < 2, "\(line)")
+        #expect(FileManager.default.fileExists(atPath: tracks + "/" + (room.output.split(separator: "\n").first { $0.contains("tracks manifest") }
+            .flatMap { $0.split(separator: "/").last.map(String.init) } ?? "missing")))
+        let trackPictures = try decodePictures(trackPath)
+        #expect(trackPictures.count > 200 && trackPictures.first?.width == 320 && trackPictures.first?.height == 240)
+        let trackEvents = try flashesAndBeeps(trackPath, region: PixelRect(x: 120, y: 80, width: 80, height: 80))
+        let trackOffsets = pairedOffsets(trackEvents.beeps, trackEvents.flashes)
+        print("built-in publisher, track file, audio - video per flash (ms): \(trackOffsets.map { decimal($0 * 1000, 1) })")
+        #expect(trackOffsets.count >= 5 && trackOffsets.allSatisfy { abs($0) <= 0.020 }, "\(trackOffsets)")
         let offsets = pairedOffsets(events.beeps, events.flashes)
         #expect(offsets.count >= 5, "flashes \(events.flashes), beeps \(events.beeps)")
         let worst = offsets.map(abs).max() ?? .infinity

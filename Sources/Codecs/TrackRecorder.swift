@@ -1,0 +1,135 @@
+import CFFmpeg
+import MediaCore
+
+/// One participant's tracks written as they arrived, without transcoding: WebM for VP8/VP9 + Opus, Matroska
+/// when H.264 is in it. Times are microseconds from the participant's first frame. The header needs the video
+/// size, which the caller learns from the decoder (`videoSize`); frames wait until then (or until
+/// `headerDeadline` passes, then a nominal size is written: players read the real one from the bitstream).
+/// One owner (the participant's writer thread); not Sendable.
+public final class TrackRecorder {
+    public struct Track: Sendable {
+        public var codec: String
+        public var video: Bool
+        public init(codec: String, video: Bool) { self.codec = codec; self.video = video }
+    }
+
+    public static let headerDeadline: Microseconds = 10_000_000
+    static let opusPreSkip: Microseconds = 312
+    static let maxPending = 3_000
+
+    public let path: String
+    private let tracks: [Track]
+    private var output: UnsafeMutablePointer<AVFormatContext>?
+    private var packet: UnsafeMutablePointer<AVPacket>?
+    private var streams: [UnsafeMutablePointer<AVStream>] = []
+    private var pending: [(track: Int, data: [UInt8], time: Microseconds, keyframe: Bool)] = []
+    private var origin: Microseconds?
+    private var started = false
+    private var lastTime: [Microseconds]
+    public private(set) var framesWritten = 0
+
+    /// `path` should end in .webm (VP8/VP9 + Opus) or .mkv (anything with H.264).
+    public init(path: String, tracks: [Track]) throws(MediaError) {
+        self.path = path
+        self.tracks = tracks
+        lastTime = Array(repeating: Microseconds.min, count: tracks.count)
+        packet = av_packet_alloc()
+        let format = path.hasSuffix(".webm") ? "webm" : "matroska"
+        var ctx: UnsafeMutablePointer<AVFormatContext>?
+        try check(avformat_alloc_output_context2(&ctx, nil, format, path), .outputUnwritable, "cannot create a \(format) muxer", at: path)
+        output = ctx
+    }
+
+    deinit {
+        finish()
+        av_packet_free(&packet)
+    }
+
+    /// The container for a participant's track codecs.
+    public static func fileExtension(for codecs: [String]) -> String { codecs.contains("h264") ? "mkv" : "webm" }
+
+    /// Appends a frame of track `index` at room time `time`. `videoSize`: the decoded picture size when known.
+    public func write(track index: Int, data: [UInt8], time: Microseconds, keyframe: Bool, videoSize: PixelSize?) throws(MediaError) {
+        guard index < tracks.count, !data.isEmpty else { return }
+        // Opus frames come placed by their decoded sound (the encoder look-ahead already taken off); in Matroska the
+        // look-ahead is the track's CodecDelay, which readers take off themselves: put it back.
+        let time = tracks[index].video ? time : time + TrackRecorder.opusPreSkip * 1_000_000 / 48_000
+        if origin == nil { origin = time }
+        let relative = time - (origin ?? time)
+        if !started {
+            let needsSize = tracks.contains(where: \.video)
+            if !needsSize || videoSize != nil || relative >= TrackRecorder.headerDeadline {
+                try start(videoSize: videoSize ?? PixelSize(width: 640, height: 480))
+            } else {
+                if pending.count >= TrackRecorder.maxPending { pending.removeFirst() }
+                pending.append((index, data, relative, keyframe))
+                return
+            }
+        }
+        try mux(index, data, relative, keyframe)
+    }
+
+    private func start(videoSize: PixelSize) throws(MediaError) {
+        guard let output else { return }
+        for track in tracks {
+            guard let stream = avformat_new_stream(output, nil) else { throw MediaError(.codecFailure, "out of memory") }
+            let par = stream.pointee.codecpar!
+            if track.video {
+                par.pointee.codec_type = AVMEDIA_TYPE_VIDEO
+                par.pointee.codec_id = track.codec == "vp9" ? AV_CODEC_ID_VP9 : track.codec == "h264" ? AV_CODEC_ID_H264 : AV_CODEC_ID_VP8
+                par.pointee.width = Int32(videoSize.width)
+                par.pointee.height = Int32(videoSize.height)
+            } else {
+                par.pointee.codec_type = AVMEDIA_TYPE_AUDIO
+                par.pointee.codec_id = AV_CODEC_ID_OPUS
+                par.pointee.sample_rate = 48_000
+                mcu_codecpar_set_stereo(par)
+                // Matroska's Opus CodecPrivate: the OpusHead of RFC 7845 (stereo, 312 samples pre-skip).
+                let head: [UInt8] = Array("OpusHead".utf8) + [1, 2, UInt8(TrackRecorder.opusPreSkip & 0xFF), UInt8(TrackRecorder.opusPreSkip >> 8), 0x80, 0xBB, 0, 0, 0, 0, 0]
+                guard let extradata = av_mallocz(head.count + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else { throw MediaError(.codecFailure, "out of memory") }
+                extradata.copyMemory(from: head, byteCount: head.count)
+                par.pointee.extradata = extradata.assumingMemoryBound(to: UInt8.self)
+                par.pointee.extradata_size = Int32(head.count)
+                par.pointee.initial_padding = Int32(TrackRecorder.opusPreSkip)
+            }
+            stream.pointee.time_base = AVRational(num: 1, den: 1000)
+            streams.append(stream)
+        }
+        let opened = avio_open(&output.pointee.pb, path, AVIO_FLAG_WRITE)
+        if opened < 0 { throw MediaError(.outputUnwritable, "cannot write the track file", underlying: ffmpegErrorText(opened), at: path) }
+        output.pointee.flags |= AVFMT_FLAG_FLUSH_PACKETS
+        try check(avformat_write_header(output, nil), .outputUnwritable, "cannot write the track file header", at: path)
+        started = true
+        let queued = pending
+        pending.removeAll()
+        for p in queued { try mux(p.track, p.data, p.time, p.keyframe) }
+    }
+
+    private func mux(_ index: Int, _ data: [UInt8], _ time: Microseconds, _ keyframe: Bool) throws(MediaError) {
+        guard let output, let packet, index < streams.count else { return }
+        // Matroska wants non-decreasing times per track; a late frame is stamped right after the previous one.
+        let stamped = max(time, lastTime[index] == Microseconds.min ? time : lastTime[index] + 1)
+        lastTime[index] = stamped
+        try check(av_new_packet(packet, Int32(data.count)), .codecFailure, "out of memory")
+        data.withUnsafeBytes { packet.pointee.data.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: data.count) }
+        packet.pointee.stream_index = Int32(index)
+        packet.pointee.pts = av_rescale_q(stamped, microsecondBase, streams[index].pointee.time_base)
+        packet.pointee.dts = packet.pointee.pts
+        if keyframe { packet.pointee.flags |= AV_PKT_FLAG_KEY }
+        let written = av_interleaved_write_frame(output, packet)
+        av_packet_unref(packet)
+        if written < 0 { throw MediaError(.outputUnwritable, "writing the track file failed", underlying: ffmpegErrorText(written), at: path) }
+        framesWritten += 1
+    }
+
+    /// Writes the index and closes the file (idempotent).
+    public func finish() {
+        guard let o = output else { return }
+        if started {
+            av_write_trailer(o)
+            avio_closep(&o.pointee.pb)
+        }
+        avformat_free_context(o)
+        output = nil
+    }
+}

@@ -1,0 +1,77 @@
+import Codecs
+import MediaCore
+
+/// A participant's tracks as received, in one file per participant (`--tracks`), written on its own thread so
+/// disk writes never hold up the network loop. The queue is bounded (about 20 s of media at typical rates);
+/// past that the oldest frames go and the loss is counted.
+/// `@unchecked Sendable`: the queue, size and outcome are only touched under `lock`; the recorder only by the
+/// writer thread.
+final class TrackFileWriter: @unchecked Sendable {
+    static let capacity = 2_000
+
+    struct Outcome: Sendable { var path: String; var firstFrame: Microseconds?; var frames: Int; var dropped: Int; var error: String? }
+
+    let path: String
+    private let lock = ConditionLock()
+    private let mids: [String]
+    private var queue: [(track: Int, data: [UInt8], time: Microseconds, keyframe: Bool)] = []
+    private var videoSize: PixelSize?
+    private var firstFrame: Microseconds?
+    private var stopped = false
+    private var outcome: Outcome?
+    private var dropped = 0
+
+    init(path: String, tracks: [(mid: String, kind: String, codec: String)]) throws(MediaError) {
+        self.path = path
+        mids = tracks.map(\.mid)
+        let recorder = Handoff(try TrackRecorder(path: path, tracks: tracks.map { TrackRecorder.Track(codec: $0.codec, video: $0.kind == "video") }))
+        startThread(name: "tracks") { [self] in
+            let recorder = recorder.take()
+            var failure: String?
+            while let (item, size) = self.next() {
+                guard failure == nil else { continue }   // keep draining so the queue never grows
+                do { try recorder.write(track: item.track, data: item.data, time: item.time, keyframe: item.keyframe, videoSize: size) } catch {
+                    failure = "\(error)"
+                }
+            }
+            recorder.finish()
+            self.lock.withLock {
+                self.outcome = Outcome(path: self.path, firstFrame: self.firstFrame, frames: recorder.framesWritten, dropped: self.dropped, error: failure)
+                self.lock.broadcast()
+            }
+        }
+    }
+
+    func push(mid: String, data: [UInt8], time: Microseconds, keyframe: Bool) {
+        guard let track = mids.firstIndex(of: mid) else { return }
+        lock.withLock {
+            guard !stopped else { return }
+            if firstFrame == nil { firstFrame = time }
+            if queue.count >= TrackFileWriter.capacity { queue.removeFirst(); dropped += 1 }
+            queue.append((track, data, time, keyframe))
+            lock.broadcast()
+        }
+    }
+
+    /// The decoded picture size (the container header needs it).
+    func noteVideoSize(_ size: PixelSize) {
+        lock.withLock { if videoSize == nil { videoSize = size; lock.broadcast() } }
+    }
+
+    private func next() -> ((track: Int, data: [UInt8], time: Microseconds, keyframe: Bool), PixelSize?)? {
+        lock.withLock {
+            while queue.isEmpty && !stopped { lock.wait() }
+            return queue.isEmpty ? nil : (queue.removeFirst(), videoSize)
+        }
+    }
+
+    /// Writes what is queued, closes the file and says what it holds.
+    func finish() -> Outcome {
+        lock.withLock {
+            stopped = true
+            lock.broadcast()
+            while outcome == nil { lock.wait() }
+            return outcome!
+        }
+    }
+}
