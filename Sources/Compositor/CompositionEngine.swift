@@ -51,6 +51,10 @@ public final class CompositionEngine {
     private var pendingAdds: [Source] = []
     private var pendingLeaves: [(id: String, time: Microseconds)] = []
     public private(set) var lastSolved: SolvedLayout?
+    /// Live runs: the most and the last a frame was made after its due time (clock past tick + latency). A lag
+    /// that keeps growing means the machine cannot keep up in real time.
+    public private(set) var maxLag: Microseconds = 0
+    public private(set) var lastLag: Microseconds = 0
 
     public init(layout: LayoutDocument, canvasSize: PixelSize, fps: Rational, writer: CompositeWriter,
                 text: TextRenderer?, backgroundImage: VideoPicture? = nil) throws(MediaError) {
@@ -99,6 +103,8 @@ public final class CompositionEngine {
             let t = origin + fps.tickTime(frameIndex)
             let due = t + latency - now()
             if due > 0 { sleep(min(due, 20_000)); continue }
+            lastLag = -due
+            maxLag = max(maxLag, lastLag)
             applyChanges()
             var pictures: [String: VideoPicture] = [:]
             for source in sources where source.descriptor.isPresent(at: t) {

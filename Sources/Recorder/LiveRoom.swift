@@ -67,6 +67,9 @@ public struct LiveRecordingSummary: Sendable {
     public var participants: [CompositionEngine.SourceStatistics]
     /// Per-participant files of the tracks as received (`--tracks`), in join order.
     public var tracks: [TrackFile]
+    /// How late the compositor made frames at worst and at the end (real-time health).
+    public var maxLag: Microseconds
+    public var finalLag: Microseconds
 }
 
 /// One participant's tracks as received, and where they start on the composite's timeline.
@@ -117,7 +120,8 @@ public final class LiveRoom: @unchecked Sendable {
             do {
                 try engine.runLive(origin: origin, latency: latency, now: clock, sleep: { usleep(UInt32(max(1_000, $0))) },
                                    shouldStop: { self.lock.withLock { self.stopping } })
-                outcome = .success(LiveRecordingSummary(recording: try writer.finish(), participants: engine.statistics, tracks: []))
+                outcome = .success(LiveRecordingSummary(recording: try writer.finish(), participants: engine.statistics, tracks: [],
+                                                        maxLag: engine.maxLag, finalLag: engine.lastLag))
             } catch let error as MediaError {
                 outcome = .failure(error)
             } catch {

@@ -60,6 +60,9 @@ public final class RoomService: @unchecked Sendable {
         public var room: String
         public var recording: RecordingSummary?
         public var tracks: [TrackFile] = []
+        /// Compositor lateness at worst and at the end, in µs.
+        public var maxLag: Microseconds = 0
+        public var finalLag: Microseconds = 0
         public var error: String?
         public var participants: [ParticipantReport]
     }
@@ -235,6 +238,8 @@ public final class RoomService: @unchecked Sendable {
                 let recorded = try live.stop()
                 summary.recording = recorded.recording
                 summary.tracks = recorded.tracks
+                summary.maxLag = recorded.maxLag
+                summary.finalLag = recorded.finalLag
                 for tile in recorded.participants { tiles[tile.id] = tile }
             } catch {
                 summary.error = "\(error)"

@@ -105,6 +105,8 @@ struct RoomServer: AsyncParsableCommand {
         for s in summaries {
             if let r = s.recording {
                 printLine("recorded \(s.room): \(r.path) (\(decimal(Double(r.duration) / 1e6, 1)) s, \(s.participants.count) participant(s), \(decimal(Double(r.bytes) / 1e6, 1)) MB)")
+                printLine("  \(r.videoFrames) frames (\(decimal(Double(r.videoFrames) / max(0.001, Double(r.duration) / 1e6), 2)) fps), "
+                          + "compositor lag max \(s.maxLag / 1000) ms, at the end \(s.finalLag / 1000) ms")
             } else {
                 printLine("room \(s.room): recording failed: \(s.error ?? "unknown error")")
             }

@@ -177,6 +177,18 @@ func expectParticipantRecorded(_ path: String, colour hex: String, minFrames: In
         let location = try #require(headers["location"])
         #expect(location.hasPrefix("/rooms/e2e/whip/") && location.count >= "/rooms/e2e/whip/".count + 32, "unguessable: \(location)")
         #expect(answer.contains("a=ice-lite") && headers["access-control-allow-origin"] == "*")
+        // A stranger sprays the media port with garbage of every kind (STUN, DTLS, RTP, RTCP first bytes; empty to
+        // 64 KB): dropped, and the participant is recorded all the same.
+        let port = try #require(answer.split(whereSeparator: \.isNewline).first { $0.hasPrefix("a=candidate:") }.flatMap { Int($0.split(separator: " ")[5]) })
+        let stranger = try UDPClient()
+        var seed: UInt32 = 12345
+        for i in 0..<3000 {
+            seed = seed &* 1_103_515_245 &+ 12345
+            let size = i == 0 ? 65_000 : Int(seed >> 16) % 1500
+            var bytes = (0..<size).map { UInt8(truncatingIfNeeded: (seed >> 8) &+ UInt32($0) &* 2_654_435_761 >> 24) }
+            if !bytes.isEmpty { bytes[0] = [0x00, 0x01, 0x16, 0x17, 0x80, 0x81, 0x90, 0xC8][i % 8] }
+            stranger.send(bytes, port: port)
+        }
         try await publisher.stream(answer: answer, file: Paths.fixture("colour-ff0000.webm"))
         try await Task.sleep(nanoseconds: 600_000_000)
         let (deleted, _, _) = try await http("DELETE", room.base + location, contentType: nil)
