@@ -199,7 +199,7 @@ public final class RoomService: @unchecked Sendable {
     /// WHIP DELETE: the participant leaves.
     public func end(room: String, sessionID: String) async throws {
         guard lock.withLock({ routes[sessionID]?.room == room }) else { throw ServiceError(status: 404, reason: "no such session in room \(room)") }
-        await lock.withLock { transport }?.remove(sessionID: sessionID)   // its report and `.closed` arrive first
+        await lock.withLock { transport }?.remove(sessionID: sessionID, reason: "the participant left (WHIP DELETE)")   // report and `.closed` first
         leave(sessionID: sessionID)
     }
 

@@ -48,9 +48,10 @@ public final class UDPTransport: Sendable {
         try await channel.eventLoop.submit { try handler.value.add(id: sessionID, ufrag: ufrag, session: make()) }.get()
     }
 
-    public func remove(sessionID: String) async {
+    /// Ends a session; its report and `.closed(reason)` are delivered before this returns.
+    public func remove(sessionID: String, reason: String = "ended by the server") async {
         let handler = self.handler
-        try? await channel.eventLoop.submit { handler.value.remove(id: sessionID) }.get()
+        try? await channel.eventLoop.submit { handler.value.remove(id: sessionID, reason: reason) }.get()
     }
 
     /// A decoder of this session needs a keyframe on track `mid` (callable from any thread).
@@ -90,10 +91,10 @@ final class Router {
     }
 
     /// Ends a session from our side; its report and `.closed` still go out.
-    func remove(id: String) {
+    func remove(id: String, reason: String) {
         guard let entry = sessions.removeValue(forKey: id) else { return }
         byAddress = byAddress.filter { $0.value != id }
-        deliver(entry.session.shutdown(reason: "ended by the server"), id: id)
+        deliver(entry.session.shutdown(reason: reason), id: id)
     }
 
     func requestKeyframe(id: String, mid: String) {
