@@ -34,29 +34,13 @@ import Testing
 
     @Test func flashAndBeepStayInSync() throws {
         let output = try compose("sync", layout: "single", inputs: [Paths.fixture("sync.webm")])
-        let pictures = try decodePictures(output)
-        let flashes = pictures.filter { ($0.meanYUV(in: PixelRect(x: 0, y: 0, width: 640, height: 360))?.y ?? 0) > 128 }.map { Double($0.time) / 1e6 }
-        let audio = try decodeAudio(output)
-        // Beep onsets: first 1 ms window whose energy rises above a threshold after silence.
-        var onsets: [Double] = []
-        var i = 0, quietSince = 0
-        let window = 48
-        while i + window <= audio.left.count {
-            var e: Float = 0
-            for x in audio.left[i..<(i + window)] { e += x * x }
-            if e / Float(window) > 0.0005 {
-                if i - quietSince > 4800 { onsets.append(Double(i) / 48_000 + Double(audio.start) / 1e6) }
-                quietSince = i
-            }
-            i += window
-        }
-        #expect(flashes.count >= 5, "flashes at \(flashes)")
-        #expect(onsets.count >= 5, "beeps at \(onsets)")
-        var firstFlashOfSecond: [Int: Double] = [:]
-        for f in flashes where firstFlashOfSecond[Int(f.rounded())] == nil { firstFlashOfSecond[Int(f.rounded())] = f }
-        for onset in onsets {
-            guard let flash = firstFlashOfSecond[Int(onset.rounded())] else { Issue.record("no flash near beep at \(onset)"); continue }
-            #expect(abs(flash - onset) <= 1.0 / 30 + 0.002, "flash \(flash) s vs beep \(onset) s")
+        let events = try flashesAndBeeps(output, region: PixelRect(x: 0, y: 0, width: 640, height: 360))
+        #expect(events.flashes.count >= 5, "flashes at \(events.flashes)")
+        #expect(events.beeps.count >= 5, "beeps at \(events.beeps)")
+        let offsets = pairedOffsets(events.beeps, events.flashes)
+        #expect(offsets.count == events.beeps.count, "a flash near every beep: \(events.flashes) vs \(events.beeps)")
+        for offset in offsets {
+            #expect(abs(offset) <= 1.0 / 30 + 0.002, "beep - flash \(decimal(offset * 1000, 1)) ms")
         }
     }
 }

@@ -55,6 +55,26 @@ final class RoomProcess {
         return p
     }
 
+    /// Starts headless Chromium on this room's join page (joining at once as "Chromium") with a fake camera and
+    /// microphone playing the given fixtures.
+    func chromium(room: String, camera: String, microphone: String) throws -> Process {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
+            throw MediaError(.invalidArgument, "no /usr/bin/chromium: install it (make test does)")
+        }
+        let browser = Process()
+        browser.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
+        browser.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                             "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+                             "--user-data-dir=\(Paths.temporary("chromium-\(room)"))",
+                             "--use-file-for-fake-video-capture=\(Paths.fixture(camera))",
+                             "--use-file-for-fake-audio-capture=\(Paths.fixture(microphone))",
+                             "\(base)/rooms/\(room)?autojoin=1&name=Chromium"]
+        browser.standardOutput = FileHandle.nullDevice
+        browser.standardError = FileHandle.nullDevice
+        try browser.run()
+        return browser
+    }
+
     /// SIGINT, then the path of the recording the room reported.
     func stopAndRecording(_ room: String) throws -> String {
         let printed = stop()
@@ -238,19 +258,8 @@ func expectParticipantRecorded(_ path: String, colour hex: String, minFrames: In
 
     /// Headless Chromium loads the join page with a fake red camera and a 300 Hz fake microphone and publishes.
     @Test func chromiumJoinPageIsRecorded() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "install chromium (make test does)")
         let room = try RoomProcess(room: "browser")
-        let browser = Process()
-        browser.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
-        browser.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                             "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
-                             "--user-data-dir=\(Paths.temporary("chromium-profile"))",
-                             "--use-file-for-fake-video-capture=\(Paths.fixture("camera-red.y4m"))",
-                             "--use-file-for-fake-audio-capture=\(Paths.fixture("microphone-300.wav"))",
-                             "\(room.base)/rooms/browser?autojoin=1&name=Chromium"]
-        browser.standardOutput = FileHandle.nullDevice
-        browser.standardError = FileHandle.nullDevice
-        try browser.run()
+        let browser = try room.chromium(room: "browser", camera: "camera-red.y4m", microphone: "microphone-300.wav")
         try await Task.sleep(nanoseconds: 9_000_000_000)
         browser.terminate()
         browser.waitUntilExit()

@@ -68,19 +68,8 @@ import Testing
 
     /// Headless Chromium with a flash-and-beep fake camera and microphone, through the join page.
     @Test func chromiumIsInSyncWithinFortyMilliseconds() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "install chromium (make test does)")
         let room = try RoomProcess(room: "browser-sync", extra: ["--fps", "60"])
-        let browser = Process()
-        browser.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
-        browser.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                             "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
-                             "--user-data-dir=\(Paths.temporary("chromium-sync-profile"))",
-                             "--use-file-for-fake-video-capture=\(Paths.fixture("camera-flash.y4m"))",
-                             "--use-file-for-fake-audio-capture=\(Paths.fixture("microphone-beep.wav"))",
-                             "\(room.base)/rooms/browser-sync?autojoin=1&name=Chromium"]
-        browser.standardOutput = FileHandle.nullDevice
-        browser.standardError = FileHandle.nullDevice
-        try browser.run()
+        let browser = try room.chromium(room: "browser-sync", camera: "camera-flash.y4m", microphone: "microphone-beep.wav")
         try await Task.sleep(nanoseconds: 12_000_000_000)
         browser.terminate()
         browser.waitUntilExit()
