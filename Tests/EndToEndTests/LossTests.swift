@@ -124,7 +124,9 @@ func frameRateAndColourFrames(_ path: String, colour hex: String, from: Double =
         let summary = try #require(SummaryLine(room.output, name: "Red"), "\(room.output)")
         let frozen = summary.seconds(after: "frozen") ?? 0
         print("5 s outage: \(summary.text)")
-        #expect(frozen >= 4 && frozen < 8, "frozen \(frozen) s around a 5 s outage: \(summary.text)")
+        // 5 s of outage, the keyframe round trip after it, and aiortc's own pauses where its file loops (~0.4 s each):
+        // measured 5.8-8.6 s of 12 s.
+        #expect(frozen >= 4 && frozen < 10, "frozen \(frozen) s around a 5 s outage: \(summary.text)")
         let result = try frameRateAndColourFrames(path, colour: "ff0000")
         #expect(abs(result.fps - 30) < 0.5, "output at \(result.fps) fps")
         // The outage spans about 3-8 s of the recording; the peer publishes until about 12 s.
