@@ -51,12 +51,28 @@ public struct ParticipantTimeline: Sendable {
         let rtp = ParticipantTimeline.unwrap(rtpTimestamp, after: track.lastRTP)
         if track.lastRTP == nil { track.firstRTP = rtp; track.firstArrival = arrival }
         track.lastRTP = max(track.lastRTP ?? rtp, rtp)
-        tracks[ssrc] = track
-        guard let report = track.report else {
-            return track.firstArrival + (rtp - track.firstRTP) * 1_000_000 / track.clockRate
+        var time: RTPTime
+        if let report = track.report {
+            let capture = report.ntp + (rtp - report.rtp) * 1_000_000 / track.clockRate
+            offset = min(offset ?? arrival - capture, arrival - capture)
+            time = capture + offset!
+        } else {
+            time = track.firstArrival + (rtp - track.firstRTP) * 1_000_000 / track.clockRate
         }
-        let capture = report.ntp + (rtp - report.rtp) * 1_000_000 / track.clockRate
-        offset = min(offset ?? arrival - capture, arrival - capture)
-        return capture + offset!
+        if abs(arrival - time) > ParticipantTimeline.staleLimit {
+            // The sender's RTP clock jumped or stalled (a restarted source, a looped file): a frame that far from its
+            // own arrival would never be shown (or be shown seconds late). Re-anchor this track on this frame's
+            // arrival until its next sender report.
+            track.firstRTP = rtp
+            track.firstArrival = arrival
+            track.report = nil
+            time = arrival
+        }
+        tracks[ssrc] = track
+        return time
     }
+
+    /// How far from its arrival a frame may be placed before its track is re-anchored (well past any jitter-buffer
+    /// or network delay, and past the compositor's latency: such a frame would be useless anyway).
+    static let staleLimit: RTPTime = 1_000_000
 }

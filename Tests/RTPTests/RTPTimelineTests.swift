@@ -21,6 +21,17 @@ import Testing
         }
     }
 
+    /// A sender whose RTP clock goes back 3 s (a looped file, a restarted source): its frames are not placed 3 s in
+    /// the past, where they would never be shown; the track re-anchors on arrival and carries on from there.
+    @Test func aClockThatJumpsBackIsReanchored() {
+        var timeline = ParticipantTimeline()
+        timeline.addTrack(ssrc: 7, clockRate: 90_000)
+        #expect(timeline.roomTime(ssrc: 7, rtpTimestamp: 0, arrival: 1_000_000) == 1_000_000)
+        #expect(timeline.roomTime(ssrc: 7, rtpTimestamp: 270_000, arrival: 4_000_000) == 4_000_000)
+        #expect(timeline.roomTime(ssrc: 7, rtpTimestamp: 3_000, arrival: 4_033_000) == 4_033_000, "re-anchored, not at 1.033 s")
+        #expect(timeline.roomTime(ssrc: 7, rtpTimestamp: 6_000, arrival: 4_080_000) == 4_066_333, "and following the RTP clock again")
+    }
+
     @Test func beforeAnyReportArrivalAndRTPClockAreUsed() {
         var timeline = ParticipantTimeline()
         timeline.addTrack(ssrc: 7, clockRate: 90_000)
