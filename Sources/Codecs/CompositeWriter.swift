@@ -157,13 +157,7 @@ public final class CompositeWriter {
         ast.pointee.time_base = a.pointee.time_base
         vs.pointee.avg_frame_rate = v.pointee.framerate
 
-        guard let frame = av_frame_alloc() else { throw MediaError(.codecFailure, "out of memory") }
-        audioFrame = frame
-        frame.pointee.format = AV_SAMPLE_FMT_FLTP.rawValue
-        frame.pointee.sample_rate = Int32(AudioSamples.sampleRate)
-        frame.pointee.nb_samples = Int32(audioFrameSize)
-        mcu_frame_set_stereo(frame)
-        try check(av_frame_get_buffer(frame, 0), .codecFailure, "out of memory")
+        audioFrame = try makeStereoFrame(format: AV_SAMPLE_FMT_FLTP, samples: audioFrameSize)
 
         let opened = avio_open(&ctx.pointee.pb, partialPath, AVIO_FLAG_WRITE)
         if opened < 0 {

@@ -44,3 +44,18 @@ func stride(_ frame: UnsafeMutablePointer<AVFrame>, _ index: Int) -> Int {
     default: Int(frame.pointee.linesize.3)
     }
 }
+
+/// A 48 kHz stereo audio frame of `samples` per channel in `format`, with its buffers, for an encoder to take.
+func makeStereoFrame(format: AVSampleFormat, samples: Int) throws(MediaError) -> UnsafeMutablePointer<AVFrame> {
+    guard let frame = av_frame_alloc() else { throw MediaError(.codecFailure, "out of memory") }
+    frame.pointee.format = format.rawValue
+    frame.pointee.sample_rate = Int32(AudioSamples.sampleRate)
+    frame.pointee.nb_samples = Int32(samples)
+    mcu_frame_set_stereo(frame)
+    if av_frame_get_buffer(frame, 0) < 0 {
+        var f: UnsafeMutablePointer<AVFrame>? = frame
+        av_frame_free(&f)
+        throw MediaError(.codecFailure, "out of memory")
+    }
+    return frame
+}

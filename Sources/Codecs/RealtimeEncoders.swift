@@ -81,13 +81,7 @@ public final class OpusEncoder {
         frameSamples = Int(c.pointee.frame_size)
         padding = Int64(c.pointee.initial_padding)
         packet = av_packet_alloc()
-        guard let f = av_frame_alloc() else { throw MediaError(.codecFailure, "out of memory") }
-        frame = f
-        f.pointee.format = AV_SAMPLE_FMT_FLT.rawValue
-        f.pointee.sample_rate = Int32(AudioSamples.sampleRate)
-        f.pointee.nb_samples = Int32(frameSamples)
-        mcu_frame_set_stereo(f)
-        try check(av_frame_get_buffer(f, 0), .codecFailure, "out of memory")
+        frame = try makeStereoFrame(format: AV_SAMPLE_FMT_FLT, samples: frameSamples)
     }
 
     deinit {

@@ -93,6 +93,8 @@ public final class LiveRoom: @unchecked Sendable {
     private var writer: CompositeWriter?
     private var participants: [String: (buffer: SourceBuffer, decoders: [String: TrackDecoder], writer: TrackFileWriter?, name: String)] = [:]
     private var trackFiles: [TrackFile] = []
+    /// Track files of participants who left, closing on their writer threads.
+    private var leftWriters: [(writer: TrackFileWriter, id: String, name: String)] = []
     private var origin: Microseconds = 0
     private var sequence = 0
     private var stopping = false
@@ -170,7 +172,8 @@ public final class LiveRoom: @unchecked Sendable {
             guard let p = participants.removeValue(forKey: id) else { return }
             for decoder in p.decoders.values { decoder.stop() }
             engine?.leave(id: id, at: now)
-            if let writer = p.writer { trackFiles.append(file(of: writer, id: id, name: p.name)) }
+            // Closing the file is disk work: the writer thread does it; `stop()` collects the outcome.
+            if let writer = p.writer { writer.close(); leftWriters.append((writer, id, p.name)) }
         }
     }
 
@@ -179,6 +182,8 @@ public final class LiveRoom: @unchecked Sendable {
         let result = lock.withLock { () -> Result<LiveRecordingSummary, MediaError> in
             stopping = true
             while finished == nil { lock.wait() }
+            for left in leftWriters { trackFiles.append(file(of: left.writer, id: left.id, name: left.name)) }
+            leftWriters.removeAll()
             for (id, p) in participants.sorted(by: { $0.key < $1.key }) {
                 for d in p.decoders.values { d.stop() }
                 if let writer = p.writer { trackFiles.append(file(of: writer, id: id, name: p.name)) }

@@ -65,6 +65,11 @@ final class TrackFileWriter: @unchecked Sendable {
         }
     }
 
+    /// Lets the writer thread write what is queued and close the file, without waiting for it.
+    func close() {
+        lock.withLock { stopped = true; lock.broadcast() }
+    }
+
     /// Writes what is queued, closes the file and says what it holds.
     func finish() -> Outcome {
         lock.withLock {
