@@ -52,6 +52,7 @@ let package = Package(
         ]),
         // The live room (`mcu-record --room` runs it).
         .executableTarget(name: "mcu-record-server", dependencies: [
+            "Recorder", "Text",
             "CommandSupport", "Server", "Transport", "Layout", "MediaCore", "Codecs",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),

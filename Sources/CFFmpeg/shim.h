@@ -33,4 +33,20 @@ static inline void mcu_codecpar_set_stereo(AVCodecParameters *par) {
     AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
     av_channel_layout_copy(&par->ch_layout, &stereo);
 }
+// Chapters are added by hand (the muxer API has no public call); avformat_free_context frees them.
+static inline AVChapter *mcu_add_chapter(AVFormatContext *s, int64_t id, int64_t start_ms, int64_t end_ms, const char *title) {
+    AVChapter *chapter = av_mallocz(sizeof(AVChapter));
+    if (!chapter) return NULL;
+    chapter->id = id;
+    chapter->time_base = (AVRational){1, 1000};
+    chapter->start = start_ms;
+    chapter->end = end_ms;
+    av_dict_set(&chapter->metadata, "title", title, 0);
+    if (av_dynarray_add_nofree(&s->chapters, (int *)&s->nb_chapters, chapter) < 0) {
+        av_dict_free(&chapter->metadata);
+        av_free(chapter);
+        return NULL;
+    }
+    return chapter;
+}
 #endif

@@ -242,7 +242,7 @@ public final class CompositeWriter {
 
     /// Flushes the encoders, closes the fragmented file, and replaces it by a regular MP4 with the index at
     /// the front. Until the final rename the fragmented file stays, so a crash here loses nothing.
-    public func finish() throws(MediaError) -> RecordingSummary {
+    public func finish(annotations: RecordingAnnotations = RecordingAnnotations()) throws(MediaError) -> RecordingSummary {
         guard !finished, let output, let video, let audio else { throw MediaError(.invalidArgument, "recording already finished") }
         if !pendingLeft.isEmpty { try encodeAudio(from: 0, count: pendingLeft.count); pendingLeft.removeAll(); pendingRight.removeAll() }
         avcodec_send_frame(video, nil)
@@ -253,16 +253,17 @@ public final class CompositeWriter {
         avio_closep(&output.pointee.pb)
         finished = true
         try check(trailer, .outputUnwritable, "cannot complete the recording", at: partialPath)
-        let summary = try MP4Finalizer.finalize(partial: partialPath, into: finalPath)
+        let summary = try MP4Finalizer.finalize(partial: partialPath, into: finalPath, annotations: annotations)
         return RecordingSummary(path: finalPath, duration: summary.duration, bytes: summary.bytes, videoFrames: framesWritten)
     }
 }
 
 /// Turns a fragmented recording into a regular MP4 (index first) by copying its packets, atomically.
 public enum MP4Finalizer {
-    public static func finalize(partial: String, into path: String) throws(MediaError) -> (duration: Microseconds, bytes: Int64) {
+    public static func finalize(partial: String, into path: String,
+                                annotations: RecordingAnnotations = RecordingAnnotations()) throws(MediaError) -> (duration: Microseconds, bytes: Int64) {
         let temporary = path + ".finalizing"
-        let result = try remux(from: partial, to: temporary)
+        let result = try remux(from: partial, to: temporary, annotations: annotations)
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
@@ -272,7 +273,7 @@ public enum MP4Finalizer {
         return result
     }
 
-    static func remux(from source: String, to destination: String) throws(MediaError) -> (duration: Microseconds, bytes: Int64) {
+    static func remux(from source: String, to destination: String, annotations: RecordingAnnotations) throws(MediaError) -> (duration: Microseconds, bytes: Int64) {
         var input: UnsafeMutablePointer<AVFormatContext>?
         try check(avformat_open_input(&input, source, nil, nil), .inputUnreadable, "cannot reopen the recording", at: source)
         defer { avformat_close_input(&input) }
@@ -296,6 +297,29 @@ public enum MP4Finalizer {
             stream.pointee.time_base = inStream.pointee.time_base
             stream.pointee.avg_frame_rate = inStream.pointee.avg_frame_rate
         }
+        // Timed text (3GPP TS 26.245 `tx3g`): one sample per cue, a 16-bit length then UTF-8.
+        var textStream: UnsafeMutablePointer<AVStream>?
+        if !annotations.cues.isEmpty {
+            guard let stream = avformat_new_stream(out, nil), let par = stream.pointee.codecpar else { throw MediaError(.codecFailure, "out of memory") }
+            par.pointee.codec_type = AVMEDIA_TYPE_SUBTITLE
+            par.pointee.codec_id = AV_CODEC_ID_MOV_TEXT
+            let entry = MP4Finalizer.textSampleEntry
+            guard let extradata = av_mallocz(entry.count + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else { throw MediaError(.codecFailure, "out of memory") }
+            extradata.copyMemory(from: entry, byteCount: entry.count)
+            par.pointee.extradata = extradata.assumingMemoryBound(to: UInt8.self)
+            par.pointee.extradata_size = Int32(entry.count)
+            stream.pointee.time_base = AVRational(num: 1, den: 1000)
+            av_dict_set(&stream.pointee.metadata, "language", "und", 0)
+            av_dict_set(&stream.pointee.metadata, "handler_name", "Chat", 0)
+            textStream = stream
+        }
+        // Chapters (at layout changes): the mp4 muxer writes them as a chapter track and a Nero `chpl` list.
+        let duration = input.pointee.duration == AV_NOPTS ? 0 : input.pointee.duration
+        for (i, chapter) in annotations.chapters.enumerated() {
+            let end = i + 1 < annotations.chapters.count ? annotations.chapters[i + 1].start : max(chapter.start + 1000, duration)
+            guard let added = mcu_add_chapter(out, Int64(i + 1), chapter.start / 1000, end / 1000, chapter.title) else { continue }
+            _ = added
+        }
         try check(avio_open(&out.pointee.pb, destination, AVIO_FLAG_WRITE), .outputUnwritable, "cannot write", at: destination)
         var options: OpaquePointer?
         av_dict_set(&options, "movflags", "faststart", 0)
@@ -305,10 +329,36 @@ public enum MP4Finalizer {
         guard let packet = av_packet_alloc() else { throw MediaError(.codecFailure, "out of memory") }
         var p: UnsafeMutablePointer<AVPacket>? = packet
         defer { av_packet_free(&p) }
+        var nextCue = 0
+        func writeCues(until time: Microseconds) throws(MediaError) {
+            guard let textStream else { return }
+            while nextCue < annotations.cues.count, annotations.cues[nextCue].start <= time {
+                let cue = annotations.cues[nextCue]
+                nextCue += 1
+                let text = Array(cue.text.utf8.prefix(65_000))
+                guard let cuePacket = av_packet_alloc() else { throw MediaError(.codecFailure, "out of memory") }
+                var owned: UnsafeMutablePointer<AVPacket>? = cuePacket
+                defer { av_packet_free(&owned) }
+                guard av_new_packet(cuePacket, Int32(text.count + 2)) >= 0 else { throw MediaError(.codecFailure, "out of memory") }
+                cuePacket.pointee.data[0] = UInt8(text.count >> 8)
+                cuePacket.pointee.data[1] = UInt8(text.count & 0xff)
+                for (i, byte) in text.enumerated() { cuePacket.pointee.data[2 + i] = byte }
+                cuePacket.pointee.stream_index = textStream.pointee.index
+                cuePacket.pointee.pts = cue.start / 1000
+                cuePacket.pointee.dts = cue.start / 1000
+                cuePacket.pointee.duration = max(1, (cue.end - cue.start) / 1000)
+                cuePacket.pointee.flags |= AV_PKT_FLAG_KEY
+                av_packet_rescale_ts(cuePacket, AVRational(num: 1, den: 1000), textStream.pointee.time_base)
+                try check(av_interleaved_write_frame(out, cuePacket), .outputUnwritable, "writing the chat track failed", at: destination)
+            }
+        }
         while av_read_frame(input, packet) >= 0 {
             let index = Int(packet.pointee.stream_index)
             guard index < count, let inStream = input.pointee.streams[index], let outStream = out.pointee.streams[index] else {
                 av_packet_unref(packet); continue
+            }
+            if packet.pointee.dts != AV_NOPTS {
+                try writeCues(until: av_rescale_q(packet.pointee.dts, inStream.pointee.time_base, AVRational(num: 1, den: 1_000_000)))
             }
             av_packet_rescale_ts(packet, inStream.pointee.time_base, outStream.pointee.time_base)
             packet.pointee.pos = -1
@@ -316,10 +366,31 @@ public enum MP4Finalizer {
             av_packet_unref(packet)
             try check(written, .outputUnwritable, "writing the final MP4 failed", at: destination)
         }
+        try writeCues(until: .max)
         try check(av_write_trailer(out), .outputUnwritable, "cannot complete the final MP4", at: destination)
         let bytes = avio_size(out.pointee.pb)
         avio_closep(&out.pointee.pb)
-        let duration = input.pointee.duration == AV_NOPTS ? 0 : input.pointee.duration
         return (duration, bytes)
     }
+
+    /// The `tx3g` sample description (3GPP TS 26.245 §5.16): no flags, centred at the bottom, transparent
+    /// background, default style (font 1, 18 px, opaque white) and a one-font table ("Sans").
+    static let textSampleEntry: [UInt8] = [
+        0, 0, 0, 0,  1, 0xFF,  0, 0, 0, 0,                   // displayFlags, justification, background RGBA
+        0, 0, 0, 0, 0, 0, 0, 0,                              // BoxRecord
+        0, 0, 0, 0, 0, 1, 0, 18, 0xFF, 0xFF, 0xFF, 0xFF,     // StyleRecord
+        0, 0, 0, 17, 0x66, 0x74, 0x61, 0x62, 0, 1,           // FontTableBox 'ftab', one entry
+        0, 1, 4, 0x53, 0x61, 0x6E, 0x73,                     // font 1: "Sans"
+    ]
+}
+
+/// What the final MP4 carries besides the media: chat as a timed-text track and chapters.
+public struct RecordingAnnotations: Sendable {
+    public struct Cue: Sendable { public var start: Microseconds; public var end: Microseconds; public var text: String
+        public init(start: Microseconds, end: Microseconds, text: String) { self.start = start; self.end = end; self.text = text } }
+    public struct Chapter: Sendable { public var start: Microseconds; public var title: String
+        public init(start: Microseconds, title: String) { self.start = start; self.title = title } }
+    public var cues: [Cue] = []
+    public var chapters: [Chapter] = []
+    public init(cues: [Cue] = [], chapters: [Chapter] = []) { self.cues = cues; self.chapters = chapters }
 }

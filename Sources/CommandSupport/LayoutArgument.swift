@@ -17,3 +17,49 @@ public func loadLayout(_ argument: String) throws(MediaError) -> LayoutDocument 
         throw located
     }
 }
+
+/// Reads a watermark file; image paths are relative to the file. Any problem names the file and the field.
+public func loadWatermarks(_ path: String) throws(MediaError) -> WatermarkDocument {
+    let bytes = try readConfiguration(path, what: "watermark file")
+    do throws(MediaError) {
+        var document = try WatermarkDocument.parse(bytes: bytes)
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        for (i, item) in document.items.enumerated() {
+            guard case let .image(image, width) = item.content else { continue }
+            let resolved = image.hasPrefix("/") ? image : folder + "/" + image
+            guard FileManager.default.isReadableFile(atPath: resolved) else {
+                throw MediaError(.inputUnreadable, "no such image (or not readable): \(resolved)", at: "items[\(i)].image")
+            }
+            document.items[i].content = .image(path: resolved, width: width)
+        }
+        return document
+    } catch {
+        var located = error
+        located.location = "\(path): " + (error.location ?? "(document)")
+        throw located
+    }
+}
+
+/// Reads a chat overlay file; the font must exist.
+public func loadChatOverlay(_ path: String) throws(MediaError) -> ChatOverlayStyle {
+    let bytes = try readConfiguration(path, what: "chat overlay file")
+    do throws(MediaError) {
+        var style = try ChatOverlayStyle.parse(bytes: bytes)
+        if let font = style.font {
+            let resolved = font.hasPrefix("/") ? font : URL(fileURLWithPath: path).deletingLastPathComponent().path + "/" + font
+            guard FileManager.default.isReadableFile(atPath: resolved) else { throw MediaError(.fontUnavailable, "no such font file: \(resolved)", at: "font") }
+            style.font = resolved
+        }
+        return style
+    } catch {
+        var located = error
+        located.location = "\(path): " + (error.location ?? "(document)")
+        throw located
+    }
+}
+
+private func readConfiguration(_ path: String, what: String) throws(MediaError) -> [UInt8] {
+    guard FileManager.default.fileExists(atPath: path) else { throw MediaError(.inputUnreadable, "no such \(what)", at: path) }
+    guard let data = FileManager.default.contents(atPath: path) else { throw MediaError(.inputUnreadable, "cannot read the \(what)", at: path) }
+    return Array(data)
+}

@@ -5,8 +5,17 @@ import ArgumentParser
 public struct RoomOptions: ParsableArguments {
     public init() {}
 
-    @Option(name: .long, help: "Room name (letters, digits, '-' and '_').")
-    public var room: String
+    @Option(name: .long, help: "Room name (letters, digits, '-' and '_'). Without it the server takes any room (made by WHIP or the API).")
+    public var room: String?
+
+    @Flag(name: .customLong("manual-recording"), help: "Record only when the API starts a recording (default: when the first participant joins).")
+    public var manualRecording = false
+
+    @Option(name: .long, help: "Watermark file (JSON: images and texts, see Layouts/README.md).")
+    public var watermark: String?
+
+    @Option(name: .customLong("chat-overlay"), help: "Chat overlay file (JSON: region, font, colours, lines, lifetime).")
+    public var chatOverlay: String?
 
     @Option(name: .long, help: "Layout preset or layout JSON file.")
     public var layout: String = "grid"
@@ -53,12 +62,16 @@ public struct RoomOptions: ParsableArguments {
     /// The options as command-line arguments again, for handing the room to `mcu-record-server`. The token is
     /// left out: it goes through the environment (`MCU_TOKEN`) so it never shows in the process list.
     public var arguments: [String] {
-        var list = ["--room", room, "--layout", layout, "--output", output, "--http", http,
+        var list = ["--layout", layout, "--output", output, "--http", http,
                     "--udp-port", String(udpPort), "--udp-host", udpHost,
                     "--idle-timeout", String(idleTimeout), "--size", size, "--fps", fps, "--preset", preset, "--crf", String(crf)]
         for ip in announceIP { list += ["--announce-ip", ip] }
         if let maxDuration { list += ["--max-duration", String(maxDuration)] }
         if let tracks { list += ["--tracks", tracks] }
+        if let room { list += ["--room", room] }
+        if manualRecording { list.append("--manual-recording") }
+        if let watermark { list += ["--watermark", watermark] }
+        if let chatOverlay { list += ["--chat-overlay", chatOverlay] }
         return list
     }
 }

@@ -33,6 +33,8 @@ public final class CompositionEngine {
 
     /// A picture this much older than the output frame counts as frozen (a camera below 5 fps, or a stall).
     public static let freezeThreshold: Microseconds = 200_000
+    /// A picture this much older than the output frame is replaced by the participant's slate.
+    public static let slateAfter: Microseconds = 2_000_000
 
     public private(set) var layout: LayoutDocument
     public let canvasSize: PixelSize
@@ -50,6 +52,24 @@ public final class CompositionEngine {
     private let changes = ConditionLock()
     private var pendingAdds: [Source] = []
     private var pendingLeaves: [(id: String, time: Microseconds)] = []
+    /// Control changes (layout, pin, names, chat, snapshots) from other threads: each runs on the engine's thread
+    /// before the next frame is composed, and its `done` after that frame is encoded, with the frame's index
+    /// and time on the composite's timeline — so a caller learns exactly which frame first showed the change.
+    private var pendingControls: [(change: @Sendable (CompositionEngine) -> Void, done: (@Sendable (Int64, Microseconds) -> Void)?)] = []
+    private var frameDone: [@Sendable (Int64, Microseconds) -> Void] = []
+    private var controlsClosed = false
+    private var published: [SourceStatistics] = []
+    /// `statistics` as of the last second, readable from any thread.
+    public var publishedStatistics: [SourceStatistics] { changes.withLock { published } }
+    /// A participant forced into the speaker slot; the detector's speaker otherwise.
+    public var pinned: String?
+    /// Participants left out of the layout (their audio is still mixed unless muted).
+    public var hidden: Set<String> = []
+    /// Drawn over (or under) the tiles of every frame: watermarks, chat.
+    public var overlays: [any FrameOverlay] = []
+    /// Called on the engine's thread when the speaker in force changes (detected or pinned), with the time.
+    public var onSpeakerChange: ((String?, Microseconds) -> Void)?
+    private var lastSpeaker: String?
     public private(set) var lastSolved: SolvedLayout?
     /// Live runs: the most and the last a frame was made after its due time (clock past tick + latency). A lag
     /// that keeps growing means the machine cannot keep up in real time.
@@ -78,10 +98,40 @@ public final class CompositionEngine {
         changes.withLock { pendingLeaves.append((id, time)) }
     }
 
+    /// Thread-safe: runs `change` on the engine's thread before the next frame, then `done` once that frame is
+    /// written (frame index, time from the start of the recording).
+    /// Returns false (and runs nothing) once the engine has stopped.
+    @discardableResult
+    public func perform(_ change: @escaping @Sendable (CompositionEngine) -> Void,
+                        done: (@Sendable (Int64, Microseconds) -> Void)? = nil) -> Bool {
+        changes.withLock {
+            guard !controlsClosed else { return false }
+            pendingControls.append((change, done))
+            return true
+        }
+    }
+
+    /// After the last frame: runs what is still queued (its `done` gets frame -1: it never showed) and refuses
+    /// anything later, so no caller waits forever on a stopped engine.
+    public func flushControls() {
+        let controls = changes.withLock { () -> [(change: @Sendable (CompositionEngine) -> Void, done: (@Sendable (Int64, Microseconds) -> Void)?)] in
+            controlsClosed = true
+            defer { pendingControls.removeAll() }
+            return pendingControls
+        }
+        for control in controls { control.change(self); control.done?(-1, currentTime) }
+        for done in frameDone { done(-1, currentTime) }
+        frameDone.removeAll()
+    }
+
     private func applyChanges() {
-        let (adds, leaves) = changes.withLock { () -> ([Source], [(id: String, time: Microseconds)]) in
-            defer { pendingAdds.removeAll(); pendingLeaves.removeAll() }
-            return (pendingAdds, pendingLeaves)
+        let (adds, leaves, controls) = changes.withLock { () -> ([Source], [(id: String, time: Microseconds)], [(change: @Sendable (CompositionEngine) -> Void, done: (@Sendable (Int64, Microseconds) -> Void)?)]) in
+            defer { pendingAdds.removeAll(); pendingLeaves.removeAll(); pendingControls.removeAll() }
+            return (pendingAdds, pendingLeaves, pendingControls)
+        }
+        for control in controls {
+            control.change(self)
+            if let done = control.done { frameDone.append(done) }
         }
         sources += adds
         for leave in leaves {
@@ -127,6 +177,17 @@ public final class CompositionEngine {
 
     public var currentTime: Microseconds { fps.tickTime(frameIndex) }
     public var activeSpeaker: String? { speakers.speaker }
+
+    /// The speaker slot: the pinned participant while present, else the detected speaker.
+    private func speakerInForce(at time: Microseconds) -> String? {
+        if let pinned, sources.contains(where: { $0.descriptor.id == pinned && $0.descriptor.isPresent(at: time) && !hidden.contains(pinned) }) {
+            return pinned
+        }
+        return speakers.speaker
+    }
+
+    /// The source of participant `id` that is still in the room.
+    public func source(_ id: String) -> Source? { sources.first { $0.descriptor.id == id && $0.descriptor.end == nil } }
 
     /// Paced run over sources that all end (files): returns when the last one has ended.
     public func runToEnd(progress: (Microseconds) -> Void, shouldStop: () -> Bool) throws(MediaError) {
@@ -175,12 +236,36 @@ public final class CompositionEngine {
                 source.blankTicks += 1
             }
         }
-        let context = LayoutContext(sources: sources.map(\.descriptor), time: time, speaker: speakers.speaker)
+        let speaker = speakerInForce(at: time)
+        if speaker != lastSpeaker {
+            lastSpeaker = speaker
+            onSpeakerChange?(speaker, time - origin)
+        }
+        let shown = hidden.isEmpty ? sources.map(\.descriptor) : sources.map(\.descriptor).filter { !hidden.contains($0.id) }
+        let context = LayoutContext(sources: shown, time: time, speaker: speaker)
         let solved = LayoutSolver.solve(layout, canvas: canvasSize, context: context)
         lastSolved = solved
         let names = Dictionary(sources.map { ($0.descriptor.id, $0.descriptor.name) }, uniquingKeysWith: { a, _ in a })
-        try compositor.render(solved, picture: { pictures[$0] }, name: { names[$0] ?? $0 })
+        let recordingTime = time - origin
+        try compositor.render(solved, picture: { id in
+            guard let picture = pictures[id] else { return nil }
+            // A picture this stale is a stopped camera, not a stall: show the slate with its state.
+            return time - picture.time > CompositionEngine.slateAfter ? nil : picture
+        }, name: { names[$0] ?? $0 }, state: { id in
+            guard let source = self.sources.first(where: { $0.descriptor.id == id }) else { return nil }
+            if !source.descriptor.hasVideo { return "camera off" }
+            guard let picture = pictures[id] else { return "waiting for video" }
+            return time - picture.time > CompositionEngine.slateAfter ? "video stopped" : nil
+        }, overlays: overlays, time: recordingTime)
         try writer.writeVideo(compositor.canvas, index: frameIndex)
+        if frameIndex % 30 == 0 {
+            let current = statistics
+            changes.withLock { published = current }
+        }
+        if !frameDone.isEmpty {
+            for done in frameDone { done(frameIndex, recordingTime) }
+            frameDone.removeAll()
+        }
         frameIndex += 1
         try mixAudio(until: (origin + fps.tickTime(frameIndex)) * Int64(AudioSamples.sampleRate) / 1_000_000)
     }

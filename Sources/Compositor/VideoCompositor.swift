@@ -2,6 +2,9 @@ import Codecs
 import Layout
 import MediaCore
 import Text
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Draws one output frame: background, then each placed tile in z-order (skipping tiles an opaque tile
 /// hides), each picture scaled straight into its rectangle with the region's fit, slates for sources with
@@ -44,7 +47,10 @@ public final class VideoCompositor {
         return visible
     }
 
-    public func render(_ layout: SolvedLayout, picture: (String) -> VideoPicture?, name: (String) -> String) throws(MediaError) {
+    /// `state`: why a source shows its slate ("camera off"…), drawn under its name; `overlays` go on top of the
+    /// tiles (or under them), at `time` from the start of the recording.
+    public func render(_ layout: SolvedLayout, picture: (String) -> VideoPicture?, name: (String) -> String,
+                       state: (String) -> String? = { _ in nil }, overlays: [any FrameOverlay] = [], time: Microseconds = 0) throws(MediaError) {
         let buffer = canvas.bufferIdentity
         try canvas.makeWritable()
         let tiles = VideoCompositor.visibleTiles(layout.tiles)
@@ -58,10 +64,14 @@ public final class VideoCompositor {
             let placed = tile.sourceID.flatMap(picture).map { tile.fit.placement(of: $0.size, in: content).destination }
             plan.append(Paint(tile: tile.rect, picture: placed, border: tile.border))
         }
-        let repaint = translucent || plan != lastPaint || buffer != canvas.bufferIdentity
+        // Overlays blend onto what is under them: redraw everything under them each frame, or they would
+        // accumulate over the previous frame's copy.
+        let repaint = translucent || !overlays.isEmpty || plan != lastPaint || buffer != canvas.bufferIdentity
         swap(&plan, &lastPaint)
+        let wallclock = overlays.isEmpty ? 0 : VideoCompositor.wallclock()
         if repaint {
             if let backgroundImage { canvas.copy(from: backgroundImage) } else { canvas.fill(color: background) }
+            for overlay in overlays where !overlay.aboveTiles { overlay.draw(on: canvas, time: time, wallclock: wallclock) }
         }
         for tile in tiles {
             guard let id = tile.sourceID else {
@@ -77,14 +87,21 @@ public final class VideoCompositor {
                     let scaler = scalers[id] ?? FrameScaler()
                     scalers[id] = scaler
                     if !scaler.draw(picture, crop: placement.crop, into: canvas, destination: placement.destination, opacity: tile.opacity) {
-                        drawSlate(content, title: name(id))
+                        drawSlate(content, title: name(id), state: state(id))
                     }
                 } else {
-                    drawSlate(content, title: name(id))
+                    drawSlate(content, title: name(id), state: state(id))
                 }
             }
             if repaint && tile.border.width > 0 { canvas.strokeBorder(tile.rect, width: inset, color: tile.border.color) }
         }
+        for overlay in overlays where overlay.aboveTiles { overlay.draw(on: canvas, time: time, wallclock: wallclock) }
+    }
+
+    static func wallclock() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     static func content(of tile: PlacedTile) -> PixelRect {
@@ -98,21 +115,29 @@ public final class VideoCompositor {
     }
 
     /// Background lifted toward grey with the name in the middle: never black or green garbage.
-    func drawSlate(_ rect: PixelRect, title: String) {
+    func drawSlate(_ rect: PixelRect, title: String, state: String? = nil) {
         let b = background
         let slate = RGBAColor(r: UInt8((Int(b.r) + 48) * 3 / 4), g: UInt8((Int(b.g) + 48) * 3 / 4), b: UInt8((Int(b.b) + 56) * 3 / 4))
         canvas.fill(rect, color: slate)
         guard let text, !title.isEmpty else { return }
         let size = max(10, min(48, rect.height / 8))
-        let line = text.fitting(title, size: size, maxWidth: rect.width - 8)
-        let key = LabelKey(text: line, size: size)
-        let mask: AlphaMask
-        if let cached = labels[key] { mask = cached } else {
-            mask = text.render(line, size: size)
-            if labels.count > 256 { labels.removeAll() }
-            labels[key] = mask
+        let mask = label(title, size: size, width: rect.width - 8, text: text)
+        let stateMask = state.flatMap { rect.height >= 4 * size ? label($0, size: max(8, size / 2), width: rect.width - 8, text: text) : nil }
+        let y = rect.y + (rect.height - mask.height - (stateMask.map { $0.height + size / 3 } ?? 0)) / 2
+        canvas.blend(mask, x: rect.x + (rect.width - mask.width) / 2, y: y, color: .white, opacity: 0.9, clip: rect)
+        if let stateMask {
+            canvas.blend(stateMask, x: rect.x + (rect.width - stateMask.width) / 2, y: y + mask.height + size / 3,
+                         color: RGBAColor(r: 200, g: 200, b: 200), opacity: 0.9, clip: rect)
         }
-        canvas.blend(mask, x: rect.x + (rect.width - mask.width) / 2, y: rect.y + (rect.height - mask.height) / 2,
-                     color: .white, opacity: 0.9, clip: rect)
+    }
+
+    private func label(_ title: String, size: Int, width: Int, text: TextRenderer) -> AlphaMask {
+        let line = text.fitting(title, size: size, maxWidth: width)
+        let key = LabelKey(text: line, size: size)
+        if let cached = labels[key] { return cached }
+        let mask = text.render(line, size: size)
+        if labels.count > 256 { labels.removeAll() }
+        labels[key] = mask
+        return mask
     }
 }

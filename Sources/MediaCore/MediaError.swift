@@ -10,6 +10,7 @@ public struct MediaError: Error, CustomStringConvertible, Sendable, Equatable {
         case outputUnwritable = "output-unwritable"
         case codecFailure = "codec-failure"
         case fontUnavailable = "font-unavailable"
+        case conflict
         case cancelled
     }
 

@@ -17,16 +17,23 @@ final class TrackDecoder: @unchecked Sendable {
     private var stopped = false
     private var waitingForKeyframe = false
     private(set) var dropped = 0
+    let codec: String
+    private var frames = 0, bytes = 0
+    private var pictureSize: PixelSize?
+    private let started: Microseconds
 
     init(codec: String, buffer: SourceBuffer, needKeyframe: @escaping @Sendable () -> Void,
-         firstPicture: @escaping @Sendable (PixelSize) -> Void = { _ in }) throws(MediaError) {
+         firstPicture: @escaping @Sendable (PixelSize) -> Void = { _ in }, now: Microseconds = 0) throws(MediaError) {
+        self.codec = codec
+        started = now
         let decoder = Handoff(try FrameDecoder(codec: codec))
         startThread(name: "decode \(codec)") { [self] in
             let decoder = decoder.take()
-            var sized = false
+            var size: PixelSize?
             while let item = self.next() {
                 if !decoder.decode(item.data, time: item.time, onVideo: { picture in
-                    if !sized { sized = true; firstPicture(picture.size) }
+                    if size == nil { firstPicture(picture.size) }
+                    if size != picture.size { size = picture.size; self.lock.withLock { self.pictureSize = picture.size } }
                     buffer.pushVideo(picture)
                 }, onAudio: { buffer.pushAudio($0) }) {
                     needKeyframe()
@@ -37,6 +44,8 @@ final class TrackDecoder: @unchecked Sendable {
 
     func push(_ data: [UInt8], keyframe: Bool, time: Microseconds) -> Bool {
         lock.withLock {
+            frames += 1
+            bytes += data.count
             if waitingForKeyframe && !keyframe { return false }
             waitingForKeyframe = false
             if queue.count >= TrackDecoder.capacity {
@@ -59,6 +68,25 @@ final class TrackDecoder: @unchecked Sendable {
     }
 
     func stop() { lock.withLock { stopped = true; lock.broadcast() } }
+
+    /// Frames and bytes received so far, averaged over the time since the track started.
+    func statistics(now: Microseconds) -> TrackStatistics {
+        lock.withLock {
+            let seconds = max(0.001, Double(now - started) / 1e6)
+            return TrackStatistics(codec: codec, width: pictureSize?.width, height: pictureSize?.height, frames: frames,
+                                   framesPerSecond: Double(frames) / seconds, bitrate: Double(bytes * 8) / seconds, dropped: dropped)
+        }
+    }
+}
+
+/// A received track as the API shows it.
+public struct TrackStatistics: Sendable {
+    public var codec: String
+    public var width: Int?, height: Int?
+    public var frames: Int
+    public var framesPerSecond: Double
+    public var bitrate: Double
+    public var dropped: Int
 }
 
 /// What a live room recorded, with how each participant's tile fared.
@@ -70,6 +98,9 @@ public struct LiveRecordingSummary: Sendable {
     /// How late the compositor made frames at worst and at the end (real-time health).
     public var maxLag: Microseconds
     public var finalLag: Microseconds
+    /// The events file and the chat transcript beside the recording.
+    public var events: String?
+    public var chat: String?
 }
 
 /// One participant's tracks as received, and where they start on the composite's timeline.
@@ -83,54 +114,172 @@ public struct TrackFile: Sendable {
     public var error: String?
 }
 
-/// A live room: participants' decoded media into one composite recording, driven by the room clock.
-/// Methods may be called from any thread; `@unchecked Sendable` because `participants` and `engine` are only
-/// touched under `lock` (the engine itself runs on its own thread and takes joins/leaves through its queue).
+/// How a room's composite is dressed: watermarks, the chat overlay's style and the fonts.
+public struct RoomPresentation: Sendable {
+    public var watermarks: [(item: WatermarkItem, image: VideoPicture?)] = []
+    public var chat: ChatOverlayStyle?
+    public var fontPath = TextRenderer.defaultFontPath
+    public init() {}
+}
+
+/// What the API can change about a participant.
+public struct ParticipantSettings: Sendable, Equatable {
+    public var name: String
+    public var pinned = false
+    public var hidden = false
+    public var gain: Float = 1
+    public var muted = false
+    public init(name: String) { self.name = name }
+}
+
+/// A live room: participants' decoded media into one composite recording, driven by the room clock. Participants
+/// stay while recordings start and stop. Methods may be called from any thread; `@unchecked Sendable` because
+/// every mutable field is only touched under `lock` (the engine runs on its own thread and takes joins, leaves
+/// and control changes through its queue).
 public final class LiveRoom: @unchecked Sendable {
     public let name: String
     private let lock = ConditionLock()
-    private var engine: CompositionEngine?
-    private var writer: CompositeWriter?
-    private var participants: [String: (buffer: SourceBuffer, decoders: [String: TrackDecoder], writer: TrackFileWriter?, name: String)] = [:]
+    private final class Participant {
+        let buffer: SourceBuffer
+        let decoders: [String: TrackDecoder]
+        let writer: TrackFileWriter?
+        let hasVideo: Bool, hasAudio: Bool
+        let sequence: Int
+        var settings: ParticipantSettings
+        init(buffer: SourceBuffer, decoders: [String: TrackDecoder], writer: TrackFileWriter?, hasVideo: Bool, hasAudio: Bool, sequence: Int, settings: ParticipantSettings) {
+            self.buffer = buffer; self.decoders = decoders; self.writer = writer; self.hasVideo = hasVideo; self.hasAudio = hasAudio
+            self.sequence = sequence; self.settings = settings
+        }
+    }
+    private var participants: [String: Participant] = [:]
+    /// One recording in progress at most. `@unchecked Sendable`: `stopping` and `finished` are only touched under
+    /// the room's `lock`; the rest is immutable (the engine is driven by its own thread and its thread-safe calls).
+    private final class Recording: @unchecked Sendable {
+        let engine: CompositionEngine
+        let output: String
+        let origin: Microseconds
+        let record: RecordingRecord
+        var stopping = false
+        var finished: Result<LiveRecordingSummary, MediaError>?
+        init(engine: CompositionEngine, output: String, origin: Microseconds, record: RecordingRecord) {
+            self.engine = engine; self.output = output; self.origin = origin; self.record = record
+        }
+    }
+    private var recording: Recording?
+    private var starting = false
+    public private(set) var layout: LayoutDocument
     private var trackFiles: [TrackFile] = []
     /// Track files of participants who left, closing on their writer threads.
     private var leftWriters: [(writer: TrackFileWriter, id: String, name: String)] = []
-    private var origin: Microseconds = 0
     private var sequence = 0
-    private var stopping = false
-    private var finished: Result<LiveRecordingSummary, MediaError>?
+    /// Where the latest recording started on the room clock (track files are placed against it).
+    private var lastOrigin: Microseconds = 0
     private let clock: @Sendable () -> Microseconds
     public let latency: Microseconds
+    public let presentation: RoomPresentation
 
-    public init(name: String, clock: @escaping @Sendable () -> Microseconds, latency: Microseconds = 400_000) {
+    public init(name: String, layout: LayoutDocument, clock: @escaping @Sendable () -> Microseconds, latency: Microseconds = 400_000,
+                presentation: RoomPresentation = RoomPresentation()) {
         self.name = name
+        self.layout = layout
         self.clock = clock
         self.latency = latency
+        self.presentation = presentation
     }
 
-    /// Starts recording to `output` now.
-    public func start(layout: LayoutDocument, output: String, settings: EncoderSettings, text: TextRenderer?) throws(MediaError) {
+    public var isRecording: Bool { lock.withLock { recording != nil } }
+
+    /// The recording in progress: its file and how long it has run.
+    public var recordingState: (path: String, duration: Microseconds)? {
+        let now = clock()
+        return lock.withLock { recording.map { ($0.output, max(0, now - $0.origin)) } }
+    }
+
+    /// Starts recording to `output` now, with everyone present. Throws `conflict` when already recording.
+    public func start(output: String, settings: EncoderSettings) throws(MediaError) {
+        let fonts = presentation.fontPath
+        let text = try? TextRenderer(fontPath: fonts)
+        var overlays: [any FrameOverlay] = []
+        for mark in presentation.watermarks {
+            overlays.append(WatermarkOverlay(item: mark.item, image: mark.image, text: text))
+        }
+        if let style = presentation.chat {
+            let chatText = try TextRenderer(fontPath: style.font ?? fonts)
+            overlays.append(ChatOverlay(style: style, text: chatText))
+        }
+        let busy = lock.withLock { () -> String? in
+            if let current = self.recording?.output { return current }
+            if starting { return "a file" }
+            starting = true
+            return nil
+        }
+        if let busy { throw MediaError(.conflict, "room \(name) is already recording to \(busy)") }
+        defer { lock.withLock { starting = false } }
         let writer = try CompositeWriter(path: output, settings: settings)
         let engine = try CompositionEngine(layout: layout, canvasSize: settings.size, fps: settings.fps, writer: writer, text: text)
+        engine.overlays = overlays
+        let record = try RecordingRecord(recording: output, chatLifetime: presentation.chat?.lifetime ?? 30)
         let origin = clock()
-        lock.withLock { self.engine = engine; self.writer = writer; self.origin = origin }
+        lastOrigin = origin
+        let recording = Recording(engine: engine, output: output, origin: origin, record: record)
+        lock.withLock {
+            self.recording = recording
+            record.write("recording", time: 0, ["room": .string(name), "file": .string(output), "layout": layout.source])
+            for (id, p) in participants.sorted(by: { $0.value.sequence < $1.value.sequence }) { enter(id, p, at: origin, into: recording) }
+        }
+        engine.onSpeakerChange = { speaker, time in
+            record.write("speaker", time: time, ["participant": speaker.map { .string($0) } ?? .null])
+        }
         let run = Handoff((engine, writer))
-        let clock = self.clock, latency = self.latency
+        let clock = self.clock, latency = self.latency, roomName = name
         startThread(name: "room \(name)") { [self] in
             let (engine, writer) = run.take()
             var outcome: Result<LiveRecordingSummary, MediaError>
             do {
                 try engine.runLive(origin: origin, latency: latency, now: clock, sleep: { usleep(UInt32(max(1_000, $0))) },
-                                   shouldStop: { self.lock.withLock { self.stopping } })
-                outcome = .success(LiveRecordingSummary(recording: try writer.finish(), participants: engine.statistics, tracks: [],
-                                                        maxLag: engine.maxLag, finalLag: engine.lastLag))
+                                   shouldStop: { self.lock.withLock { recording.stopping } })
+                engine.flushControls()
+                let annotations = record.close()
+                outcome = .success(LiveRecordingSummary(recording: try writer.finish(annotations: annotations), participants: engine.statistics,
+                                                        tracks: [], maxLag: engine.maxLag, finalLag: engine.lastLag,
+                                                        events: record.eventsPath, chat: record.chatPath))
             } catch let error as MediaError {
+                engine.flushControls()
+                _ = record.close()
                 outcome = .failure(error)
             } catch {
-                outcome = .failure(MediaError(.codecFailure, "\(error)"))
+                engine.flushControls()
+                _ = record.close()
+                outcome = .failure(MediaError(.codecFailure, "room \(roomName): \(error)"))
             }
-            self.lock.withLock { self.finished = outcome; self.lock.broadcast() }
+            self.lock.withLock { recording.finished = outcome; self.lock.broadcast() }
         }
+    }
+
+    /// Adds a participant to a recording's engine (caller holds `lock`).
+    private func enter(_ id: String, _ p: Participant, at time: Microseconds, into recording: Recording) {
+        let descriptor = SourceDescriptor(id: id, name: p.settings.name, start: time, hasVideo: p.hasVideo, hasAudio: p.hasAudio, sequence: p.sequence)
+        let source = CompositionEngine.Source(descriptor: descriptor, buffer: p.buffer, gain: p.settings.gain)
+        source.muted = p.settings.muted
+        recording.engine.join(source)
+        let settings = p.settings
+        recording.engine.perform { engine in
+            if settings.hidden { engine.hidden.insert(id) }
+            if settings.pinned { engine.pinned = id }
+        }
+        recording.record.write("join", time: max(0, time - recording.origin), ["participant": .string(id), "name": .string(p.settings.name)])
+    }
+
+    /// Stops the recording in progress, finalizes its file and returns what was written; nil when not recording.
+    public func stopRecording() throws(MediaError) -> LiveRecordingSummary? {
+        let result = lock.withLock { () -> Result<LiveRecordingSummary, MediaError>? in
+            guard let recording else { return nil }
+            recording.stopping = true
+            while recording.finished == nil { lock.wait() }
+            self.recording = nil
+            return recording.finished
+        }
+        return try result?.get()
     }
 
     /// A participant joins with these tracks (`kind`: audio or video, `codec`: vp8, vp9, h264, opus). With
@@ -146,15 +295,15 @@ public final class LiveRoom: @unchecked Sendable {
         for track in tracks {
             let mid = track.mid
             decoders[mid] = try TrackDecoder(codec: track.codec, buffer: buffer, needKeyframe: { needKeyframe(mid) },
-                                             firstPicture: { [writer] in writer?.noteVideoSize($0) })
+                                             firstPicture: { [writer] in writer?.noteVideoSize($0) }, now: clock())
         }
         let now = clock()
         lock.withLock {
             sequence += 1
-            participants[id] = (buffer, decoders, writer, name)
-            let descriptor = SourceDescriptor(id: id, name: name, start: now, hasVideo: tracks.contains { $0.kind == "video" },
-                                              hasAudio: tracks.contains { $0.kind == "audio" }, sequence: sequence)
-            engine?.join(CompositionEngine.Source(descriptor: descriptor, buffer: buffer))
+            let p = Participant(buffer: buffer, decoders: decoders, writer: writer, hasVideo: tracks.contains { $0.kind == "video" },
+                                hasAudio: tracks.contains { $0.kind == "audio" }, sequence: sequence, settings: ParticipantSettings(name: name))
+            participants[id] = p
+            if let recording { enter(id, p, at: now, into: recording) }
         }
     }
 
@@ -171,37 +320,143 @@ public final class LiveRoom: @unchecked Sendable {
         lock.withLock {
             guard let p = participants.removeValue(forKey: id) else { return }
             for decoder in p.decoders.values { decoder.stop() }
-            engine?.leave(id: id, at: now)
-            // Closing the file is disk work: the writer thread does it; `stop()` collects the outcome.
-            if let writer = p.writer { writer.close(); leftWriters.append((writer, id, p.name)) }
+            if let recording {
+                recording.engine.leave(id: id, at: now)
+                recording.record.write("leave", time: max(0, now - recording.origin), ["participant": .string(id), "name": .string(p.settings.name)])
+            }
+            // Closing the file is disk work: the writer thread does it; `close()` collects the outcome.
+            if let writer = p.writer { writer.close(); leftWriters.append((writer, id, p.settings.name)) }
         }
     }
 
-    /// Stops recording, finalizes the file and returns what was written.
-    public func stop() throws(MediaError) -> LiveRecordingSummary {
-        let result = lock.withLock { () -> Result<LiveRecordingSummary, MediaError> in
-            stopping = true
-            while finished == nil { lock.wait() }
+    /// Something worth keeping in the events file (keyframe waits, loss bursts), at the room clock's now.
+    public func note(_ kind: String, _ fields: [String: JSONValue]) {
+        let now = clock()
+        lock.withLock {
+            guard let recording else { return }
+            recording.record.write(kind, time: max(0, now - recording.origin), fields)
+        }
+    }
+
+    // MARK: Control
+
+    /// Where a change first showed: the frame index and time in the recording (nil when not recording).
+    public struct Effect: Sendable { public var frame: Int64; public var time: Microseconds }
+
+    /// Runs `change` on the engine before its next frame and returns once that frame is written.
+    private func perform(_ change: @escaping @Sendable (CompositionEngine, Microseconds) -> Void) async -> Effect? {
+        guard let recording = lock.withLock({ self.recording }) else { return nil }
+        return await withCheckedContinuation { continuation in
+            let accepted = recording.engine.perform({ engine in change(engine, engine.currentTime) },
+                                                    done: { frame, time in continuation.resume(returning: frame < 0 ? nil : Effect(frame: frame, time: time)) })
+            if !accepted { continuation.resume(returning: nil) }
+        }
+    }
+
+    /// Puts `layout` in force from the next output frame on; returns once a frame with it is written.
+    public func apply(_ layout: LayoutDocument) async -> Effect? {
+        lock.withLock { self.layout = layout }
+        let record = lock.withLock { recording?.record }
+        return await perform { engine, time in
+            engine.apply(layout)
+            record?.write("layout", time: time, ["layout": layout.source])
+        }
+    }
+
+    /// The settings of participant `id`, or nil when no such participant is here.
+    public func settings(of id: String) -> ParticipantSettings? { lock.withLock { participants[id]?.settings } }
+
+    /// Each received track's statistics, by mid.
+    public func trackStatistics(of id: String) -> [String: TrackStatistics] {
+        let now = clock()
+        guard let decoders = lock.withLock({ participants[id]?.decoders }) else { return [:] }
+        return decoders.mapValues { $0.statistics(now: now) }
+    }
+
+    /// Each participant's tile so far in the recording in progress (refreshed every second).
+    public var tileStatistics: [CompositionEngine.SourceStatistics] { lock.withLock { recording?.engine.publishedStatistics ?? [] } }
+
+    public var participantIDs: [String] { lock.withLock { participants.sorted { $0.value.sequence < $1.value.sequence }.map(\.key) } }
+
+    /// Changes a participant's name, pin, visibility, gain or mute; returns the settings in force, nil if unknown.
+    public func update(_ id: String, _ change: (inout ParticipantSettings) -> Void) async -> ParticipantSettings? {
+        guard let settings = lock.withLock({ () -> ParticipantSettings? in
+            guard let p = participants[id] else { return nil }
+            change(&p.settings)
+            if p.settings.pinned { for (other, q) in participants where other != id { q.settings.pinned = false } }
+            return p.settings
+        }) else { return nil }
+        let record = lock.withLock { recording?.record }
+        _ = await perform { engine, time in
+            if let source = engine.source(id) {
+                source.descriptor.name = settings.name
+                source.gain = settings.gain
+                source.muted = settings.muted
+            }
+            if settings.hidden { engine.hidden.insert(id) } else { engine.hidden.remove(id) }
+            if settings.pinned { engine.pinned = id } else if engine.pinned == id { engine.pinned = nil }
+            record?.write("participant", time: time, ["participant": .string(id), "name": .string(settings.name), "pinned": .bool(settings.pinned),
+                                                       "hidden": .bool(settings.hidden), "gain": .number(Double(settings.gain)), "muted": .bool(settings.muted)])
+        }
+        return settings
+    }
+
+    /// A chat message: shown by the chat overlay, kept in the events file, the WebVTT file and the MP4's text
+    /// track. Returns when it is on screen (nil when not recording).
+    public func chat(from: String, text: String) async -> Effect? {
+        let record = lock.withLock { recording?.record }
+        return await perform { engine, time in
+            for case let chat as ChatOverlay in engine.overlays { chat.add(ChatOverlay.Message(from: from, text: text, time: time)) }
+            record?.chat(from: from, text: text, time: time)
+        }
+    }
+
+    /// The composite frame most recently written, as JPEG (nil when not recording).
+    public func snapshot() async -> [UInt8]? {
+        let box = SnapshotBox()
+        // Before the next frame is composed the canvas still holds the last one written.
+        guard await perform({ engine, _ in box.set(engine.canvas.snapshot().flatMap { try? box.encoder.encode($0) }) }) != nil else { return nil }
+        return box.value
+    }
+
+    /// Ends every participant (their decoders and track files) and returns the track files; the room is empty.
+    public func close() -> [TrackFile] {
+        lock.withLock {
             for left in leftWriters { trackFiles.append(file(of: left.writer, id: left.id, name: left.name)) }
             leftWriters.removeAll()
-            for (id, p) in participants.sorted(by: { $0.key < $1.key }) {
+            for (id, p) in participants.sorted(by: { $0.value.sequence < $1.value.sequence }) {
                 for d in p.decoders.values { d.stop() }
-                if let writer = p.writer { trackFiles.append(file(of: writer, id: id, name: p.name)) }
+                p.buffer.cancel()
+                if let writer = p.writer { trackFiles.append(file(of: writer, id: id, name: p.settings.name)) }
             }
             participants.removeAll()
-            return finished!.map { summary in
-                var summary = summary
-                summary.tracks = trackFiles
-                return summary
-            }
+            defer { trackFiles.removeAll() }
+            return trackFiles
         }
-        return try result.get()
+    }
+
+    /// Stops recording and closes every participant: what was written, with the track files.
+    public func stop() throws(MediaError) -> LiveRecordingSummary {
+        let recorded: LiveRecordingSummary?
+        do { recorded = try stopRecording() } catch { _ = close(); throw error }
+        guard var summary = recorded else { _ = close(); throw MediaError(.invalidArgument, "room \(name) was not recording") }
+        summary.tracks = close()
+        return summary
     }
 
     /// Closes a participant's track file (caller holds `lock`).
     private func file(of writer: TrackFileWriter, id: String, name: String) -> TrackFile {
         let outcome = writer.finish()
+        let origin = lastOrigin
         return TrackFile(participant: id, name: name, path: outcome.path, start: max(0, (outcome.firstFrame ?? origin) - origin),
                          frames: outcome.frames, error: outcome.error ?? (outcome.dropped > 0 ? "\(outcome.dropped) frames dropped (disk too slow)" : nil))
     }
+}
+
+/// Carries a snapshot from the engine's thread to the caller. `@unchecked Sendable`: written once on the
+/// engine's thread before the continuation resumes, read after; the encoder is only used on the engine's thread.
+private final class SnapshotBox: @unchecked Sendable {
+    let encoder = JPEGEncoder()
+    private(set) var value: [UInt8]?
+    func set(_ bytes: [UInt8]?) { value = bytes }
 }

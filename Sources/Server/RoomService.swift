@@ -34,6 +34,11 @@ public struct ServerConfiguration: Sendable {
     public var tracks: String?
     /// When set, only these rooms accept publishers (the CLI's `--room`).
     public var allowedRooms: Set<String>?
+    /// Start recording a room when its first participant joins (and it has not recorded yet); otherwise
+    /// recordings start and stop through the API only.
+    public var autoRecord = true
+    /// Watermarks, chat overlay and fonts of every room's composite.
+    public var presentation = RoomPresentation()
 
     public init(layout: LayoutDocument) { self.layout = layout }
 }
@@ -41,7 +46,10 @@ public struct ServerConfiguration: Sendable {
 public struct ServiceError: Error, Sendable, CustomStringConvertible {
     public var status: Int
     public var reason: String
+    /// The field a 400 is about (`regions[1].max_rows`), when there is one.
+    public var field: String?
     public var description: String { reason }
+    public init(status: Int, reason: String, field: String? = nil) { self.status = status; self.reason = reason; self.field = field }
 }
 
 /// Rooms, their participants and the shared UDP transport. The media path never goes through here per packet:
@@ -70,12 +78,21 @@ public final class RoomService: @unchecked Sendable {
     public let configuration: ServerConfiguration
     public let certificate: DTLSCertificate
     private let lock = ConditionLock()
-    private var rooms: [String: (live: LiveRoom, participants: Set<String>, everyone: [Participant], stamp: Int)] = [:]
+    private final class Room {
+        let live: LiveRoom
+        var participants: Set<String> = []
+        var everyone: [Participant] = []
+        var stamp = 0
+        var recorded = false
+        var lastRecording: LiveRecordingSummary?
+        var error: String?
+        init(live: LiveRoom) { self.live = live }
+    }
+    private var rooms: [String: Room] = [:]
     /// Final session statistics, kept until the room's summary is made.
     private var trackReports: [String: [PeerSession.TrackReport]] = [:]
     private var routes: [String: Participant] = [:]
     private var transport: UDPTransport?
-    private var text: TextRenderer?
     private let logger = Logger(label: "mcu-record.room")
     /// Last time a keyframe wait or loss burst was logged per participant: at most one line per 5 s each.
     private var lastNoisyLog: [String: Microseconds] = [:]
@@ -83,7 +100,6 @@ public final class RoomService: @unchecked Sendable {
     public init(configuration: ServerConfiguration) throws {
         self.configuration = configuration
         certificate = try DTLSCertificate()
-        text = try? TextRenderer()
     }
 
     public func attach(_ transport: UDPTransport) { lock.withLock { self.transport = transport } }
@@ -104,10 +120,12 @@ public final class RoomService: @unchecked Sendable {
             logger.info("left", metadata: ["room": "\(route.room)", "participant": "\(route.name)", "reason": "\(reason)"])
             leave(sessionID: sessionID)
         case let .lossBurst(mid, packets):
+            room.note("loss", ["participant": .string(sessionID), "track": .string(mid), "packets": .number(Double(packets))])
             if shouldLog(sessionID) {
                 logger.warning("loss burst", metadata: ["room": "\(route.room)", "participant": "\(route.name)", "track": "\(mid)", "packets": "\(packets)"])
             }
         case let .keyframeRequested(mid):
+            room.note("keyframe-wait", ["participant": .string(sessionID), "track": .string(mid)])
             if shouldLog(sessionID) {
                 logger.notice("waiting for a keyframe", metadata: ["room": "\(route.room)", "participant": "\(route.name)", "track": "\(mid)"])
             }
@@ -145,32 +163,20 @@ public final class RoomService: @unchecked Sendable {
         }
         let participantName = String((name ?? "participant").prefix(64))
         let live = try lock.withLock { () throws -> LiveRoom in
-            if let existing = rooms[room] {
-                guard existing.participants.count < configuration.maxParticipants else {
-                    throw ServiceError(status: 409, reason: "room \(room) is full (\(configuration.maxParticipants) participants)")
-                }
-                return existing.live
+            if let existing = rooms[room], existing.participants.count >= configuration.maxParticipants {
+                throw ServiceError(status: 409, reason: "room \(room) is full (\(configuration.maxParticipants) participants)")
             }
-            guard rooms.count < configuration.maxRooms else { throw ServiceError(status: 503, reason: "too many rooms") }
-            let live = LiveRoom(name: room, clock: { transport.now() }, latency: configuration.latency)
-            let stamp = Int(Date().timeIntervalSince1970)
-            let output = "\(configuration.recordings)/\(room)-\(stamp).mp4"
-            try? FileManager.default.createDirectory(atPath: configuration.recordings, withIntermediateDirectories: true)
-            do {
-                try live.start(layout: configuration.layout, output: output,
-                               settings: EncoderSettings(size: configuration.size, fps: configuration.fps, preset: configuration.preset, crf: configuration.crf),
-                               text: text)
-            } catch { throw ServiceError(status: 500, reason: "cannot start the recording: \(error)") }
-            rooms[room] = (live, [], [], stamp)
-            logger.info("recording", metadata: ["room": "\(room)", "file": "\(output)"])
-            return live
+            return try roomLocked(room).live
+        }
+        if configuration.autoRecord, lock.withLock({ rooms[room].map { !$0.recorded } ?? false }) {
+            do { _ = try startRecording(room: room) } catch let error as ServiceError where error.status == 409 {}
         }
         var trackFile: String?
         if let folder = configuration.tracks {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
                 throw ServiceError(status: 500, reason: "cannot create the tracks folder \(folder)")
             }
-            let stamp = lock.withLock { rooms[room]?.stamp ?? 0 }
+            let stamp = lock.withLock { rooms[room]?.stamp ?? Int(Date().timeIntervalSince1970) }
             let safeName = String(participantName.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) ? Character($0) : "_" }.prefix(32))
             trackFile = "\(folder)/\(room)-\(stamp)-\(safeName)-\(sessionID.prefix(6))"
         }
@@ -214,9 +220,145 @@ public final class RoomService: @unchecked Sendable {
 
     public var roomNames: [String] { lock.withLock { rooms.keys.sorted() } }
 
+    /// The room, made if it does not exist yet (caller holds `lock`).
+    private func roomLocked(_ name: String) throws -> Room {
+        if let existing = rooms[name] { return existing }
+        guard RoomService.isValidRoomName(name) else { throw ServiceError(status: 400, reason: "room names are 1-64 letters, digits, '-' or '_'") }
+        if let allowed = configuration.allowedRooms, !allowed.contains(name) { throw ServiceError(status: 404, reason: "no room \(name) here") }
+        guard rooms.count < configuration.maxRooms else { throw ServiceError(status: 503, reason: "too many rooms (\(configuration.maxRooms))") }
+        guard let transport else { throw ServiceError(status: 503, reason: "media transport not ready") }
+        let room = Room(live: LiveRoom(name: name, layout: configuration.layout, clock: { transport.now() }, latency: configuration.latency,
+                                       presentation: configuration.presentation))
+        rooms[name] = room
+        return room
+    }
+
+    /// Makes the room (the API or the CLI can create rooms before anyone joins).
+    public func createRoom(_ name: String) throws { _ = try lock.withLock { try roomLocked(name) } }
+
+    private func existing(_ name: String) throws -> Room {
+        guard let room = lock.withLock({ rooms[name] }) else { throw ServiceError(status: 404, reason: "no room \(name)") }
+        return room
+    }
+
+    /// Starts recording the room (making it if needed): the path of the new file. 409 when already recording.
+    public func startRecording(room name: String) throws -> String {
+        let room = try lock.withLock { try roomLocked(name) }
+        var stamp = Int(Date().timeIntervalSince1970)
+        var output = "\(configuration.recordings)/\(name)-\(stamp).mp4"
+        while FileManager.default.fileExists(atPath: output) || FileManager.default.fileExists(atPath: CompositeWriter.partialPath(for: output)) {
+            stamp += 1
+            output = "\(configuration.recordings)/\(name)-\(stamp).mp4"
+        }
+        try? FileManager.default.createDirectory(atPath: configuration.recordings, withIntermediateDirectories: true)
+        do {
+            try room.live.start(output: output, settings: EncoderSettings(size: configuration.size, fps: configuration.fps,
+                                                                          preset: configuration.preset, crf: configuration.crf))
+        } catch let error as MediaError where error.code == .conflict {
+            throw ServiceError(status: 409, reason: error.message)
+        } catch {
+            throw ServiceError(status: 500, reason: "cannot start the recording: \(error)")
+        }
+        lock.withLock { room.recorded = true; room.stamp = stamp }
+        logger.info("recording", metadata: ["room": "\(name)", "file": "\(output)"])
+        return output
+    }
+
+    /// Stops the room's recording and finalizes the file. 409 when it is not recording.
+    public func stopRecording(room name: String) throws -> LiveRecordingSummary {
+        let room = try existing(name)
+        let summary: LiveRecordingSummary?
+        do { summary = try room.live.stopRecording() } catch {
+            lock.withLock { room.error = "\(error)" }
+            throw ServiceError(status: 500, reason: "the recording failed: \(error)")
+        }
+        guard let summary else { throw ServiceError(status: 409, reason: "room \(name) is not recording") }
+        lock.withLock { room.lastRecording = summary }
+        logger.info("recorded", metadata: ["room": "\(name)", "file": "\(summary.recording.path)"])
+        return summary
+    }
+
+    public func layout(room name: String) throws -> LayoutDocument { try existing(name).live.layout }
+
+    /// Puts a layout in force; returns once a frame with it is written (frame index and time, nil when not recording).
+    public func applyLayout(room name: String, _ layout: LayoutDocument) async throws -> LiveRoom.Effect? {
+        let room = try existing(name)
+        let effect = await room.live.apply(layout)
+        logger.info("layout", metadata: ["room": "\(name)", "layout": "\(layout.name ?? "custom")"])
+        return effect
+    }
+
+    public func update(room name: String, participant id: String, _ change: @escaping (inout ParticipantSettings) -> Void) async throws -> ParticipantSettings {
+        let room = try existing(name)
+        guard let settings = await room.live.update(id, change) else { throw ServiceError(status: 404, reason: "no participant \(id) in room \(name)") }
+        return settings
+    }
+
+    public func chat(room name: String, from: String, text: String) async throws -> LiveRoom.Effect? {
+        try await existing(name).live.chat(from: from, text: text)
+    }
+
+    public func snapshot(room name: String) async throws -> [UInt8] {
+        guard let jpeg = await try existing(name).live.snapshot() else { throw ServiceError(status: 409, reason: "room \(name) is not recording: no composite to show") }
+        return jpeg
+    }
+
+    /// What the API shows of a room.
+    public func describe(room name: String) async throws -> JSONValue {
+        let room = try existing(name)
+        let (everyone, present, lastRecording, error) = lock.withLock { (room.everyone, room.participants, room.lastRecording, room.error) }
+        let tiles = Dictionary(room.live.tileStatistics.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let transport = lock.withLock { self.transport }
+        var participants: [JSONValue] = []
+        for p in everyone where present.contains(p.id) {
+            guard let settings = room.live.settings(of: p.id) else { continue }
+            let decoded = room.live.trackStatistics(of: p.id)
+            let reports = await transport?.reports(sessionID: p.id) ?? []
+            var tracks: [JSONValue] = []
+            for report in reports {
+                let st = report.statistics, d = decoded[report.mid]
+                var fields: [(String, JSONValue)] = [("mid", .string(report.mid)), ("kind", .string(report.kind)), ("codec", d.map { .string($0.codec) } ?? .null)]
+                if report.kind == "video" {
+                    fields += [("width", d?.width.map { .number(Double($0)) } ?? .null), ("height", d?.height.map { .number(Double($0)) } ?? .null),
+                               ("fps", .number(((d?.framesPerSecond ?? 0) * 10).rounded() / 10))]
+                }
+                let lossRate = st.received + st.lost > 0 ? Double(st.lost) / Double(st.received + st.lost) : 0
+                fields += [("bitrate", .number((d?.bitrate ?? 0).rounded())), ("packets", .number(Double(st.received))), ("lost", .number(Double(st.lost))),
+                           ("loss", .number((lossRate * 10_000).rounded() / 10_000)), ("nacked", .number(Double(st.nacked))),
+                           ("recovered", .number(Double(st.recovered))), ("keyframe_requests", .number(Double(st.keyframeRequests)))]
+                tracks.append(.object(fields))
+            }
+            let tile = tiles[p.id]
+            participants.append(.object([
+                ("id", .string(p.id)), ("name", .string(settings.name)), ("pinned", .bool(settings.pinned)), ("hidden", .bool(settings.hidden)),
+                ("gain", .number(Double(settings.gain))), ("muted", .bool(settings.muted)),
+                ("frozen", .number(Double(tile?.frozen ?? 0) / 1e6)), ("tracks", .array(tracks)),
+            ]))
+        }
+        var recording: JSONValue = .object([("active", .bool(false))])
+        if let state = room.live.recordingState {
+            let size = (try? FileManager.default.attributesOfItem(atPath: CompositeWriter.partialPath(for: state.path))[.size] as? Int) ?? 0
+            recording = .object([("active", .bool(true)), ("file", .string(state.path)), ("duration", .number(Double(state.duration / 1000) / 1000)),
+                                 ("size", .number(Double(size)))])
+        }
+        var fields: [(String, JSONValue)] = [("name", .string(name)), ("participants", .array(participants)), ("layout", room.live.layout.source),
+                                             ("recording", recording)]
+        if let last = lastRecording { fields.append(("last_recording", RoomService.describe(last))) }
+        if let error { fields.append(("error", .string(error))) }
+        return .object(fields)
+    }
+
+    static func describe(_ s: LiveRecordingSummary) -> JSONValue {
+        var fields: [(String, JSONValue)] = [("file", .string(s.recording.path)), ("duration", .number(Double(s.recording.duration / 1000) / 1000)),
+                                             ("size", .number(Double(s.recording.bytes))), ("frames", .number(Double(s.recording.videoFrames)))]
+        if let events = s.events { fields.append(("events", .string(events))) }
+        if let chat = s.chat { fields.append(("chat", .string(chat))) }
+        return .object(fields)
+    }
+
     /// Participants present in all rooms, and whether anyone ever joined.
     public var presence: (now: Int, ever: Bool) {
-        lock.withLock { (rooms.values.reduce(0) { $0 + $1.participants.count }, !rooms.isEmpty) }
+        lock.withLock { (rooms.values.reduce(0) { $0 + $1.participants.count }, rooms.values.contains { !$0.everyone.isEmpty }) }
     }
 
     public func participantCount(room: String) -> Int { lock.withLock { rooms[room]?.participants.count ?? 0 } }
@@ -227,25 +369,31 @@ public final class RoomService: @unchecked Sendable {
         if let transport = lock.withLock({ transport }) {
             for id in sessions { await transport.remove(sessionID: id) }
         }
-        let all = lock.withLock { () -> [(String, LiveRoom, [Participant])] in
+        let all = lock.withLock { () -> [(String, Room)] in
             defer { rooms.removeAll(); routes.removeAll() }
-            return rooms.map { ($0.key, $0.value.live, $0.value.everyone) }
+            return rooms.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         }
-        return all.map { name, live, everyone in
+        return all.compactMap { name, room in
             var summary = Summary(room: name, recording: nil, error: nil, participants: [])
             var tiles: [String: CompositionEngine.SourceStatistics] = [:]
             do {
-                let recorded = try live.stop()
-                summary.recording = recorded.recording
-                summary.tracks = recorded.tracks
-                summary.maxLag = recorded.maxLag
-                summary.finalLag = recorded.finalLag
-                for tile in recorded.participants { tiles[tile.id] = tile }
+                if let recorded = try room.live.stopRecording() ?? lock.withLock({ room.lastRecording }) {
+                    summary.recording = recorded.recording
+                    summary.maxLag = recorded.maxLag
+                    summary.finalLag = recorded.finalLag
+                    for tile in recorded.participants { tiles[tile.id] = tile }
+                } else if room.everyone.isEmpty {
+                    _ = room.live.close()
+                    return nil                        // made, never used
+                } else {
+                    summary.error = lock.withLock { room.error } ?? "not recording"
+                }
             } catch {
                 summary.error = "\(error)"
             }
+            summary.tracks = room.live.close()
             summary.participants = lock.withLock {
-                everyone.map { p in ParticipantReport(name: p.name, tile: tiles[p.id], tracks: trackReports.removeValue(forKey: p.id) ?? []) }
+                room.everyone.map { p in ParticipantReport(name: p.name, tile: tiles[p.id], tracks: trackReports.removeValue(forKey: p.id) ?? []) }
             }
             return summary
         }

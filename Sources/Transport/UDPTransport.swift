@@ -60,6 +60,12 @@ public final class UDPTransport: Sendable {
         channel.eventLoop.execute { handler.value.requestKeyframe(id: sessionID, mid: mid) }
     }
 
+    /// The live statistics of a session's tracks (empty when it is gone).
+    public func reports(sessionID: String) async -> [PeerSession.TrackReport] {
+        let handler = self.handler
+        return (try? await channel.eventLoop.submit { handler.value.reports(id: sessionID) }.get()) ?? []
+    }
+
     public func close() async {
         try? await channel.close()
     }
@@ -68,6 +74,8 @@ public final class UDPTransport: Sendable {
 /// Routing table and timers; confined to the channel's event loop (wrapped in `NIOLoopBound` everywhere else).
 final class Router {
     struct Entry { var session: PeerSession; var ufrag: String }
+
+    func reports(id: String) -> [PeerSession.TrackReport] { sessions[id]?.session.reports ?? [] }
     private var sessions: [String: Entry] = [:]
     private var byAddress: [TransportAddress: String] = [:]
     private let onOutput: UDPTransport.FrameHandler

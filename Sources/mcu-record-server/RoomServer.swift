@@ -4,6 +4,8 @@ import Codecs
 import FoundationEssentials
 import Hummingbird
 import Layout
+import Recorder
+import Text
 import MediaCore
 import NIOPosix
 import Server
@@ -55,8 +57,31 @@ struct RoomServer: AsyncParsableCommand {
             configuration.udpPort = udpPort
             configuration.announceIPs = announceIP.isEmpty ? [udpHost == "0.0.0.0" ? "127.0.0.1" : udpHost] : announceIP
             configuration.token = token ?? ProcessInfo.processInfo.environment["MCU_TOKEN"]
-            configuration.allowedRooms = [room]
-            guard RoomService.isValidRoomName(room) else { throw MediaError(.invalidArgument, "--room: 1-64 letters, digits, '-' or '_'") }
+            if let room {
+                guard RoomService.isValidRoomName(room) else { throw MediaError(.invalidArgument, "--room: 1-64 letters, digits, '-' or '_'") }
+                configuration.allowedRooms = [room]
+            }
+            configuration.autoRecord = !options.manualRecording
+            if let file = options.watermark {
+                for item in try loadWatermarks(file).items {
+                    var image: VideoPicture?
+                    if case let .image(path, _) = item.content {
+                        do { image = try Composer.loadImage(path) } catch {
+                            var located = error
+                            located.location = "\(file): " + (error.location ?? path)
+                            throw located
+                        }
+                    }
+                    configuration.presentation.watermarks.append((item, image))
+                }
+            }
+            if let file = options.chatOverlay {
+                let style = try loadChatOverlay(file)
+                if style.font == nil, !FileManager.default.isReadableFile(atPath: TextRenderer.defaultFontPath) {
+                    throw MediaError(.fontUnavailable, "the default font \(TextRenderer.defaultFontPath) is missing (install fonts-dejavu-core)", at: "\(file): font")
+                }
+                configuration.presentation.chat = style
+            }
             do { service = try RoomService(configuration: configuration) } catch { throw MediaError(.codecFailure, "cannot create the DTLS certificate: \(error)") }
         } catch let error as MediaError {
             throw fail(error)
@@ -70,12 +95,15 @@ struct RoomServer: AsyncParsableCommand {
             throw fail(MediaError(.invalidArgument, "cannot bind UDP \(udpHost):\(udpPort): \(error)"))
         }
         service.attach(transport)
+        if let room { try? service.createRoom(room) }
         let app = Application(router: HTTPServer.router(service: service),
                               configuration: .init(address: .hostname(host, port: port), serverName: "mcu-record"),
                               onServerRunning: { channel in
                                   let bound = channel.localAddress?.port ?? port
-                                  printLine("room \(room): WHIP http://\(host):\(bound)/rooms/\(room)/whip")
-                                  printLine("join page:  http://\(host):\(bound)/rooms/\(room)")
+                                  let shown = room ?? "{room}"
+                                  printLine("room \(shown): WHIP http://\(host):\(bound)/rooms/\(shown)/whip")
+                                  printLine("join page:  http://\(host):\(bound)/rooms/\(shown)")
+                                  printLine("control:    http://\(host):\(bound)/")
                                   printLine("media:      udp \(transport.localPort)")
                               })
         let started = Date()

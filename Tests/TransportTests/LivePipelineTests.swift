@@ -20,8 +20,6 @@ import Transport
     @Test func aPublisherOverUDPIsRecorded() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("live-\(getpid()).mp4").path
-        let room = LiveRoom(name: "test", clock: { 0 }, latency: 300_000)   // replaced below once the transport clock exists
-        _ = room
         let box = RoomBox()
         let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: group) { id, out in
             guard let room = box.room else { return }
@@ -34,11 +32,10 @@ import Transport
                 break
             }
         }
-        let liveRoom = LiveRoom(name: "test", clock: { transport.now() }, latency: 300_000)
+        let liveRoom = LiveRoom(name: "test", layout: try #require(LayoutPresets.document(named: "grid")), clock: { transport.now() }, latency: 300_000)
         box.room = liveRoom
         let size = PixelSize(width: 320, height: 180)
-        try liveRoom.start(layout: try #require(LayoutPresets.document(named: "grid")), output: output,
-                           settings: EncoderSettings(size: size, fps: Rational(30), preset: "ultrafast"), text: nil)
+        try liveRoom.start(output: output, settings: EncoderSettings(size: size, fps: Rational(30), preset: "ultrafast"))
 
         let (socket, srtp) = try await connectPublisher(to: transport, sessionID: "p1")
         let port = transport.localPort
