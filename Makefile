@@ -3,7 +3,7 @@ SWIFT ?= swift
 RELEASE_BIN = .build/release/mcu-record
 DEBUG_BIN = .build/debug/mcu-record
 
-.PHONY: deps build release demo demo-compose test fixtures bench presets clean
+.PHONY: deps build release demo demo-compose test fixtures bench presets openapi clean
 
 deps:
 	@scripts/install-deps.sh
@@ -40,6 +40,9 @@ bench: release
 
 presets:
 	python3 scripts/gen-presets.py
+
+openapi:
+	python3 scripts/gen-openapi.py
 
 clean:
 	rm -rf .build recordings Fixtures/generated Benchmarks/work

@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C headers only: each wrapper module below is the single owner of these pointers.
@@ -43,7 +45,8 @@ let package = Package(
         .target(name: "Publisher", dependencies: ["Codecs", "Text", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport"]),
         .target(name: "Server", dependencies: ["Recorder", "Compositor", "RTP", "Transport", "Session", "SDP", "SecureTransport", "Layout", "MediaCore", "Text", "Codecs",
                                                .product(name: "Hummingbird", package: "hummingbird"),
-                                               .product(name: "Logging", package: "swift-log")]),
+                                               .product(name: "Logging", package: "swift-log"),
+                                               .product(name: "Metrics", package: "swift-metrics")]),
         .target(name: "CommandSupport", dependencies: ["Layout", "MediaCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Files and publishing; no HTTP server linked, so composing keeps a small footprint.
         .executableTarget(name: "mcu-record", dependencies: [
@@ -56,6 +59,8 @@ let package = Package(
             "CommandSupport", "Server", "Transport", "Layout", "MediaCore", "Codecs",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -59,6 +59,12 @@ public final class CompositionEngine {
     private var frameDone: [@Sendable (Int64, Microseconds) -> Void] = []
     private var controlsClosed = false
     private var published: [SourceStatistics] = []
+    /// Work done so far: frames made, time spent compositing and encoding (µs). Published with the statistics.
+    public struct Counters: Sendable, Equatable { public var frames: Int64 = 0; public var compose: Int64 = 0; public var encode: Int64 = 0; public var lag: Microseconds = 0 }
+    private var counters = Counters()
+    private var publishedCounters = Counters()
+    public var publishedWork: Counters { changes.withLock { publishedCounters } }
+    private let stopwatch = SystemClock()
     /// `statistics` as of the last second, readable from any thread.
     public var publishedStatistics: [SourceStatistics] { changes.withLock { published } }
     /// A participant forced into the speaker slot; the detector's speaker otherwise.
@@ -247,6 +253,7 @@ public final class CompositionEngine {
         lastSolved = solved
         let names = Dictionary(sources.map { ($0.descriptor.id, $0.descriptor.name) }, uniquingKeysWith: { a, _ in a })
         let recordingTime = time - origin
+        let composeStart = stopwatch.now()
         try compositor.render(solved, picture: { id in
             guard let picture = pictures[id] else { return nil }
             // A picture this stale is a stopped camera, not a stall: show the slate with its state.
@@ -257,10 +264,15 @@ public final class CompositionEngine {
             guard let picture = pictures[id] else { return "waiting for video" }
             return time - picture.time > CompositionEngine.slateAfter ? "video stopped" : nil
         }, overlays: overlays, time: recordingTime)
+        let encodeStart = stopwatch.now()
         try writer.writeVideo(compositor.canvas, index: frameIndex)
+        counters.compose += encodeStart - composeStart
+        counters.encode += stopwatch.now() - encodeStart
+        counters.frames = frameIndex + 1
+        counters.lag = lastLag
         if frameIndex % 30 == 0 {
-            let current = statistics
-            changes.withLock { published = current }
+            let current = statistics, work = counters
+            changes.withLock { published = current; publishedCounters = work }
         }
         if !frameDone.isEmpty {
             for done in frameDone { done(frameIndex, recordingTime) }

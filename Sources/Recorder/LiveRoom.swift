@@ -20,6 +20,7 @@ final class TrackDecoder: @unchecked Sendable {
     let codec: String
     private var frames = 0, bytes = 0
     private var pictureSize: PixelSize?
+    private var decodeTime: Microseconds = 0
     private let started: Microseconds
 
     init(codec: String, buffer: SourceBuffer, needKeyframe: @escaping @Sendable () -> Void,
@@ -30,7 +31,10 @@ final class TrackDecoder: @unchecked Sendable {
         startThread(name: "decode \(codec)") { [self] in
             let decoder = decoder.take()
             var size: PixelSize?
+            let stopwatch = SystemClock()
             while let item = self.next() {
+                let started = stopwatch.now()
+                defer { let spent = stopwatch.now() - started; self.lock.withLock { self.decodeTime += spent } }
                 if !decoder.decode(item.data, time: item.time, onVideo: { picture in
                     if size == nil { firstPicture(picture.size) }
                     if size != picture.size { size = picture.size; self.lock.withLock { self.pictureSize = picture.size } }
@@ -74,7 +78,8 @@ final class TrackDecoder: @unchecked Sendable {
         lock.withLock {
             let seconds = max(0.001, Double(now - started) / 1e6)
             return TrackStatistics(codec: codec, width: pictureSize?.width, height: pictureSize?.height, frames: frames,
-                                   framesPerSecond: Double(frames) / seconds, bitrate: Double(bytes * 8) / seconds, dropped: dropped)
+                                   framesPerSecond: Double(frames) / seconds, bitrate: Double(bytes * 8) / seconds, dropped: dropped,
+                                   bytes: bytes, decodeTime: decodeTime)
         }
     }
 }
@@ -87,6 +92,9 @@ public struct TrackStatistics: Sendable {
     public var framesPerSecond: Double
     public var bitrate: Double
     public var dropped: Int
+    public var bytes: Int
+    /// Time spent decoding, µs.
+    public var decodeTime: Microseconds
 }
 
 /// What a live room recorded, with how each participant's tile fared.
@@ -375,6 +383,9 @@ public final class LiveRoom: @unchecked Sendable {
 
     /// Each participant's tile so far in the recording in progress (refreshed every second).
     public var tileStatistics: [CompositionEngine.SourceStatistics] { lock.withLock { recording?.engine.publishedStatistics ?? [] } }
+
+    /// The recording engine's work so far (nil when not recording).
+    public var work: CompositionEngine.Counters? { lock.withLock { recording?.engine.publishedWork } }
 
     public var participantIDs: [String] { lock.withLock { participants.sorted { $0.value.sequence < $1.value.sequence }.map(\.key) } }
 

@@ -124,10 +124,20 @@ struct RequestFields {
 public enum HTTPServer {
     public static let maxOfferBytes = 64 * 1024
 
-    public static func router(service: RoomService) -> Router<BasicRequestContext> {
+    /// `metrics`: the Prometheus text of the metrics registry.
+    public static func router(service: RoomService, metrics: @escaping @Sendable () -> [UInt8] = { [] }) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: AccessMiddleware(token: service.configuration.token))
         router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: metrics())))
+        }
+        router.get("/openapi.json") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+        }
+        router.get("/") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: ControlPage.html)))
+        }
         router.post("/rooms/{room}/whip") { request, context -> Response in
             let room = try context.parameters.require("room")
             guard request.headers[.contentType]?.lowercased().hasPrefix("application/sdp") == true else {

@@ -348,6 +348,27 @@ public final class RoomService: @unchecked Sendable {
         return .object(fields)
     }
 
+    /// What the metrics sampler reads: rooms, their engines' work, every session's track statistics.
+    public func metricsSnapshot() async -> MetricsSnapshot {
+        let (all, sessions, transport) = lock.withLock { (rooms.map { ($0.key, $0.value) }, routes.values.map { $0 }, self.transport) }
+        var snapshot = MetricsSnapshot()
+        for (name, room) in all {
+            let state = room.live.recordingState
+            let bytes = state.flatMap { try? FileManager.default.attributesOfItem(atPath: CompositeWriter.partialPath(for: $0.path))[.size] as? Int } ?? 0
+            snapshot.rooms.append(.init(name: name, participants: lock.withLock { room.participants.count }, recording: state != nil,
+                                        recordingID: state?.path ?? "", work: room.live.work, bytesWritten: bytes))
+        }
+        for participant in sessions {
+            guard let room = lock.withLock({ rooms[participant.room] }) else { continue }
+            let decoded = room.live.trackStatistics(of: participant.id)
+            for report in await transport?.reports(sessionID: participant.id) ?? [] {
+                snapshot.tracks.append(.init(session: participant.id, mid: report.mid, kind: report.kind, statistics: report.statistics,
+                                             decoded: decoded[report.mid]))
+            }
+        }
+        return snapshot
+    }
+
     static func describe(_ s: LiveRecordingSummary) -> JSONValue {
         var fields: [(String, JSONValue)] = [("file", .string(s.recording.path)), ("duration", .number(Double(s.recording.duration / 1000) / 1000)),
                                              ("size", .number(Double(s.recording.bytes))), ("frames", .number(Double(s.recording.videoFrames)))]

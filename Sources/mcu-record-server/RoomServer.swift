@@ -7,7 +7,9 @@ import Layout
 import Recorder
 import Text
 import MediaCore
+import Metrics
 import NIOPosix
+import Prometheus
 import Server
 import Transport
 
@@ -96,7 +98,10 @@ struct RoomServer: AsyncParsableCommand {
         }
         service.attach(transport)
         if let room { try? service.createRoom(room) }
-        let app = Application(router: HTTPServer.router(service: service),
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let sampler = ServiceMetrics(service: service)
+        let app = Application(router: HTTPServer.router(service: service, metrics: { registry.emitToBuffer() }),
                               configuration: .init(address: .hostname(host, port: port), serverName: "mcu-record"),
                               onServerRunning: { channel in
                                   let bound = channel.localAddress?.port ?? port
@@ -111,8 +116,11 @@ struct RoomServer: AsyncParsableCommand {
             group.addTask { try await app.runService() }
             group.addTask {
                 var emptySince: Date?
+                var ticks = 0
                 while !Task.isCancelled {
                     try await Task.sleep(nanoseconds: 250_000_000)
+                    ticks += 1
+                    if ticks % 4 == 1 { await sampler.sample() }
                     if let maxDuration, Date().timeIntervalSince(started) >= maxDuration { printError("maximum duration reached\n"); return }
                     let presence = service.presence
                     if presence.ever && presence.now == 0 {

@@ -17,9 +17,10 @@ final class RoomProcess {
     private let out = Pipe()
     private(set) var output = ""
 
-    init(room: String, extra: [String] = []) throws {
+    /// `room` nil: a server that takes any room.
+    init(room: String?, extra: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: Paths.binary)
-        process.arguments = ["--room", room, "--http", "127.0.0.1:0", "--size", "320x180", "--preset", "ultrafast",
+        process.arguments = (room.map { ["--room", $0] } ?? []) + ["--http", "127.0.0.1:0", "--size", "320x180", "--preset", "ultrafast",
                              "--output", Paths.temporary("rooms")] + extra
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -95,16 +96,22 @@ final class RoomProcess {
 }
 
 func http(_ method: String, _ url: String, body: String? = nil, contentType: String? = "application/sdp", token: String? = nil) async throws -> (Int, String, [String: String]) {
+    let (status, data, headers) = try await httpData(method, url, body: body.map { Data($0.utf8) }, contentType: contentType, token: token)
+    return (status, String(decoding: data, as: UTF8.self), headers)
+}
+
+func httpData(_ method: String, _ url: String, body: Data? = nil, contentType: String? = nil, token: String? = nil, accept: String? = nil) async throws -> (Int, Data, [String: String]) {
     var request = URLRequest(url: URL(string: url)!)
+    if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
     request.httpMethod = method
     if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
     if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-    request.httpBody = body.map { Data($0.utf8) }
+    request.httpBody = body
     let (data, response) = try await URLSession.shared.data(for: request)
     let http = response as! HTTPURLResponse
     var headers: [String: String] = [:]
     for (k, v) in http.allHeaderFields { headers[String(describing: k).lowercased()] = String(describing: v) }
-    return (http.statusCode, String(decoding: data, as: UTF8.self), headers)
+    return (http.statusCode, data, headers)
 }
 
 /// A WHIP publisher made of the project's client-side pieces, streaming a file in real time.

@@ -1,0 +1,209 @@
+// Generated from docs/openapi.json by `make openapi`; a test checks they match.
+
+enum OpenAPIDocument {
+    static let text = #"""
+{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "mcu-record",
+    "version": "0.1.0",
+    "description": "Control a live composite recorder: publish over WHIP, steer layouts, participants and chat, start and stop recordings. With a token configured every route but `/`, `/healthz` needs `Authorization: Bearer TOKEN`. Errors are RFC 9457 problem documents.",
+    "license": { "name": "GPL-2.0-or-later", "identifier": "GPL-2.0-or-later" }
+  },
+  "components": {
+    "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+    "parameters": {
+      "room": { "name": "room", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } },
+      "participant": { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }
+    },
+    "schemas": {
+      "Problem": {
+        "type": "object",
+        "properties": {
+          "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" },
+          "detail": { "type": "string" }, "field": { "type": "string", "description": "The JSON field the error is about, e.g. regions[1].max_rows" }
+        },
+        "required": ["type", "title", "status", "detail"]
+      },
+      "Layout": {
+        "description": "A layout document (Layouts/layout.schema.json, native or Twilio video_layout), or {\"preset\": NAME, ...fields replacing the preset's}.",
+        "type": "object"
+      },
+      "Track": {
+        "type": "object",
+        "properties": {
+          "mid": { "type": "string" }, "kind": { "enum": ["audio", "video"] }, "codec": { "type": ["string", "null"] },
+          "width": { "type": ["integer", "null"] }, "height": { "type": ["integer", "null"] }, "fps": { "type": "number" },
+          "bitrate": { "type": "number" }, "packets": { "type": "integer" }, "lost": { "type": "integer" }, "loss": { "type": "number" },
+          "nacked": { "type": "integer" }, "recovered": { "type": "integer" }, "keyframe_requests": { "type": "integer" }
+        }
+      },
+      "Participant": {
+        "type": "object",
+        "properties": {
+          "id": { "type": "string" }, "name": { "type": "string" }, "pinned": { "type": "boolean" }, "hidden": { "type": "boolean" },
+          "gain": { "type": "number" }, "muted": { "type": "boolean" }, "frozen": { "type": "number", "description": "seconds its tile showed a stale picture" },
+          "tracks": { "type": "array", "items": { "$ref": "#/components/schemas/Track" } }
+        }
+      },
+      "RecordingFile": {
+        "type": "object",
+        "properties": {
+          "file": { "type": "string" }, "duration": { "type": "number" }, "size": { "type": "integer" }, "frames": { "type": "integer" },
+          "events": { "type": "string" }, "chat": { "type": "string" }
+        }
+      },
+      "Room": {
+        "type": "object",
+        "properties": {
+          "name": { "type": "string" },
+          "participants": { "type": "array", "items": { "$ref": "#/components/schemas/Participant" } },
+          "layout": { "$ref": "#/components/schemas/Layout" },
+          "recording": {
+            "type": "object",
+            "properties": { "active": { "type": "boolean" }, "file": { "type": "string" }, "duration": { "type": "number" }, "size": { "type": "integer" } }
+          },
+          "last_recording": { "$ref": "#/components/schemas/RecordingFile" },
+          "error": { "type": "string" }
+        }
+      },
+      "ParticipantChange": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "name": { "type": "string", "minLength": 1, "maxLength": 64 },
+          "pin": { "type": "boolean", "description": "force into the speaker slot" },
+          "hide": { "type": "boolean" },
+          "gain": { "type": "number", "minimum": 0, "maximum": 4 },
+          "mute": { "type": "boolean" }
+        }
+      },
+      "Chat": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": { "from": { "type": "string", "maxLength": 64 }, "text": { "type": "string", "minLength": 1, "maxLength": 2000 } },
+        "required": ["text"]
+      }
+    },
+    "responses": {
+      "Problem": { "description": "RFC 9457 problem", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }
+    }
+  },
+  "security": [{ "bearer": [] }],
+  "paths": {
+    "/": { "get": { "summary": "The control page", "security": [], "responses": { "200": { "description": "HTML", "content": { "text/html": {} } } } } },
+    "/healthz": { "get": { "summary": "Liveness", "security": [], "responses": { "200": { "description": "ok", "content": { "text/plain": {} } } } } },
+    "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "text exposition format", "content": { "text/plain": {} } }, "401": { "$ref": "#/components/responses/Problem" } } } },
+    "/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1", "content": { "application/json": {} } } } } },
+    "/rooms": {
+      "get": {
+        "summary": "Every room",
+        "responses": {
+          "200": { "description": "rooms", "content": { "application/json": { "schema": { "type": "object", "properties": { "rooms": { "type": "array", "items": { "$ref": "#/components/schemas/Room" } } } } } } },
+          "401": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }],
+      "get": {
+        "summary": "One room (JSON), or its join page for a browser asking for text/html",
+        "responses": {
+          "200": { "description": "the room", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Room" } }, "text/html": {} } },
+          "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}/whip": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }, { "name": "name", "in": "query", "schema": { "type": "string" } }],
+      "post": {
+        "summary": "WHIP (RFC 9725): publish; the room is made if needed",
+        "requestBody": { "required": true, "content": { "application/sdp": { "schema": { "type": "string" } } } },
+        "responses": {
+          "201": { "description": "SDP answer; Location is the session URL", "content": { "application/sdp": { "schema": { "type": "string" } } } },
+          "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
+          "409": { "$ref": "#/components/responses/Problem" }, "413": { "$ref": "#/components/responses/Problem" }, "415": { "$ref": "#/components/responses/Problem" },
+          "503": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}/whip/{session}": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }, { "name": "session", "in": "path", "required": true, "schema": { "type": "string" } }],
+      "delete": { "summary": "Leave", "responses": { "200": { "description": "left" }, "404": { "$ref": "#/components/responses/Problem" } } }
+    },
+    "/rooms/{room}/layout": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }],
+      "get": { "summary": "The layout in force", "responses": { "200": { "description": "layout", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Layout" } } } }, "404": { "$ref": "#/components/responses/Problem" } } },
+      "put": {
+        "summary": "Apply a layout at the next output frame; answers once it is in force",
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Layout" } } } },
+        "responses": {
+          "200": {
+            "description": "the layout now in force",
+            "headers": {
+              "Layout-Frame": { "description": "index of the first output frame with it (when recording)", "schema": { "type": "integer" } },
+              "Layout-Time": { "description": "that frame's time in the recording, seconds", "schema": { "type": "number" } }
+            },
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Layout" } } }
+          },
+          "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
+          "413": { "$ref": "#/components/responses/Problem" }, "415": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}/recording": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }],
+      "post": {
+        "summary": "Start recording (the room is made if needed)",
+        "responses": {
+          "201": { "description": "started", "content": { "application/json": { "schema": { "type": "object", "properties": { "room": { "type": "string" }, "file": { "type": "string" }, "active": { "type": "boolean" } } } } } },
+          "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
+          "409": { "$ref": "#/components/responses/Problem" }, "503": { "$ref": "#/components/responses/Problem" }
+        }
+      },
+      "delete": {
+        "summary": "Stop recording: the file is finalized",
+        "responses": {
+          "200": { "description": "the finished file", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RecordingFile" } } } },
+          "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }, "409": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}/participants/{id}": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }, { "$ref": "#/components/parameters/participant" }],
+      "patch": {
+        "summary": "Rename, pin, hide, set the gain of or mute a participant",
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ParticipantChange" } } } },
+        "responses": {
+          "200": { "description": "the settings in force", "content": { "application/json": {} } },
+          "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
+          "413": { "$ref": "#/components/responses/Problem" }, "415": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}/chat": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }],
+      "post": {
+        "summary": "A chat message for the overlay, the WebVTT file and the MP4's text track",
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Chat" } } } },
+        "responses": {
+          "201": { "description": "on screen from `time` (seconds into the recording)", "content": { "application/json": {} } },
+          "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
+          "409": { "$ref": "#/components/responses/Problem" }, "413": { "$ref": "#/components/responses/Problem" }, "415": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}/snapshot.jpg": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }],
+      "get": {
+        "summary": "The current composite frame",
+        "responses": {
+          "200": { "description": "JPEG", "content": { "image/jpeg": {} } },
+          "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }, "409": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    }
+  }
+}
+"""#
+}
