@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Real WebRTC peers for the tests: aiortc (PyPI) in .build-venv (ignored by git). Idempotent.
+# Real peers for the tests, in .build-venv (ignored by git): aiortc (a WebRTC stack) and websockets (to drive
+# headless Chromium over the DevTools protocol). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x .build-venv/bin/python ] || ! .build-venv/bin/python -c "import aiortc" 2>/dev/null; then
+if [ ! -x .build-venv/bin/python ] || ! .build-venv/bin/python -c "import aiortc, websockets" 2>/dev/null; then
   python3 -m venv .build-venv
-  .build-venv/bin/pip install --quiet --disable-pip-version-check aiortc
+  .build-venv/bin/pip install --quiet --disable-pip-version-check aiortc websockets
 fi

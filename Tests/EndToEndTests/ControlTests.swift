@@ -150,6 +150,40 @@ func waitForParticipants(_ room: RoomProcess, _ name: String, count: Int, token:
     }
 }
 
+extension ControlTests {
+    /// The control page in headless Chromium lists the live room and its participant, switches the layout on a
+    /// click and shows the live snapshot; the screenshot is kept in .build/test-output/control-page.png.
+    @Test func theControlPageSteersALiveRoom() async throws {
+        let token = "page-token"
+        let room = try RoomProcess(room: "page", extra: ["--token", token])
+        defer { _ = room.stop() }
+        let publisher = try publishPattern(room, "Carol", room: "page", colour: "20a040", seconds: 25, token: token)
+        defer { publisher.terminate() }
+        _ = try await waitForParticipants(room, "page", count: 1, token: token)
+        let folder = Paths.root.appendingPathComponent(".build/test-output")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let screenshot = folder.appendingPathComponent("control-page.png").path
+        try? FileManager.default.removeItem(atPath: screenshot)
+        let driver = Process()
+        driver.executableURL = Paths.root.appendingPathComponent(".build-venv/bin/python")
+        driver.arguments = [Paths.root.appendingPathComponent("Tests/peers/control_page.py").path, room.base, "page", "Carol", "speaker", screenshot, token]
+        let out = Pipe()
+        driver.standardOutput = out
+        driver.standardError = FileHandle.nullDevice
+        try driver.run()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        driver.waitUntilExit()
+        let result = object(Data(printed.utf8))
+        #expect(result["listed"] as? Bool == true, "the page did not list the room and Carol: \(printed)")
+        #expect(result["clicked"] as? Bool == true, "the preset click did not apply: \(printed)")
+        #expect(result["snapshot"] as? Bool == true, "no snapshot shown: \(printed)")
+        let (_, layout, _) = try await http("GET", "\(room.base)/rooms/page/layout", contentType: nil, token: token)
+        #expect(layout.contains("\"name\":\"speaker\""), "layout after the click: \(layout)")
+        #expect(FileManager.default.fileExists(atPath: screenshot))
+        print("control page screenshot: \(screenshot)")
+    }
+}
+
 /// ffprobe's output (for chapters and text tracks, which the project's reader does not decode).
 func mcuProbe(_ arguments: [String]) throws -> String {
     let p = Process()
