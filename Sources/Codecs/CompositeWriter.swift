@@ -334,8 +334,16 @@ public enum MP4Finalizer {
             guard let textStream else { return }
             while nextCue < annotations.cues.count, annotations.cues[nextCue].start <= time {
                 let cue = annotations.cues[nextCue]
+                let index = nextCue
                 nextCue += 1
-                let text = Array(cue.text.utf8.prefix(65_000))
+                // Samples of a text track cannot overlap: each one shows every message still on screen, until the
+                // next message (or the end of the recording: the file lasts as long as its media).
+                var end = duration > 0 ? min(cue.end, duration) : cue.end
+                if nextCue < annotations.cues.count { end = min(end, annotations.cues[nextCue].start) }
+                guard end > cue.start else { continue }
+                let shown = annotations.cues[...index].filter { $0.end > cue.start }.map(\.text).joined(separator: "\n")
+                var text = Array(shown.utf8.suffix(65_000))
+                while let first = text.first, first & 0xC0 == 0x80 { text.removeFirst() }   // never start mid-character
                 guard let cuePacket = av_packet_alloc() else { throw MediaError(.codecFailure, "out of memory") }
                 var owned: UnsafeMutablePointer<AVPacket>? = cuePacket
                 defer { av_packet_free(&owned) }
@@ -346,7 +354,7 @@ public enum MP4Finalizer {
                 cuePacket.pointee.stream_index = textStream.pointee.index
                 cuePacket.pointee.pts = cue.start / 1000
                 cuePacket.pointee.dts = cue.start / 1000
-                cuePacket.pointee.duration = max(1, (cue.end - cue.start) / 1000)
+                cuePacket.pointee.duration = max(1, (end - cue.start) / 1000)
                 cuePacket.pointee.flags |= AV_PKT_FLAG_KEY
                 av_packet_rescale_ts(cuePacket, AVRational(num: 1, den: 1000), textStream.pointee.time_base)
                 try check(av_interleaved_write_frame(out, cuePacket), .outputUnwritable, "writing the chat track failed", at: destination)

@@ -52,7 +52,7 @@ func lumaSpread(_ canvas: VideoCanvas, in rect: PixelRect) -> Int {
         _ = try await waitForParticipants(room, "overlay", count: 1)
         try await Task.sleep(nanoseconds: 1_000_000_000)
         let messages = [("Zoë", "Grüße, Привет, Γειά σου — ça va?"),
-                        ("Ops", "A longer message that has to wrap over more than one line of the chat box, with a symbol the font lacks: \u{1F600}")]
+                        ("Ops", "A longer message that has to wrap over more than one line of the chat box, with characters the font lacks: 漢字")]
         var times: [Double] = []
         for (from, text) in messages {
             let body = String(decoding: try JSONSerialization.data(withJSONObject: ["from": from, "text": text]), as: UTF8.self)
@@ -113,6 +113,9 @@ func lumaSpread(_ canvas: VideoCanvas, in rect: PixelRect) -> Int {
         }
         let trackText = try mcuOutput("/usr/bin/ffmpeg", ["-loglevel", "error", "-i", path, "-map", "0:s:0", "-f", "webvtt", "-"])
         #expect(trackTimes.count == messages.count, "text track packets: \(track)")
+        // Cues outliving the recording are cut at its end: the file lasts as long as its video.
+        let fileDuration = try #require(Double(try mcuProbe(["-show_entries", "format=duration", "-of", "csv=p=0", path]).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(abs(fileDuration - Double(pictures.count) / 30) < 0.3, "file lasts \(fileDuration) s for \(pictures.count) frames")
         for ((from, message), time) in zip(messages, times) {
             let stamp = vttStamp(time)
             #expect(vtt.contains("\(stamp) --> "), "no cue at \(stamp) in \(vtt)")
