@@ -49,7 +49,7 @@ final class RoomProcess {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
         p.arguments = [Paths.root.appendingPathComponent("Tests/peers/aiortc_publish.py").path, "\(base)/rooms/\(room)/whip",
-                       Paths.fixture(clip), String(seconds), name]
+                       clip.hasPrefix("/") ? clip : Paths.fixture(clip), String(seconds), name]
         p.standardOutput = output ?? FileHandle.nullDevice
         p.standardError = output ?? FileHandle.nullDevice
         try p.run()
