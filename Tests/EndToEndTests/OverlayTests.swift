@@ -154,3 +154,23 @@ func mcuOutput(_ tool: String, _ arguments: [String]) throws -> String {
     p.waitUntilExit()
     return String(decoding: data, as: UTF8.self)
 }
+
+extension OverlayTests {
+    /// A bad watermark or chat file stops start-up with a message naming the file and the field.
+    @Test(arguments: [
+        ("watermark", #"{"items": [{"image": "missing.png"}]}"#, "items[0].image"),
+        ("watermark", ##"{"items": [{"text": "x", "colour": "#fff"}]}"##, "items[0].colour"),
+        ("watermark", #"{"items": [{"text": "x", "anchor": "middle"}]}"#, "items[0].anchor"),
+        ("watermark", #"{"items": [ }"#, "not valid JSON"),
+        ("chat-overlay", #"{"region": {"x": "200%"}}"#, "region.x"),
+        ("chat-overlay", #"{"font": "/nonexistent/font.ttf"}"#, "font"),
+        ("chat-overlay", #"{"max_lines": 0}"#, "max_lines"),
+    ])
+    func aBadPresentationFileStopsStartUpNamingTheFileAndField(option: String, document: String, field: String) throws {
+        let path = Paths.temporary("bad-\(option)-\(abs(document.hashValue)).json")
+        try document.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try mcuRecord(["--room", "bad", "--http", "127.0.0.1:0", "--\(option)", path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(path) && result.stderr.contains(field), "\(result.stderr)")
+    }
+}
