@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "SessionTests", dependencies: ["Session", "STUN", "RTP", "SDP", "SecureTransport"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "Session", "STUN", "RTP", "SDP", "SecureTransport", "Recorder", "Codecs", "Layout", "MediaCore",
                                                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Codecs", "Layout", "MediaCore"]),
+        .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Codecs", "Layout", "MediaCore", "Text"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Compositor", "Text", "Layout", "MediaCore", "STUN", "RTP", "SDP", "SecureTransport"]),
     ],
     swiftLanguageModes: [.v6]

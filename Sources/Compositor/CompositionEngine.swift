@@ -247,8 +247,7 @@ public final class CompositionEngine {
             lastSpeaker = speaker
             onSpeakerChange?(speaker, time - origin)
         }
-        let shown = hidden.isEmpty ? sources.map(\.descriptor) : sources.map(\.descriptor).filter { !hidden.contains($0.id) }
-        let context = LayoutContext(sources: shown, time: time, speaker: speaker)
+        let context = LayoutContext(sources: sources.map(\.descriptor), time: time, speaker: speaker, pinned: pinned, hidden: hidden)
         let solved = LayoutSolver.solve(layout, canvas: canvasSize, context: context)
         lastSolved = solved
         let names = Dictionary(sources.map { ($0.descriptor.id, $0.descriptor.name) }, uniquingKeysWith: { a, _ in a })

@@ -59,7 +59,8 @@ public final class VideoCompositor {
         plan.removeAll(keepingCapacity: true)
         var translucent = false
         for tile in tiles {
-            translucent = translucent || tile.opacity < 1
+            // Translucent tiles and name labels (which may overlap the bars) blend over what is under them.
+            translucent = translucent || tile.opacity < 1 || tile.label != nil
             let content = VideoCompositor.content(of: tile)
             let placed = tile.sourceID.flatMap(picture).map { tile.fit.placement(of: $0.size, in: content).destination }
             plan.append(Paint(tile: tile.rect, picture: placed, border: tile.border))
@@ -88,6 +89,8 @@ public final class VideoCompositor {
                     scalers[id] = scaler
                     if !scaler.draw(picture, crop: placement.crop, into: canvas, destination: placement.destination, opacity: tile.opacity) {
                         drawSlate(content, title: name(id), state: state(id))
+                    } else if let label = tile.label {
+                        drawLabel(name(id), style: label, in: content)
                     }
                 } else {
                     drawSlate(content, title: name(id), state: state(id))
@@ -129,6 +132,21 @@ public final class VideoCompositor {
             canvas.blend(stateMask, x: rect.x + (rect.width - stateMask.width) / 2, y: y + mask.height + size / 3,
                          color: RGBAColor(r: 200, g: 200, b: 200), opacity: 0.9, clip: rect)
         }
+    }
+
+    private let labelBox = TranslucentBox()
+
+    /// The participant's name in a box at the bottom (or top) left of its picture.
+    func drawLabel(_ title: String, style: NameLabel, in rect: PixelRect) {
+        guard let text, !title.isEmpty else { return }
+        let size = style.size ?? max(10, min(28, rect.height / 10))
+        let pad = max(2, size / 4) & ~1
+        guard rect.width > 4 * pad + size, rect.height > size + 4 * pad else { return }
+        let mask = label(title, size: size, width: rect.width - 4 * pad, text: text)
+        let box = PixelRect(x: rect.x + pad, y: style.position == .top ? rect.y + pad : rect.maxY - pad - (mask.height + 2 * pad),
+                            width: (mask.width + 2 * pad + 1) & ~1, height: (mask.height + 2 * pad + 1) & ~1)
+        labelBox.draw(box, on: canvas, color: style.background, opacity: style.backgroundOpacity)
+        canvas.blend(mask, x: box.x + pad, y: box.y + pad, color: style.color, clip: box)
     }
 
     private func label(_ title: String, size: Int, width: Int, text: TextRenderer) -> AlphaMask {

@@ -99,6 +99,18 @@ public struct Border: Sendable, Hashable {
     public init(width: Int = 0, color: RGBAColor = .white) { self.width = width; self.color = color }
 }
 
+/// A participant's name drawn on its tile.
+public struct NameLabel: Sendable, Hashable {
+    public enum Position: String, Sendable, Hashable, CaseIterable { case top, bottom }
+    /// Text height in pixels; nil: a tenth of the tile's height, 10 to 28.
+    public var size: Int?
+    public var color = RGBAColor.white
+    public var background = RGBAColor.black
+    public var backgroundOpacity = 0.6
+    public var position = Position.bottom
+    public init() {}
+}
+
 /// One rectangle of the canvas that shows one source or tiles several.
 public struct LayoutRegion: Sendable, Hashable {
     public enum Mode: String, Sendable, Hashable { case grid, single }
@@ -124,6 +136,8 @@ public struct LayoutRegion: Sendable, Hashable {
     public var border: Border
     public var opacity: Double
     public var style: Style
+    /// Names on the tiles (off when nil).
+    public var labels: NameLabel?
 
     public init(id: String, x: Dimension = .pixels(0), y: Dimension = .pixels(0), width: Dimension? = nil,
                 height: Dimension? = nil, z: Int = 0, sources: [SourceSelector] = [.pattern("*")],

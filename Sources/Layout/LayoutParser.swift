@@ -123,6 +123,28 @@ public enum LayoutParser {
             try b.finish()
         }
         region.opacity = try f.double("opacity", min: 0, max: 1) ?? 1
+        if let value = f.take("labels") {
+            switch value {
+            case let .bool(on): region.labels = on ? NameLabel() : nil
+            case .object:
+                var l = try Fields(value, path: f.path("labels"))
+                var label = NameLabel()
+                label.size = try l.int("size", min: 6, max: 200)
+                label.color = try l.color("color") ?? label.color
+                label.background = try l.color("background") ?? label.background
+                label.backgroundOpacity = try l.double("background_opacity", min: 0, max: 1) ?? label.backgroundOpacity
+                if let position = try l.string("position") {
+                    guard let p = NameLabel.Position(rawValue: position) else {
+                        throw MediaError(.invalidLayout, "must be \"top\" or \"bottom\", not \"\(position)\"", at: l.path("position"))
+                    }
+                    label.position = p
+                }
+                try l.finish()
+                region.labels = label
+            default:
+                throw MediaError(.invalidLayout, "must be true, false or an object (size, color, background, background_opacity, position)", at: f.path("labels"))
+            }
+        }
         try checkPlacement(region, canvas: canvas, path: f.basePath)
         return region
     }

@@ -11,10 +11,12 @@ public struct PlacedTile: Sendable, Hashable {
     public var fit: Fit
     public var border: Border
     public var opacity: Double
+    public var label: NameLabel?
 
-    public init(sourceID: String?, regionID: String, cell: Int, rect: PixelRect, z: Int, fit: Fit, border: Border, opacity: Double) {
+    public init(sourceID: String?, regionID: String, cell: Int, rect: PixelRect, z: Int, fit: Fit, border: Border, opacity: Double,
+                label: NameLabel? = nil) {
         self.sourceID = sourceID; self.regionID = regionID; self.cell = cell; self.rect = rect
-        self.z = z; self.fit = fit; self.border = border; self.opacity = opacity
+        self.z = z; self.fit = fit; self.border = border; self.opacity = opacity; self.label = label
     }
 }
 
@@ -163,7 +165,7 @@ public enum LayoutSolver {
             let pick = region.overflow == .showNewest ? matching.last : matching.first
             if let pick {
                 return [PlacedTile(sourceID: pick.id, regionID: region.id, cell: 0, rect: rect, z: region.z,
-                                   fit: region.fit, border: region.border, opacity: region.opacity)]
+                                   fit: region.fit, border: region.border, opacity: region.opacity, label: region.labels)]
             }
         }
         return []
@@ -223,7 +225,7 @@ public enum LayoutSolver {
             let cellRect = PixelRect(x: originX + column * (cellW + gap) + shift, y: originY + row * (cellH + gap),
                                      width: cellW, height: cellH)
             tiles.append(PlacedTile(sourceID: source.id, regionID: region.id, cell: index, rect: cellRect, z: region.z,
-                                    fit: region.fit, border: region.border, opacity: region.opacity))
+                                    fit: region.fit, border: region.border, opacity: region.opacity, label: region.labels))
         }
         return tiles
     }
