@@ -195,6 +195,14 @@ public final class CompositionEngine {
     /// The source of participant `id` that is still in the room.
     public func source(_ id: String) -> Source? { sources.first { $0.descriptor.id == id && $0.descriptor.end == nil } }
 
+    /// Paced runs: changes at set times on the output timeline (a replayed events file), applied before the first
+    /// frame at or after their time. Call before `runToEnd`.
+    private var scheduled: [(time: Microseconds, change: (CompositionEngine) -> Void)] = []
+    public func schedule(at time: Microseconds, _ change: @escaping (CompositionEngine) -> Void) {
+        let index = scheduled.firstIndex { $0.time > time } ?? scheduled.count
+        scheduled.insert((time, change), at: index)
+    }
+
     /// Paced run over sources that all end (files): returns when the last one has ended.
     public func runToEnd(progress: (Microseconds) -> Void, shouldStop: () -> Bool) throws(MediaError) {
         while !shouldStop() {
@@ -215,6 +223,10 @@ public final class CompositionEngine {
             }
             // 1 ms of slack: containers round timestamps to milliseconds.
             if allEnded && t >= end - 1_000 { break }
+            while let next = scheduled.first, next.time <= t {
+                scheduled.removeFirst()
+                next.change(self)
+            }
             try tick(time: t, pictures: pictures)
             progress(t)
         }

@@ -75,6 +75,10 @@ public struct ComposeJob: Sendable {
     public var crf: Int = 23
     public var bitrate: Int?
     public var fontPath: String = TextRenderer.defaultFontPath
+    /// Watermarks and the chat overlay's style, as in a live room.
+    public var presentation = RoomPresentation()
+    /// A recording's events file to follow (layouts, pins, hides, chat at their times).
+    public var events: RecordedEvents?
 
     public init(layout: LayoutDocument, inputs: [ComposeInput], output: String) {
         self.layout = layout; self.inputs = inputs; self.output = output
@@ -118,6 +122,11 @@ public enum Composer {
         let writer = try CompositeWriter(path: job.output, settings: settings)
         let engine = try CompositionEngine(layout: job.layout, canvasSize: canvas, fps: fps, writer: writer,
                                            text: text, backgroundImage: background)
+        for mark in job.presentation.watermarks { engine.overlays.append(WatermarkOverlay(item: mark.item, image: mark.image, text: text)) }
+        if let style = job.presentation.chat {
+            engine.overlays.append(ChatOverlay(style: style, text: try TextRenderer(fontPath: style.font ?? job.fontPath)))
+        }
+        job.events?.schedule(on: engine)
         let log = WarningLog()
         var sources: [FileSource] = []
         var usedIDs = Set<String>()
@@ -143,7 +152,7 @@ public enum Composer {
                             shouldStop: shouldStop)
         for source in sources { source.buffer.cancel() }
         for message in log.all { warning(message) }
-        return try writer.finish()
+        return try writer.finish(annotations: job.events?.annotations(chatLifetime: job.presentation.chat?.lifetime ?? 30) ?? RecordingAnnotations())
     }
 
     /// The first picture of an image (or video) file.

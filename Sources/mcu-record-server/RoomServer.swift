@@ -170,6 +170,9 @@ struct RoomServer: AsyncParsableCommand {
         } else {
             printError("warning: cannot write \(path)\n")
         }
+        if let recording = s.recording?.path, recording.hasSuffix(".mp4"), FileManager.default.fileExists(atPath: String(recording.dropLast(4)) + ".events.jsonl") {
+            command += " --events \(String(recording.dropLast(4))).events.jsonl"
+        }
         printLine("  re-render: \(command) --output \(s.room)-again.mp4")
     }
 

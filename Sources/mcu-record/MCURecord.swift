@@ -71,6 +71,15 @@ struct Compose: ParsableCommand {
     @Option(name: .long, help: "Font for slates and labels.")
     var font: String = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
+    @Option(name: .long, help: "Watermark file (JSON: images and texts, see Layouts/README.md).")
+    var watermark: String?
+
+    @Option(name: .customLong("chat-overlay"), help: "Chat overlay file (JSON); with --events, the recording's chat shows again.")
+    var chatOverlay: String?
+
+    @Option(name: .long, help: "A live recording's events file (NAME.events.jsonl): follow its layouts, pins, hides and chat.")
+    var events: String?
+
     @Flag(name: .long, help: "Print progress lines even when stderr is not a terminal.")
     var progress = false
 
@@ -100,6 +109,18 @@ struct Compose: ParsableCommand {
             job.preset = preset
             job.bitrate = bitrate.map { $0 * 1000 }
             job.fontPath = font
+            if let file = watermark {
+                for item in try loadWatermarks(file).items {
+                    var image: VideoPicture?
+                    if case let .image(path, _) = item.content { image = try Composer.loadImage(path) }
+                    job.presentation.watermarks.append((item, image))
+                }
+            }
+            if let file = chatOverlay { job.presentation.chat = try loadChatOverlay(file) }
+            if let file = events {
+                guard let data = FileManager.default.contents(atPath: file) else { throw MediaError(.inputUnreadable, "cannot read the events file", at: file) }
+                job.events = try RecordedEvents.parse(Array(data), path: file)
+            }
             guard job.output.lowercased().hasSuffix(".mp4") else {
                 throw MediaError(.invalidArgument, "--output must name an .mp4 file")
             }

@@ -174,3 +174,33 @@ extension OverlayTests {
         #expect(result.stderr.contains(path) && result.stderr.contains(field), "\(result.stderr)")
     }
 }
+
+extension OverlayTests {
+    /// A re-render given a live recording's events file follows its layout timeline and pins, and carries its
+    /// chapters and chat.
+    @Test func composeReplaysAnEventsFile() throws {
+        let events = Paths.temporary("replay.events.jsonl")
+        let lines = [
+            ##"{"t":0,"event":"recording","file":"x.mp4","layout":{"name":"grid","regions":[{"id":"main","sources":["*"]}]},"room":"r"}"##,
+            ##"{"t":0,"event":"join","name":"Red","participant":"id-red"}"##,
+            ##"{"t":0,"event":"join","name":"Blue","participant":"id-blue"}"##,
+            ##"{"t":1,"event":"layout","layout":{"name":"solo","canvas":{"background":"#00ff00"},"regions":[{"id":"a","x":0,"y":0,"width":"50%","height":"50%","mode":"single","sources":["@speaker"]}]}}"##,
+            ##"{"t":1.5,"event":"participant","gain":1,"hidden":false,"muted":false,"name":"Blue","participant":"id-blue","pinned":true}"##,
+            ##"{"t":1.2,"event":"chat","from":"Ops","text":"replayed"}"##,
+            ##"{"t":1.3,"event":"speaker","participant":"id-red"}"##,
+        ]
+        try lines.joined(separator: "\n").write(toFile: events, atomically: true, encoding: .utf8)
+        let output = try compose("replay", layout: "grid", inputs: [Paths.fixture("colour-ff0000.webm") + "@0", "file=\(Paths.fixture("colour-0000ff.webm")),name=Blue"],
+                                 size: "320x180", extra: ["--events", events])
+        let pictures = try decodePictures(output)
+        let quarter = PixelRect(x: 20, y: 10, width: 120, height: 70), outside = PixelRect(x: 200, y: 120, width: 100, height: 50)
+        // Before 1 s the grid (no green); from 1 s the solo layout on green; from 1.5 s Blue pinned into it.
+        #expect(distance(try #require(picture(at: 0.5, in: pictures)?.meanYUV(in: outside)), yuv(ofHex: "00ff00")) > 40)
+        expectColour(try #require(picture(at: 1.2, in: pictures)), outside, "00ff00", "the replayed layout at 1.2 s")
+        expectColour(try #require(picture(at: 2.0, in: pictures)), quarter, "0000ff", "the pinned participant at 2 s")
+        let chapters = try mcuProbe(["-show_chapters", "-of", "csv=p=0", output])
+        #expect(chapters.contains("solo"), "chapters: \(chapters)")
+        let text = try mcuOutput("/usr/bin/ffmpeg", ["-loglevel", "error", "-i", output, "-map", "0:s:0", "-f", "webvtt", "-"])
+        #expect(text.contains("Ops: replayed"), "\(text)")
+    }
+}
