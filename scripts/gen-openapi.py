@@ -9,4 +9,4 @@ json.loads(text)  # must be valid JSON
 assert '"""#' not in text
 (root / "Sources/Server/OpenAPIDocument.swift").write_text(
     "// Generated from docs/openapi.json by `make openapi`; a test checks they match.\n\n"
-    "enum OpenAPIDocument {\n    static let text = #\"\"\"\n" + text + "\"\"\"#\n}\n")
+    "enum OpenAPIDocument {\n    static let text = #\"\"\"\n" + text + "\n\"\"\"#\n}\n")

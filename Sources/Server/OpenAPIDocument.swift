@@ -205,5 +205,6 @@ enum OpenAPIDocument {
     }
   }
 }
+
 """#
 }

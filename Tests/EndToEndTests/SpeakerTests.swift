@@ -49,13 +49,15 @@ import Testing
             if let last = runs.last, last.colour == colour { runs[runs.count - 1].end = t } else { runs.append((colour, t, t)) }
         }
         let story = runs.filter { $0.colour != "-" && $0.end - $0.start > 0.1 }.map { "\($0.colour)@\(String(format: "%.1f", $0.start))" }
-        let beforePin = runs.filter { $0.start < pinTime && $0.colour != "-" }.map(\.colour)
+        // Until the first speaker is detected the slot shows whoever joined first; from then on it follows the talker.
+        let firstSpeaker = try #require(events.split(separator: "\n").first { $0.contains("\"event\":\"speaker\"") }
+            .flatMap { object(Data($0.utf8))["t"] as? Double })
+        let beforePin = runs.filter { $0.end > firstSpeaker + 0.1 && $0.start < pinTime && $0.colour != "-" }.map(\.colour)
         // Ann first, then Ben once she stops; never back to Ann before the pin (her interjection is too short).
         #expect(beforePin.first == "R", "speaker slot over time: \(story)")
         #expect(beforePin.filter { $0 == "B" }.count == 1 && beforePin.last == "B", "speaker slot flapped: \(story)")
-        if let switchToBen = runs.first(where: { $0.colour == "B" }) {
-            let annStopped = runs.first { $0.colour == "R" }.map(\.start) ?? 0
-            #expect(switchToBen.start - annStopped > 4, "Ben took the slot before Ann stopped: \(story)")
+        if let annFirst = runs.first(where: { $0.colour == "R" }), let switchToBen = runs.first(where: { $0.colour == "B" && $0.start > annFirst.start }) {
+            #expect(switchToBen.start - annFirst.start > 4, "Ben took the slot before Ann stopped: \(story)")
         }
         // From the pin on, Ann again.
         let afterPin = pictures.filter { Double($0.time) / 1e6 > pinTime + 0.1 }
