@@ -58,6 +58,10 @@ public final class CompositionEngine {
     private var pendingControls: [(change: @Sendable (CompositionEngine) -> Void, done: (@Sendable (Int64, Microseconds) -> Void)?)] = []
     private var frameDone: [@Sendable (Int64, Microseconds) -> Void] = []
     private var controlsClosed = false
+    /// Senders' own audio levels (RFC 6464), by source, queued from the network threads; used for the speaker
+    /// slot instead of the decoded level while they keep coming.
+    private var reportedLevels: [String: [(time: Microseconds, level: Float)]] = [:]
+    private var lastReported: [String: (time: Microseconds, level: Float)] = [:]
     private var published: [SourceStatistics] = []
     /// Work done so far: frames made, time spent compositing and encoding (µs). Published with the statistics.
     public struct Counters: Sendable, Equatable { public var frames: Int64 = 0; public var compose: Int64 = 0; public var encode: Int64 = 0; public var lag: Microseconds = 0 }
@@ -115,6 +119,39 @@ public final class CompositionEngine {
             pendingControls.append((change, done))
             return true
         }
+    }
+
+    /// Thread-safe: a sender's audio level for its audio at `time` (room time), linear (1 = full scale).
+    public func reportLevel(id: String, level: Float, at time: Microseconds) {
+        changes.withLock {
+            if reportedLevels[id, default: []].count >= 100 { reportedLevels[id]!.removeFirst(50) }
+            reportedLevels[id, default: []].append((time, level))
+        }
+    }
+
+    /// Levels for the speaker detector over the block at `time`: the sender's reported level where a recent one
+    /// exists, else the decoded one.
+    private func speakerLevels(_ inputs: [AudioMixer.Input], at time: Microseconds) -> [String: Float] {
+        let end = time + 20_000
+        let fresh = changes.withLock { () -> [String: (time: Microseconds, level: Float)] in
+            var latest: [String: (time: Microseconds, level: Float)] = [:]
+            for (id, queue) in reportedLevels {
+                guard let index = queue.lastIndex(where: { $0.time <= end }) else { continue }
+                latest[id] = queue[index]
+                reportedLevels[id]!.removeFirst(index + 1)
+            }
+            return latest
+        }
+        for (id, value) in fresh { lastReported[id] = value }
+        var levels: [String: Float] = [:]
+        for input in inputs {
+            if let reported = lastReported[input.id], time - reported.time < 100_000 {
+                levels[input.id] = reported.level
+            } else {
+                levels[input.id] = mixer.levels[input.id] ?? 0
+            }
+        }
+        return levels
     }
 
     /// After the last frame: runs what is still queued (its `done` gets frame -1: it never showed) and refuses
@@ -305,7 +342,7 @@ public final class CompositionEngine {
             }
             let mixed = mixer.mix(inputs, position: audioPosition, count: count)
             if count == AudioMixer.blockSamples {
-                speakers.update(levels: Dictionary(uniqueKeysWithValues: inputs.map { ($0.id, mixer.levels[$0.id] ?? 0) }))
+                speakers.update(levels: speakerLevels(inputs, at: time))
             }
             try writer.writeAudio(left: mixed.left, right: mixed.right)
             audioPosition += Int64(count)

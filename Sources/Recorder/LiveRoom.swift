@@ -337,6 +337,12 @@ public final class LiveRoom: @unchecked Sendable {
         }
     }
 
+    /// The sender's RFC 6464 level of participant `id`'s audio at `time` (room time), in -dBov.
+    public func audioLevel(id: String, dBov: UInt8, time: Microseconds) {
+        guard let engine = lock.withLock({ participants[id] != nil ? recording?.engine : nil }) else { return }
+        engine.reportLevel(id: id, level: dBov >= 127 ? 0 : Float(pow(10, -Double(dBov) / 20)), at: time)
+    }
+
     /// Something worth keeping in the events file (keyframe waits, loss bursts), at the room clock's now.
     public func note(_ kind: String, _ fields: [String: JSONValue]) {
         let now = clock()

@@ -114,6 +114,8 @@ public final class RoomService: @unchecked Sendable {
         switch output {
         case let .frame(mid, _, _, frame, time):
             room.frame(id: sessionID, mid: mid, data: frame.data, keyframe: frame.keyframe, time: time)
+        case let .audioLevel(_, dBov, time):
+            room.audioLevel(id: sessionID, dBov: dBov, time: time)
         case .connected:
             logger.info("connected", metadata: ["room": "\(route.room)", "participant": "\(route.name)"])
         case let .closed(reason):

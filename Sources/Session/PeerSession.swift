@@ -16,6 +16,8 @@ public final class PeerSession {
         case lossBurst(mid: String, packets: Int)
         /// Receive statistics of every track, emitted once just before `.closed`.
         case report([TrackReport])
+        /// The sender's RFC 6464 audio level (-dBov, 0 loudest … 127 silent) of an audio frame, at its room time.
+        case audioLevel(mid: String, dBov: UInt8, roomTime: RTPTime)
     }
 
     public struct TrackReport: Sendable {
@@ -39,7 +41,11 @@ public final class PeerSession {
     private let started: RTPTime
     private var lastReport: RTPTime
     private var closed = false
-    private struct Stream { var track: NegotiatedTrack; var codec: RTPCodec; var buffer: JitterBuffer; var highest: UInt16 = 0; var received = 0 }
+    private struct Stream {
+        var track: NegotiatedTrack; var codec: RTPCodec; var buffer: JitterBuffer; var highest: UInt16 = 0; var received = 0
+        /// RFC 6464 levels of the last packets by RTP timestamp, until their frames come out of the buffer.
+        var levels: [(timestamp: UInt32, dBov: UInt8)] = []
+    }
     private var streams: [UInt32: Stream] = [:]
     private var timeline = ParticipantTimeline()
     /// Statistics of streams replaced by a new SSRC or ended by BYE, per mid.
@@ -168,6 +174,10 @@ public final class PeerSession {
         guard var stream = streams[packet.ssrc], packet.payloadType == stream.track.payloadType else { droppedPackets += 1; return [] }
         if stream.received == 0 || packet.sequenceNumber.distance(from: stream.highest) > 0 { stream.highest = packet.sequenceNumber }
         stream.received += 1
+        if let id = stream.track.extensions[SDPAnswerer.audioLevelURI], let level = packet.audioLevel(id: id) {
+            if stream.levels.count >= 32 { stream.levels.removeFirst() }
+            stream.levels.append((packet.timestamp, level.level))
+        }
         let actions = stream.buffer.insert(packet, now: now)
         streams[packet.ssrc] = stream
         return translate(actions, ssrc: packet.ssrc, now: now)
@@ -182,6 +192,9 @@ public final class PeerSession {
                 if var time = timeline.roomTime(ssrc: ssrc, rtpTimestamp: timestamp, arrival: arrival) {
                     if stream.codec == .opus { time -= PeerSession.audioCaptureLead(frame.data) }
                     out.append(.frame(mid: stream.track.mid, kind: stream.track.kind, codec: stream.codec, frame, roomTime: time))
+                    if let level = stream.levels.last(where: { $0.timestamp == timestamp }) {
+                        out.append(.audioLevel(mid: stream.track.mid, dBov: level.dBov, roomTime: time))
+                    }
                 }
             case let .nack(lost):
                 out += sendRTCP(.nack(sender: localSSRC, media: ssrc, lost: lost))

@@ -215,4 +215,64 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         #expect(near(colour(pictures[15], 70), r) && near(colour(pictures[15], 230), b), "1.5 s: red and blue side by side")
         #expect(near(colour(pictures[25], 150), b), "2.5 s: blue alone after red left")
     }
+
+    /// Senders' RFC 6464 levels drive the speaker slot even when the decoded audio says nothing.
+    @Test func reportedAudioLevelsPickTheSpeaker() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("live-levels-\(getpid()).mp4").path
+        let size = PixelSize(width: 160, height: 90)
+        let writer = try CompositeWriter(path: path, settings: EncoderSettings(size: size, fps: Rational(10), preset: "ultrafast"))
+        let engine = try CompositionEngine(layout: try #require(LayoutPresets.document(named: "single")), canvasSize: size, fps: Rational(10), writer: writer, text: nil)
+        let origin: Microseconds = 10_000_000
+        for (i, id) in ["a", "b"].enumerated() {
+            engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: id, start: origin, hasVideo: false, sequence: i), buffer: SourceBuffer(mode: .live)))
+        }
+        nonisolated(unsafe) var changes: [(String?, Microseconds)] = []
+        engine.onSpeakerChange = { changes.append(($0, $1)) }
+        var clock = origin, reported = origin
+        try engine.runLive(origin: origin, latency: 100_000, now: { clock }, sleep: { wait in
+            clock += wait
+            while reported <= clock {       // a packet every 20 ms: "b" loud (-10 dBov), "a" near silence
+                engine.reportLevel(id: "b", level: 0.316, at: reported)
+                engine.reportLevel(id: "a", level: 0.00001, at: reported)
+                reported += 20_000
+            }
+        }, shouldStop: { engine.frameIndex >= 40 })
+        _ = try writer.finish()
+        let chosen = try #require(changes.last { $0.0 != nil })
+        #expect(chosen.0 == "b")
+        #expect(chosen.1 >= 1_500_000 && chosen.1 < 2_600_000, "b took the slot after the hold: \(changes)")
+    }
+
+    /// A camera that stops shows its last picture for 2 s, then the participant's slate, and its picture again
+    /// when it comes back.
+    @Test func aStoppedCameraTurnsIntoTheSlateAfterTwoSeconds() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("live-slate-\(getpid()).mp4").path
+        let size = PixelSize(width: 160, height: 90)
+        let writer = try CompositeWriter(path: path, settings: EncoderSettings(size: size, fps: Rational(10), preset: "ultrafast"))
+        let engine = try CompositionEngine(layout: try #require(LayoutPresets.document(named: "grid")), canvasSize: size, fps: Rational(10), writer: writer, text: nil)
+        let origin: Microseconds = 10_000_000
+        let buffer = SourceBuffer(mode: .live)
+        engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: "cam", start: origin, hasAudio: false), buffer: buffer))
+        var clock = origin, produced = origin
+        try engine.runLive(origin: origin, latency: 100_000, now: { clock }, sleep: { wait in
+            clock += wait
+            while produced <= clock {       // pictures for the first second and again from 4 s on
+                let t = produced - origin
+                if t < 1_000_000 || t >= 4_000_000 { buffer.pushVideo(try! colourPicture("ff0000", time: produced)) }
+                produced += 50_000
+            }
+        }, shouldStop: { engine.frameIndex >= 50 })
+        _ = try writer.finish()
+        let reader = try MediaFileReader(path: path, wantAudio: false)
+        var pictures: [VideoPicture] = []
+        while reader.step(onVideo: { pictures.append($0) }, onAudio: { _ in }) {}
+        let red = RGBAColor(hex: "ff0000")!.yuv
+        func isRed(_ p: VideoPicture) -> Bool {
+            let c = p.meanYUV(in: PixelRect(x: 70, y: 35, width: 20, height: 20))!
+            return abs(c.y - Double(red.y)) < 15 && abs(c.v - Double(red.v)) < 15
+        }
+        #expect(isRed(pictures[5]) && isRed(pictures[25]), "live, then held for up to 2 s")
+        #expect(!isRed(pictures[32]) && !isRed(pictures[38]), "stopped for more than 2 s: the slate")
+        #expect(isRed(pictures[47]), "back")
+    }
 }

@@ -15,7 +15,7 @@ func offer() -> String {
     v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n\
     a=ice-ufrag:pubr\r\na=ice-pwd:publisherpassword0123456\r\na=fingerprint:sha-256 \(publisherCertificate.fingerprint)\r\n\
     m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n\
-    a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n\
+    a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n\
     m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n\
     a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n
     """
@@ -82,6 +82,21 @@ func vp8Frame(seq: UInt16, ts: UInt32, key: Bool) -> [[UInt8]] {
         #expect(frames[1].1 == EncodedFrame(data: [0xFC, 1, 2], keyframe: true))
         // Audio is placed earlier by its packet duration (0xFC: one 20 ms CELT frame) and the Opus look-ahead (6.5 ms).
         #expect(frames[0].2 == 100_001 && frames[1].2 == 120_000 - 26_500)
+    }
+
+    /// RFC 6464: the sender's level comes out with its audio frame, at the frame's room time.
+    @Test func audioLevelsFromTheHeaderExtensionComeOutWithTheirFrames() throws {
+        let c = try connect()
+        var out: [PeerSession.Output] = []
+        for (i, level) in [UInt8(0x80 | 20), 90].enumerated() {
+            out += media(c, RTPPacket.build(payloadType: 111, sequenceNumber: UInt16(5 + i), timestamp: UInt32(960 * (i + 1)), ssrc: 0xA0D1,
+                                            extensions: [(4, Array("0".utf8)), (1, [level])], payload: [0xFC, 1, 2]), now: 120_000 + RTPTime(i) * 20_000)
+        }
+        let frameTimes = out.compactMap { o -> RTPTime? in if case let .frame(_, _, _, _, t) = o { t } else { nil } }
+        let levels = out.compactMap { o -> (String, UInt8, RTPTime)? in if case let .audioLevel(mid, dBov, t) = o { (mid, dBov, t) } else { nil } }
+        #expect(levels.map(\.0) == ["0", "0"])
+        #expect(levels.map(\.1) == [20, 90])
+        #expect(levels.map(\.2) == frameTimes)
     }
 
     @Test func lossIsNackedOverSRTCPAndStrangersAreIgnored() throws {
