@@ -12,9 +12,7 @@ public func loadLayout(_ argument: String) throws(MediaError) -> LayoutDocument 
         throw MediaError(.invalidLayout, "cannot read the layout file", at: argument)
     }
     do { return try LayoutParser.parse(bytes: Array(data)) } catch {
-        var located = error
-        located.location = "\(argument): " + (error.location ?? "(document)")
-        throw located
+        throw error.located(in: argument)
     }
 }
 
@@ -34,9 +32,7 @@ public func loadWatermarks(_ path: String) throws(MediaError) -> WatermarkDocume
         }
         return document
     } catch {
-        var located = error
-        located.location = "\(path): " + (error.location ?? "(document)")
-        throw located
+        throw error.located(in: path)
     }
 }
 
@@ -52,9 +48,16 @@ public func loadChatOverlay(_ path: String) throws(MediaError) -> ChatOverlaySty
         }
         return style
     } catch {
-        var located = error
-        located.location = "\(path): " + (error.location ?? "(document)")
-        throw located
+        throw error.located(in: path)
+    }
+}
+
+extension MediaError {
+    /// The error with the file it is about in front of its field path: `watermark.json: items[0].anchor`.
+    func located(in path: String) -> MediaError {
+        var located = self
+        located.location = "\(path): " + (location ?? "(document)")
+        return located
     }
 }
 

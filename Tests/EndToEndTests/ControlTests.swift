@@ -186,14 +186,5 @@ extension ControlTests {
 
 /// ffprobe's output (for chapters and text tracks, which the project's reader does not decode).
 func mcuProbe(_ arguments: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-    p.arguments = ["-v", "error"] + arguments
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
+    try mcuOutput("/usr/bin/ffprobe", ["-v", "error"] + arguments)
 }
