@@ -17,6 +17,9 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .customLong("chat-overlay"), help: "Chat overlay file (JSON: region, font, colours, lines, lifetime).")
     public var chatOverlay: String?
 
+    @Option(name: .long, help: "Folder of the images watermarks set through the API may use (PUT /rooms/NAME/watermark).")
+    public var assets: String = "assets"
+
     @Option(name: .long, help: "Layout preset or layout JSON file.")
     public var layout: String = "grid"
 
@@ -72,6 +75,7 @@ public struct RoomOptions: ParsableArguments {
         if manualRecording { list.append("--manual-recording") }
         if let watermark { list += ["--watermark", watermark] }
         if let chatOverlay { list += ["--chat-overlay", chatOverlay] }
+        list += ["--assets", assets]
         return list
     }
 }

@@ -49,12 +49,15 @@ public struct WatermarkItem: Sendable, Hashable {
 }
 
 /// A watermark file (`--watermark file.json`): `{"items": [...]}`.
-public struct WatermarkDocument: Sendable, Hashable {
+public struct WatermarkDocument: Sendable, Equatable {
     public var items: [WatermarkItem]
+    /// The document as given (the API answers with it).
+    public var source: JSONValue = .object([("items", .array([]))])
     public init(items: [WatermarkItem]) { self.items = items }
 
     public static func parse(bytes: [UInt8]) throws(MediaError) -> WatermarkDocument {
-        var root = try Fields(try OverlayDocuments.json(bytes), path: "")
+        let json = try OverlayDocuments.json(bytes)
+        var root = try Fields(json, path: "")
         _ = root.take("$schema"); _ = root.take("description")
         guard let value = root.take("items") else { throw MediaError(.invalidLayout, "is required (a list of images and texts)", at: "items") }
         guard case let .array(list) = value else { throw MediaError(.invalidLayout, "must be an array", at: "items") }
@@ -88,7 +91,9 @@ public struct WatermarkDocument: Sendable, Hashable {
             try f.finish()
             items.append(WatermarkItem(content: content, anchor: anchor, margin: margin, x: x, y: y, opacity: opacity, aboveTiles: z == "above"))
         }
-        return WatermarkDocument(items: items)
+        var document = WatermarkDocument(items: items)
+        document.source = json
+        return document
     }
 }
 

@@ -125,6 +125,8 @@ public struct TrackFile: Sendable {
 /// How a room's composite is dressed: watermarks, the chat overlay's style and the fonts.
 public struct RoomPresentation: Sendable {
     public var watermarks: [(item: WatermarkItem, image: VideoPicture?)] = []
+    /// The watermark document in force (the API answers with it).
+    public var watermarkDocument: JSONValue = .object([("items", .array([]))])
     public var chat: ChatOverlayStyle?
     public var fontPath = TextRenderer.defaultFontPath
     public init() {}
@@ -184,7 +186,7 @@ public final class LiveRoom: @unchecked Sendable {
     private var lastOrigin: Microseconds = 0
     private let clock: @Sendable () -> Microseconds
     public let latency: Microseconds
-    public let presentation: RoomPresentation
+    public private(set) var presentation: RoomPresentation
 
     public init(name: String, layout: LayoutDocument, clock: @escaping @Sendable () -> Microseconds, latency: Microseconds = 400_000,
                 presentation: RoomPresentation = RoomPresentation()) {
@@ -194,6 +196,8 @@ public final class LiveRoom: @unchecked Sendable {
         self.latency = latency
         self.presentation = presentation
     }
+
+    public var watermarkDocument: JSONValue { lock.withLock { presentation.watermarkDocument } }
 
     public var isRecording: Bool { lock.withLock { recording != nil } }
 
@@ -205,6 +209,7 @@ public final class LiveRoom: @unchecked Sendable {
 
     /// Starts recording to `output` now, with everyone present. Throws `conflict` when already recording.
     public func start(output: String, settings: EncoderSettings) throws(MediaError) {
+        let presentation = lock.withLock { self.presentation }
         let fonts = presentation.fontPath
         let text = try? TextRenderer(fontPath: fonts)
         var overlays: [any FrameOverlay] = []
@@ -374,6 +379,22 @@ public final class LiveRoom: @unchecked Sendable {
         return await perform { engine, time in
             engine.apply(layout)
             record?.write("layout", time: time, ["layout": layout.source])
+        }
+    }
+
+    /// Replaces the room's watermarks from the next output frame on (and for later recordings).
+    public func setWatermarks(_ watermarks: [(item: WatermarkItem, image: VideoPicture?)], document: JSONValue) async -> Effect? {
+        let fonts = lock.withLock { () -> String in
+            presentation.watermarks = watermarks
+            presentation.watermarkDocument = document
+            return presentation.fontPath
+        }
+        let record = lock.withLock { recording?.record }
+        return await perform { engine, time in
+            let text = try? TextRenderer(fontPath: fonts)
+            let kept = engine.overlays.filter { !($0 is WatermarkOverlay) }
+            engine.overlays = watermarks.map { WatermarkOverlay(item: $0.item, image: $0.image, text: text) } + kept
+            record?.write("watermark", time: time, ["watermark": document])
         }
     }
 

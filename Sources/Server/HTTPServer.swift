@@ -195,6 +195,15 @@ public enum HTTPServer {
             }
             return json(layout.source, headers: headers)
         }
+        router.get("/rooms/{room}/watermark") { _, context -> Response in
+            json(try service.watermarks(room: try context.parameters.require("room")))
+        }
+        router.put("/rooms/{room}/watermark") { request, context -> Response in
+            let room = try context.parameters.require("room")
+            _ = try service.watermarks(room: room)                   // 404 before reading the body
+            let body = try await jsonBody(request, limit: 64 * 1024)
+            return json(try await service.setWatermarks(room: room, bytes: body.bytes))
+        }
         router.post("/rooms/{room}/recording") { _, context -> Response in
             let room = try context.parameters.require("room")
             let file = try service.startRecording(room: room)

@@ -151,6 +151,19 @@ enum OpenAPIDocument {
         }
       }
     },
+    "/rooms/{room}/watermark": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }],
+      "get": { "summary": "The room's watermark document", "responses": { "200": { "description": "watermark document", "content": { "application/json": {} } }, "404": { "$ref": "#/components/responses/Problem" } } },
+      "put": {
+        "summary": "Replace the room's watermarks from the next frame (Layouts/README.md; images by relative path inside the server's assets folder)",
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": { "items": { "type": "array" } }, "required": ["items"] } } } },
+        "responses": {
+          "200": { "description": "the watermark document in force", "content": { "application/json": {} } },
+          "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
+          "413": { "$ref": "#/components/responses/Problem" }, "415": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
     "/rooms/{room}/recording": {
       "parameters": [{ "$ref": "#/components/parameters/room" }],
       "post": {

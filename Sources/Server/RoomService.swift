@@ -39,6 +39,8 @@ public struct ServerConfiguration: Sendable {
     public var autoRecord = true
     /// Watermarks, chat overlay and fonts of every room's composite.
     public var presentation = RoomPresentation()
+    /// Where watermark images given through the API are read from (nothing outside it).
+    public var assets = "assets"
 
     public init(layout: LayoutDocument) { self.layout = layout }
 }
@@ -281,6 +283,38 @@ public final class RoomService: @unchecked Sendable {
     }
 
     public func layout(room name: String) throws -> LayoutDocument { try existing(name).live.layout }
+
+    public func watermarks(room name: String) throws -> JSONValue { try existing(name).live.watermarkDocument }
+
+    /// Replaces a room's watermarks (a watermark document; images by relative path inside the assets folder).
+    public func setWatermarks(room name: String, bytes: [UInt8]) async throws -> JSONValue {
+        let room = try existing(name)
+        let document: WatermarkDocument
+        do throws(MediaError) { document = try WatermarkDocument.parse(bytes: bytes) } catch {
+            throw ServiceError(status: 400, reason: error.message, field: error.location)
+        }
+        var marks: [(item: WatermarkItem, image: VideoPicture?)] = []
+        for (i, item) in document.items.enumerated() {
+            var image: VideoPicture?
+            if case let .image(path, _) = item.content {
+                let field = "items[\(i)].image"
+                let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+                guard !path.hasPrefix("/"), !parts.contains(".."), !parts.contains(""), !path.contains("\0") else {
+                    throw ServiceError(status: 400, reason: "must be a path inside the assets folder (relative, without ..)", field: field)
+                }
+                let resolved = configuration.assets + "/" + path
+                guard FileManager.default.isReadableFile(atPath: resolved) else {
+                    throw ServiceError(status: 400, reason: "no such image in the assets folder", field: field)
+                }
+                do throws(MediaError) { image = try Composer.loadImage(resolved) } catch {
+                    throw ServiceError(status: 400, reason: "not a readable image: \(error.message)", field: field)
+                }
+            }
+            marks.append((item, image))
+        }
+        _ = await room.live.setWatermarks(marks, document: document.source)
+        return document.source
+    }
 
     /// Puts a layout in force; returns once a frame with it is written (frame index and time, nil when not recording).
     public func applyLayout(room name: String, _ layout: LayoutDocument) async throws -> LiveRoom.Effect? {

@@ -64,8 +64,11 @@ struct RoomServer: AsyncParsableCommand {
                 configuration.allowedRooms = [room]
             }
             configuration.autoRecord = !options.manualRecording
+            configuration.assets = options.assets
             if let file = options.watermark {
-                for item in try loadWatermarks(file).items {
+                let document = try loadWatermarks(file)
+                configuration.presentation.watermarkDocument = document.source
+                for item in document.items {
                     var image: VideoPicture?
                     if case let .image(path, _) = item.content {
                         do { image = try Composer.loadImage(path) } catch {

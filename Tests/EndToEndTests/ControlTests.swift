@@ -78,7 +78,10 @@ func waitForParticipants(_ room: RoomProcess, _ name: String, count: Int, token:
     /// Every route answers, with RFC 9457 problems for what is wrong: 401, 404, 409, 400 with the field, 413, 415.
     @Test func everyRouteAnswersAndBadRequestsGetTheRightProblem() async throws {
         let token = "s3cret-token"
-        let room = try RoomProcess(room: nil, extra: ["--token", token, "--manual-recording"])
+        let assets = Paths.temporary("assets")
+        try FileManager.default.createDirectory(atPath: assets, withIntermediateDirectories: true)
+        #expect(try mcuRun("/usr/bin/ffmpeg", ["-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=c=0xff8000:s=64x32", "-frames:v", "1", assets + "/logo.png"]) == 0)
+        let room = try RoomProcess(room: nil, extra: ["--token", token, "--manual-recording", "--assets", assets])
         defer { _ = room.stop() }
         let base = room.base
         // Health and the pages need no token; everything else does.
@@ -122,6 +125,18 @@ func waitForParticipants(_ room: RoomProcess, _ name: String, count: Int, token:
         let (putStatus, _, _) = try await http("PUT", layoutURL, body: ##"{"preset": "speaker"}"##, contentType: "application/json", token: token)
         #expect(putStatus == 200)
         #expect(try await http("GET", layoutURL, contentType: nil, token: token).1.contains("\"speaker\""))
+        // Watermarks through the API: images from the assets folder only.
+        let watermark = "\(base)/rooms/api/watermark"
+        let (marked, markedBody, _) = try await http("PUT", watermark, body: #"{"items": [{"image": "logo.png", "anchor": "top-left", "opacity": 0.5}]}"#,
+                                                     contentType: "application/json", token: token)
+        #expect(marked == 200 && markedBody.contains("logo.png"), "\(markedBody)")
+        #expect(try await http("GET", watermark, contentType: nil, token: token).1.contains("logo.png"))
+        for escape in ["../assets/logo.png", "/etc/hostname", "nothing.png"] {
+            let (refused, refusal, _) = try await http("PUT", watermark, body: "{\"items\": [{\"image\": \"\(escape)\"}]}", contentType: "application/json", token: token)
+            #expect(refused == 400 && refusal.contains("items[0].image"), "\(escape): \(refusal)")
+        }
+        let (badZ, badZBody, _) = try await http("PUT", watermark, body: #"{"items": [{"text": "x", "z": "middle"}]}"#, contentType: "application/json", token: token)
+        #expect(badZ == 400 && badZBody.contains("items[0].z"), "\(badZBody)")
         // Chat and snapshot.
         let (chatted, chatBody, _) = try await http("POST", "\(base)/rooms/api/chat", body: ##"{"from": "Ops", "text": "hello"}"##, contentType: "application/json", token: token)
         #expect(chatted == 201, "\(chatBody)")
