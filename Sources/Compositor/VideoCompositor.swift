@@ -90,7 +90,8 @@ public final class VideoCompositor {
                     if !scaler.draw(picture, crop: placement.crop, into: canvas, destination: placement.destination, opacity: tile.opacity) {
                         drawSlate(content, title: name(id), state: state(id))
                     } else if let label = tile.label {
-                        drawLabel(name(id), style: label, in: content)
+                        // On the picture itself, not on the bars around it.
+                        drawLabel(name(id), style: label, in: placement.destination.intersection(content))
                     }
                 } else {
                     drawSlate(content, title: name(id), state: state(id))
