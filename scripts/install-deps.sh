@@ -6,7 +6,7 @@ packages=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libvpx-dev libopus-dev libfreetype-dev libsrtp2-dev libssl-dev
   fonts-dejavu-core ffmpeg
-  python3 python3-venv chromium
+  python3 python3-venv chromium curl
 )
 missing=()
 for p in "${packages[@]}"; do
