@@ -161,17 +161,8 @@ public final class ChatOverlay: FrameOverlay {
         return rendered
     }
 
-    public func draw(on canvas: VideoCanvas, time: Microseconds, wallclock: Double) {
-        let lifetime = Microseconds(style.lifetime * 1_000_000)
-        messages.removeAll { time - $0.time >= lifetime }
-        let visible = messages.filter { $0.time <= time }
-        guard !visible.isEmpty else { return }
-        let area = region(in: canvas.size)
-        let pad = max(4, style.size / 3), lineHeight = text.lineHeight(size: style.size)
-        let width = area.width - 2 * pad
-        guard width > style.size, area.height > lineHeight + 2 * pad else { return }
-        let maxLines = min(style.maxLines, (area.height - 2 * pad) / lineHeight)
-        // Lines of the newest messages, newest last, cut to what fits.
+    /// The newest messages' lines, newest last, cut to what fits.
+    private func lines(of visible: ArraySlice<Message>, width: Int, maxLines: Int) -> [Line] {
         var lines: [Line] = []
         for message in visible.reversed() {
             let name = style.showNames && !message.from.isEmpty ? message.from + ": " : ""
@@ -182,6 +173,31 @@ public final class ChatOverlay: FrameOverlay {
             lines.insert(contentsOf: block, at: 0)
             if lines.count >= maxLines { break }
         }
+        return lines
+    }
+
+    /// The wrapped lines of the messages on screen: computed again only when that set or the region changes.
+    private struct LinesKey: Equatable { var count: Int; var first: Microseconds; var last: Microseconds; var area: PixelRect }
+    private var linesKey: LinesKey?
+    private var cachedLines: [Line] = []
+
+    public func draw(on canvas: VideoCanvas, time: Microseconds, wallclock: Double) {
+        let lifetime = Microseconds(style.lifetime * 1_000_000)
+        if let expired = messages.firstIndex(where: { time - $0.time < lifetime }), expired > 0 { messages.removeFirst(expired) }
+        else if let last = messages.last, time - last.time >= lifetime { messages.removeAll() }
+        // Messages come in time order: those on screen are a prefix.
+        let shown = messages.firstIndex { $0.time > time } ?? messages.count
+        guard shown > 0 else { return }
+        let area = region(in: canvas.size)
+        let pad = max(4, style.size / 3), lineHeight = text.lineHeight(size: style.size)
+        let width = area.width - 2 * pad
+        guard width > style.size, area.height > lineHeight + 2 * pad else { return }
+        let key = LinesKey(count: shown, first: messages[0].time, last: messages[shown - 1].time, area: area)
+        if key != linesKey {
+            linesKey = key
+            cachedLines = lines(of: messages[..<shown], width: width, maxLines: min(style.maxLines, (area.height - 2 * pad) / lineHeight))
+        }
+        let lines = cachedLines
         let height = (lines.count * lineHeight + 2 * pad + 1) & ~1
         let boxRect = PixelRect(x: area.x, y: area.maxY - height, width: area.width, height: height)
         box.draw(boxRect, on: canvas, color: style.background, opacity: style.backgroundOpacity)

@@ -137,6 +137,10 @@ func waitForParticipants(_ room: RoomProcess, _ name: String, count: Int, token:
         }
         let (badZ, badZBody, _) = try await http("PUT", watermark, body: #"{"items": [{"text": "x", "z": "middle"}]}"#, contentType: "application/json", token: token)
         #expect(badZ == 400 && badZBody.contains("items[0].z"), "\(badZBody)")
+        // WHIP: trickle ICE is not needed (ICE-lite, candidates in the answer); a session that does not exist.
+        #expect(try await http("PATCH", "\(base)/rooms/api/whip/\(ids[0])", body: "a=candidate", contentType: "application/trickle-ice-sdpfrag", token: token).0 == 405)
+        #expect(try await http("DELETE", "\(base)/rooms/api/whip/nobody", contentType: nil, token: token).0 == 404)
+        #expect(try await http("POST", "\(base)/rooms/api/whip", body: "v=0", contentType: "text/plain", token: token).0 == 415)
         // Chat and snapshot.
         let (chatted, chatBody, _) = try await http("POST", "\(base)/rooms/api/chat", body: ##"{"from": "Ops", "text": "hello"}"##, contentType: "application/json", token: token)
         #expect(chatted == 201, "\(chatBody)")
