@@ -255,12 +255,11 @@ public final class RoomService: @unchecked Sendable {
             output = "\(configuration.recordings)/\(name)-\(stamp).mp4"
         }
         try? FileManager.default.createDirectory(atPath: configuration.recordings, withIntermediateDirectories: true)
-        do {
+        do throws(MediaError) {
             try room.live.start(output: output, settings: EncoderSettings(size: configuration.size, fps: configuration.fps,
                                                                           preset: configuration.preset, crf: configuration.crf))
-        } catch let error as MediaError where error.code == .conflict {
-            throw ServiceError(status: 409, reason: error.message)
         } catch {
+            if error.code == .conflict { throw ServiceError(status: 409, reason: error.message) }
             throw ServiceError(status: 500, reason: "cannot start the recording: \(error)")
         }
         lock.withLock { room.recorded = true; room.stamp = stamp }
@@ -335,7 +334,7 @@ public final class RoomService: @unchecked Sendable {
     }
 
     public func snapshot(room name: String) async throws -> [UInt8] {
-        guard let jpeg = await try existing(name).live.snapshot() else { throw ServiceError(status: 409, reason: "room \(name) is not recording: no composite to show") }
+        guard let jpeg = try await existing(name).live.snapshot() else { throw ServiceError(status: 409, reason: "room \(name) is not recording: no composite to show") }
         return jpeg
     }
 
