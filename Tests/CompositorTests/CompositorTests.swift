@@ -216,12 +216,18 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         #expect(near(colour(pictures[25], 150), b), "2.5 s: blue alone after red left")
     }
 
-    /// Senders' RFC 6464 levels drive the speaker slot even when the decoded audio says nothing.
-    @Test func reportedAudioLevelsPickTheSpeaker() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("live-levels-\(getpid()).mp4").path
+    /// A 160x90, 10 fps engine writing to a temporary file.
+    func smallEngine(_ name: String, preset: String) throws -> (String, CompositeWriter, CompositionEngine) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(getpid()).mp4").path
         let size = PixelSize(width: 160, height: 90)
         let writer = try CompositeWriter(path: path, settings: EncoderSettings(size: size, fps: Rational(10), preset: "ultrafast"))
-        let engine = try CompositionEngine(layout: try #require(LayoutPresets.document(named: "single")), canvasSize: size, fps: Rational(10), writer: writer, text: nil)
+        let engine = try CompositionEngine(layout: try #require(LayoutPresets.document(named: preset)), canvasSize: size, fps: Rational(10), writer: writer, text: nil)
+        return (path, writer, engine)
+    }
+
+    /// Senders' RFC 6464 levels drive the speaker slot even when the decoded audio says nothing.
+    @Test func reportedAudioLevelsPickTheSpeaker() throws {
+        let (path, writer, engine) = try smallEngine("live-levels", preset: "single")
         let origin: Microseconds = 10_000_000
         for (i, id) in ["a", "b"].enumerated() {
             engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: id, start: origin, hasVideo: false, sequence: i), buffer: SourceBuffer(mode: .live)))
@@ -246,10 +252,7 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
     /// A camera that stops shows its last picture for 2 s, then the participant's slate, and its picture again
     /// when it comes back.
     @Test func aStoppedCameraTurnsIntoTheSlateAfterTwoSeconds() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("live-slate-\(getpid()).mp4").path
-        let size = PixelSize(width: 160, height: 90)
-        let writer = try CompositeWriter(path: path, settings: EncoderSettings(size: size, fps: Rational(10), preset: "ultrafast"))
-        let engine = try CompositionEngine(layout: try #require(LayoutPresets.document(named: "grid")), canvasSize: size, fps: Rational(10), writer: writer, text: nil)
+        let (path, writer, engine) = try smallEngine("live-slate", preset: "grid")
         let origin: Microseconds = 10_000_000
         let buffer = SourceBuffer(mode: .live)
         engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: "cam", start: origin, hasAudio: false), buffer: buffer))
