@@ -3,7 +3,7 @@ SWIFT ?= swift
 RELEASE_BIN = .build/release/mcu-record
 DEBUG_BIN = .build/debug/mcu-record
 
-.PHONY: deps build release demo demo-compose test fixtures bench presets openapi clean
+.PHONY: deps build release demo demo-compose test fixtures bench presets openapi fuzz fuzz-seeds clean
 
 deps:
 	@scripts/install-deps.sh
@@ -43,6 +43,13 @@ presets:
 
 openapi:
 	python3 scripts/gen-openapi.py
+
+# libFuzzer over every outside-input parser: FUZZ_SECONDS per target (default 60), FUZZ_JOBS at a time.
+fuzz: deps
+	@scripts/fuzz.sh
+
+fuzz-seeds:
+	python3 scripts/gen-fuzz-seeds.py
 
 clean:
 	rm -rf .build recordings Fixtures/generated Benchmarks/work

@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -47,6 +48,8 @@ let package = Package(
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "Logging", package: "swift-log"),
                                                .product(name: "Metrics", package: "swift-metrics")]),
+        // Every outside-input parser as a function of bytes: driven by libFuzzer (`make fuzz`), replayed by the tests.
+        .target(name: "FuzzTargets", dependencies: ["Layout", "MediaCore", "RTP", "SDP", "STUN"]),
         .target(name: "CommandSupport", dependencies: ["Layout", "MediaCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Files and publishing; no HTTP server linked, so composing keeps a small footprint.
         .executableTarget(name: "mcu-record", dependencies: [
@@ -64,6 +67,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
@@ -77,3 +81,11 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `make fuzz` builds the libFuzzer driver (MCU_FUZZ=1, its own scratch path, -sanitize=fuzzer,address); ordinary
+// builds never see it, so they need no sanitizer runtime.
+if ProcessInfo.processInfo.environment["MCU_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "mcu-fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/mcu-fuzz",
+                                             swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    package.products.append(.executable(name: "mcu-fuzz", targets: ["mcu-fuzz"]))
+}

@@ -59,6 +59,7 @@ public final class CompositeWriter {
     private var framesWritten: Int64 = 0
     private var lastFrameIndex: Int64 = -1
     private var finished = false
+    private var lockDescriptor: Int32 = -1
     private let audioFrameSize: Int
 
     public init(path: String, settings: EncoderSettings) throws(MediaError) {
@@ -77,6 +78,7 @@ public final class CompositeWriter {
     }
 
     deinit {
+        if lockDescriptor >= 0 { close(lockDescriptor) }
         if !finished, let output, output.pointee.pb != nil {
             // Abandoned (error path): keep what reached the disk, playable as fragments.
             av_write_trailer(output)
@@ -163,6 +165,10 @@ public final class CompositeWriter {
         if opened < 0 {
             throw MediaError(.outputUnwritable, "cannot write the output file", underlying: ffmpegErrorText(opened), at: partialPath)
         }
+        // Held while the file is written: recovery leaves a locked file alone (its writer is alive); the kernel drops
+        // the lock when the process dies, however it dies.
+        lockDescriptor = open(partialPath, O_RDONLY | O_CLOEXEC)
+        if lockDescriptor >= 0 { flock(lockDescriptor, LOCK_EX | LOCK_NB) }
         // Every fragment goes to the kernel as soon as it is cut: a killed process loses only the fragment in progress.
         ctx.pointee.flags |= AVFMT_FLAG_FLUSH_PACKETS
         var muxOptions: OpaquePointer?
@@ -254,12 +260,21 @@ public final class CompositeWriter {
         finished = true
         try check(trailer, .outputUnwritable, "cannot complete the recording", at: partialPath)
         let summary = try MP4Finalizer.finalize(partial: partialPath, into: finalPath, annotations: annotations)
+        if lockDescriptor >= 0 { close(lockDescriptor); lockDescriptor = -1 }
         return RecordingSummary(path: finalPath, duration: summary.duration, bytes: summary.bytes, videoFrames: framesWritten)
     }
 }
 
 /// Turns a fragmented recording into a regular MP4 (index first) by copying its packets, atomically.
 public enum MP4Finalizer {
+    /// Whether a recording's writer still holds its file (a live process is writing it).
+    public static func isBeingWritten(_ partial: String) -> Bool {
+        let descriptor = open(partial, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return flock(descriptor, LOCK_EX | LOCK_NB) != 0
+    }
+
     public static func finalize(partial: String, into path: String,
                                 annotations: RecordingAnnotations = RecordingAnnotations()) throws(MediaError) -> (duration: Microseconds, bytes: Int64) {
         let temporary = path + ".finalizing"

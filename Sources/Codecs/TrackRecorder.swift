@@ -98,7 +98,12 @@ public final class TrackRecorder {
         let opened = avio_open(&output.pointee.pb, path, AVIO_FLAG_WRITE)
         if opened < 0 { throw MediaError(.outputUnwritable, "cannot write the track file", underlying: ffmpegErrorText(opened), at: path) }
         output.pointee.flags |= AVFMT_FLAG_FLUSH_PACKETS
-        try check(avformat_write_header(output, nil), .outputUnwritable, "cannot write the track file header", at: path)
+        // Clusters of at most a second, each flushed when cut: a killed process loses at most about a second.
+        var options: OpaquePointer?
+        av_dict_set(&options, "cluster_time_limit", "1000", 0)
+        let header = avformat_write_header(output, &options)
+        av_dict_free(&options)
+        try check(header, .outputUnwritable, "cannot write the track file header", at: path)
         started = true
         let queued = pending
         pending.removeAll()

@@ -91,6 +91,15 @@ struct RoomServer: AsyncParsableCommand {
         } catch let error as MediaError {
             throw fail(error)
         }
+        // What a crash of an earlier run left in the recordings folder is finalized before anything new starts.
+        for leftover in Recovery.leftovers(in: output) {
+            let outcome = Recovery.recover(leftover)
+            if let path = outcome.path {
+                printLine("recovered \(leftover) → \(path) (\(decimal(Double(outcome.duration) / 1e6, 1)) s)")
+            } else {
+                printError("warning: cannot recover \(leftover): \(outcome.error ?? "unknown error")\n")
+            }
+        }
         let transport: UDPTransport
         do {
             transport = try await UDPTransport.bind(host: udpHost, port: udpPort, group: MultiThreadedEventLoopGroup.singleton) { id, output in

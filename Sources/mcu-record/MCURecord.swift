@@ -20,7 +20,7 @@ struct MCURecord: AsyncParsableCommand {
         with a JSON layout. Layouts: grid, speaker, pip, presentation, single, or a file (see Layouts/README.md).
         """,
         version: "0.1.0",
-        subcommands: [RoomCommand.self, Compose.self, PublishCommand.self],
+        subcommands: [RoomCommand.self, Compose.self, PublishCommand.self, RecoverCommand.self],
         defaultSubcommand: RoomCommand.self)
 }
 
