@@ -68,6 +68,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),

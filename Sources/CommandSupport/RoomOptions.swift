@@ -17,6 +17,12 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .customLong("chat-overlay"), help: "Chat overlay file (JSON: region, font, colours, lines, lifetime).")
     public var chatOverlay: String?
 
+    @Option(name: .customLong("max-participants"), help: "Participants per room.")
+    public var maxParticipants: Int = 25
+
+    @Option(name: .customLong("max-rooms"), help: "Rooms at once (without --room).")
+    public var maxRooms: Int = 16
+
     @Option(name: .long, help: "Folder of the images watermarks set through the API may use (PUT /rooms/NAME/watermark).")
     public var assets: String = "assets"
 
@@ -75,7 +81,7 @@ public struct RoomOptions: ParsableArguments {
         if manualRecording { list.append("--manual-recording") }
         if let watermark { list += ["--watermark", watermark] }
         if let chatOverlay { list += ["--chat-overlay", chatOverlay] }
-        list += ["--assets", assets]
+        list += ["--assets", assets, "--max-participants", String(maxParticipants), "--max-rooms", String(maxRooms)]
         return list
     }
 }

@@ -141,12 +141,12 @@ public enum HTTPServer {
         router.post("/rooms/{room}/whip") { request, context -> Response in
             let room = try context.parameters.require("room")
             guard request.headers[.contentType]?.lowercased().hasPrefix("application/sdp") == true else {
-                return plain(.unsupportedMediaType, "a WHIP offer is application/sdp")
+                throw ServiceError(status: 415, reason: "a WHIP offer is application/sdp")
             }
             var request = request
             let body: ByteBuffer
             do { body = try await request.collectBody(upTo: maxOfferBytes) } catch {
-                return plain(.contentTooLarge, "offers are limited to \(maxOfferBytes) bytes")
+                throw ServiceError(status: 413, reason: "offers are limited to \(maxOfferBytes) bytes")
             }
             let name = request.uri.queryParameters["name"].map(String.init) ?? request.headers.first { $0.name.canonicalName == "x-participant-name" }?.value
             let (answer, sessionID) = try await service.publish(room: room, name: name, offer: String(buffer: body))

@@ -29,6 +29,8 @@ public struct ServerConfiguration: Sendable {
     public var crf = 23
     public var maxParticipants = 25
     public var maxRooms = 16
+    /// Media sections one participant may publish (camera, microphone, a screen share, its audio).
+    public var maxTracksPerParticipant = 4
     public var latency: Microseconds = 400_000
     /// When set, each participant's tracks are also written here as received (`--tracks`).
     public var tracks: String?
@@ -164,6 +166,9 @@ public final class RoomService: @unchecked Sendable {
         let negotiation: Negotiation
         do { negotiation = try SDPAnswerer.answer(offer: offer, options: options) } catch {
             throw ServiceError(status: 400, reason: error.reason)
+        }
+        guard negotiation.tracks.count <= configuration.maxTracksPerParticipant else {
+            throw ServiceError(status: 400, reason: "an offer may carry at most \(configuration.maxTracksPerParticipant) media tracks, not \(negotiation.tracks.count)")
         }
         let participantName = String((name ?? "participant").prefix(64))
         let live = try lock.withLock { () throws -> LiveRoom in

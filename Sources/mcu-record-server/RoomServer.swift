@@ -65,6 +65,11 @@ struct RoomServer: AsyncParsableCommand {
             }
             configuration.autoRecord = !options.manualRecording
             configuration.assets = options.assets
+            guard (1...1000).contains(options.maxParticipants), (1...1000).contains(options.maxRooms) else {
+                throw MediaError(.invalidArgument, "--max-participants and --max-rooms must be 1-1000")
+            }
+            configuration.maxParticipants = options.maxParticipants
+            configuration.maxRooms = options.maxRooms
             if let file = options.watermark {
                 let document = try loadWatermarks(file)
                 configuration.presentation.watermarkDocument = document.source

@@ -173,4 +173,40 @@ func vp8Frame(seq: UInt16, ts: UInt32, key: Bool) -> [[UInt8]] {
         guard case let .closed(consent)? = c.session.poll(now: 31_000_000).last else { Issue.record("no consent expiry"); return }
         #expect(consent.contains("consent"))
     }
+
+    /// A replayed SRTP packet (same sequence, same authentication) is dropped by the SRTP layer.
+    @Test func replayedSRTPIsDropped() throws {
+        let c = try connect()
+        var packet = RTPPacket.build(payloadType: 111, sequenceNumber: 40, timestamp: 9600, ssrc: 0xA0D1, extensions: [(4, Array("0".utf8))], payload: [0xFC, 1])
+        _ = c.send.protect(&packet)
+        let first = c.session.receive(packet, from: peer, now: 200_000)
+        let dropped = c.session.droppedPackets
+        let again = c.session.receive(packet, from: peer, now: 210_000)
+        #expect(first.contains { if case .frame = $0 { true } else { false } })
+        #expect(!again.contains { if case .frame = $0 { true } else { false } })
+        #expect(c.session.droppedPackets == dropped + 1, "the replay is dropped before RTP parsing")
+    }
+
+    /// A peer whose DTLS certificate is not the one its offer's fingerprint names never gets media through: the
+    /// session closes.
+    @Test func aFingerprintMismatchClosesTheSession() throws {
+        let negotiation = try SDPAnswerer.answer(offer: offer(), options: AnswerOptions(iceUfrag: "srvr", icePwd: "serverpassword0123456789",
+                                                                                          fingerprint: serverCertificate.fingerprint, candidates: [], sessionID: 1))
+        let session = try PeerSession(negotiation: negotiation, certificate: serverCertificate, localUfrag: "srvr", localPassword: "serverpassword0123456789", now: 0)
+        let check = STUNMessageBuilder.iceCheck(remoteUfrag: "srvr", localUfrag: "pubr", remotePassword: "serverpassword0123456789")
+        _ = session.receive(check, from: peer, now: 0)
+        let impostor = try DTLSSession(role: .client, certificate: try DTLSCertificate(), expectedFingerprint: serverCertificate.fingerprint)
+        var toServer = impostor.start(), outputs: [PeerSession.Output] = []
+        for _ in 0..<10 where !toServer.isEmpty {
+            var toClient: [[UInt8]] = []
+            for d in toServer {
+                for o in session.receive(d, from: peer, now: 1000) {
+                    if case let .send(bytes, _) = o { toClient.append(bytes) } else { outputs.append(o) }
+                }
+            }
+            toServer = toClient.flatMap { impostor.receive($0) }
+        }
+        #expect(outputs.contains { if case .closed = $0 { true } else { false } }, "outputs: \(outputs)")
+        #expect(!outputs.contains { if case .connected = $0 { true } else { false } })
+    }
 }
