@@ -23,6 +23,9 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .customLong("max-rooms"), help: "Rooms at once (without --room).")
     public var maxRooms: Int = 16
 
+    @Option(name: .customLong("min-free-space"), help: "Refuse new recordings when the recordings' disk has fewer MiB free.")
+    public var minFreeSpace: Int = 100
+
     @Option(name: .long, help: "Folder of the images watermarks set through the API may use (PUT /rooms/NAME/watermark).")
     public var assets: String = "assets"
 
@@ -81,7 +84,8 @@ public struct RoomOptions: ParsableArguments {
         if manualRecording { list.append("--manual-recording") }
         if let watermark { list += ["--watermark", watermark] }
         if let chatOverlay { list += ["--chat-overlay", chatOverlay] }
-        list += ["--assets", assets, "--max-participants", String(maxParticipants), "--max-rooms", String(maxRooms)]
+        list += ["--assets", assets, "--max-participants", String(maxParticipants), "--max-rooms", String(maxRooms),
+                 "--min-free-space", String(minFreeSpace)]
         return list
     }
 }

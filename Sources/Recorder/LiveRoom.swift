@@ -189,13 +189,17 @@ public final class LiveRoom: @unchecked Sendable {
     public private(set) var presentation: RoomPresentation
 
     public init(name: String, layout: LayoutDocument, clock: @escaping @Sendable () -> Microseconds, latency: Microseconds = 400_000,
-                presentation: RoomPresentation = RoomPresentation()) {
+                presentation: RoomPresentation = RoomPresentation(), onFailure: (@Sendable (MediaError) -> Void)? = nil) {
         self.name = name
         self.layout = layout
         self.clock = clock
         self.latency = latency
         self.presentation = presentation
+        self.onFailure = onFailure
     }
+
+    /// Called (on the recording's thread) when a recording stops by itself on an error.
+    private let onFailure: (@Sendable (MediaError) -> Void)?
 
     public var watermarkDocument: JSONValue { lock.withLock { presentation.watermarkDocument } }
 
@@ -204,7 +208,7 @@ public final class LiveRoom: @unchecked Sendable {
     /// The recording in progress: its file and how long it has run.
     public var recordingState: (path: String, duration: Microseconds)? {
         let now = clock()
-        return lock.withLock { recording.map { ($0.output, max(0, now - $0.origin)) } }
+        return lock.withLock { recording.flatMap { $0.finished == nil ? ($0.output, max(0, now - $0.origin)) : nil } }
     }
 
     /// Starts recording to `output` now, with everyone present. Throws `conflict` when already recording.
@@ -221,7 +225,10 @@ public final class LiveRoom: @unchecked Sendable {
             overlays.append(ChatOverlay(style: style, text: chatText))
         }
         let busy = lock.withLock { () -> String? in
-            if let current = self.recording?.output { return current }
+            if let current = self.recording {
+                guard current.finished != nil else { return current.output }
+                self.recording = nil          // it failed by itself: a new one may start
+            }
             if starting { return "a file" }
             starting = true
             return nil
@@ -266,6 +273,8 @@ public final class LiveRoom: @unchecked Sendable {
                 outcome = .failure(MediaError(.codecFailure, "room \(roomName): \(error)"))
             }
             self.lock.withLock { recording.finished = outcome; self.lock.broadcast() }
+            // A recording that failed on its own (a full disk, an I/O error) is reported once; the room goes on.
+            if case let .failure(error) = outcome, !self.lock.withLock({ recording.stopping }) { self.onFailure?(error) }
         }
     }
 

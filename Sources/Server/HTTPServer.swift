@@ -204,9 +204,16 @@ public enum HTTPServer {
             let body = try await jsonBody(request, limit: 64 * 1024)
             return json(try await service.setWatermarks(room: room, bytes: body.bytes))
         }
-        router.post("/rooms/{room}/recording") { _, context -> Response in
+        router.post("/rooms/{room}/recording") { request, context -> Response in
             let room = try context.parameters.require("room")
-            let file = try service.startRecording(room: room)
+            // Optional body: {"folder": "NAME"}, a folder under the recordings folder.
+            var folder: String?
+            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > 0 {
+                var fields = try RequestFields(try await jsonBody(request, limit: 4096).value)
+                folder = try fields.string("folder", max: 64)
+                try fields.finish()
+            }
+            let file = try service.startRecording(room: room, folder: folder)
             return json(.object([("room", .string(room)), ("file", .string(file)), ("active", .bool(true))]), status: .created)
         }
         router.delete("/rooms/{room}/recording") { _, context -> Response in

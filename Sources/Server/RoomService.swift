@@ -3,6 +3,7 @@ import Compositor
 import FoundationEssentials
 import Layout
 import Logging
+import Metrics
 import MediaCore
 import Recorder
 import RTP
@@ -43,6 +44,8 @@ public struct ServerConfiguration: Sendable {
     public var presentation = RoomPresentation()
     /// Where watermark images given through the API are read from (nothing outside it).
     public var assets = "assets"
+    /// New recordings are refused (503) when the recordings' file system has less free space than this.
+    public var minFreeBytes: Int64 = 100 << 20
 
     public init(layout: LayoutDocument) { self.layout = layout }
 }
@@ -236,8 +239,13 @@ public final class RoomService: @unchecked Sendable {
         if let allowed = configuration.allowedRooms, !allowed.contains(name) { throw ServiceError(status: 404, reason: "no room \(name) here") }
         guard rooms.count < configuration.maxRooms else { throw ServiceError(status: 503, reason: "too many rooms (\(configuration.maxRooms))") }
         guard let transport else { throw ServiceError(status: 503, reason: "media transport not ready") }
+        let logger = self.logger
         let room = Room(live: LiveRoom(name: name, layout: configuration.layout, clock: { transport.now() }, latency: configuration.latency,
-                                       presentation: configuration.presentation))
+                                       presentation: configuration.presentation, onFailure: { [weak self] error in
+            logger.error("recording failed", metadata: ["room": "\(name)", "error": "\(error)"])
+            Counter(label: "mcu_recording_failures_total", dimensions: [("room", name)]).increment()
+            self?.recordFailure(room: name, error: error)
+        }))
         rooms[name] = room
         return room
     }
@@ -250,16 +258,35 @@ public final class RoomService: @unchecked Sendable {
         return room
     }
 
-    /// Starts recording the room (making it if needed): the path of the new file. 409 when already recording.
-    public func startRecording(room name: String) throws -> String {
+    private func recordFailure(room name: String, error: MediaError) {
+        lock.withLock { rooms[name]?.error = "recording stopped: \(error)" }
+    }
+
+    /// Free bytes for unprivileged writers on the file system holding `path` (nil when unknown).
+    public static func freeBytes(at path: String) -> Int64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    /// Starts recording the room (making it if needed), in `folder` under the recordings folder when given: the
+    /// path of the new file. 409 when already recording, 503 when the disk is below the free-space floor.
+    public func startRecording(room name: String, folder: String? = nil) throws -> String {
+        if let folder, !RoomService.isValidRoomName(folder) {
+            throw ServiceError(status: 400, reason: "folder names are 1-64 letters, digits, '-' or '_' (one level under the recordings folder)", field: "folder")
+        }
+        let directory = configuration.recordings + (folder.map { "/" + $0 } ?? "")
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if let free = RoomService.freeBytes(at: directory), free < configuration.minFreeBytes {
+            throw ServiceError(status: 503, reason: "only \(free >> 20) MiB free where recordings go (the floor is \(configuration.minFreeBytes >> 20) MiB)")
+        }
         let room = try lock.withLock { try roomLocked(name) }
         var stamp = Int(Date().timeIntervalSince1970)
-        var output = "\(configuration.recordings)/\(name)-\(stamp).mp4"
+        var output = "\(directory)/\(name)-\(stamp).mp4"
         while FileManager.default.fileExists(atPath: output) || FileManager.default.fileExists(atPath: CompositeWriter.partialPath(for: output)) {
             stamp += 1
-            output = "\(configuration.recordings)/\(name)-\(stamp).mp4"
+            output = "\(directory)/\(name)-\(stamp).mp4"
         }
-        try? FileManager.default.createDirectory(atPath: configuration.recordings, withIntermediateDirectories: true)
         do throws(MediaError) {
             try room.live.start(output: output, settings: EncoderSettings(size: configuration.size, fps: configuration.fps,
                                                                           preset: configuration.preset, crf: configuration.crf))
@@ -267,7 +294,7 @@ public final class RoomService: @unchecked Sendable {
             if error.code == .conflict { throw ServiceError(status: 409, reason: error.message) }
             throw ServiceError(status: 500, reason: "cannot start the recording: \(error)")
         }
-        lock.withLock { room.recorded = true; room.stamp = stamp }
+        lock.withLock { room.recorded = true; room.stamp = stamp; room.error = nil }
         logger.info("recording", metadata: ["room": "\(name)", "file": "\(output)"])
         return output
     }

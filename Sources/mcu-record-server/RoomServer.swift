@@ -52,6 +52,7 @@ struct RoomServer: AsyncParsableCommand {
             }
             configuration.fps = rate
             configuration.preset = preset
+            guard (1...51).contains(crf) else { throw MediaError(.invalidArgument, "--crf must be 1…51 (lossless 0 needs a profile the MP4 does not use)") }
             configuration.crf = crf
             configuration.recordings = output
             configuration.tracks = options.tracks
@@ -70,6 +71,8 @@ struct RoomServer: AsyncParsableCommand {
             }
             configuration.maxParticipants = options.maxParticipants
             configuration.maxRooms = options.maxRooms
+            guard options.minFreeSpace >= 0 else { throw MediaError(.invalidArgument, "--min-free-space is in MiB, 0 or more") }
+            configuration.minFreeBytes = Int64(options.minFreeSpace) << 20
             if let file = options.watermark {
                 let document = try loadWatermarks(file)
                 configuration.presentation.watermarkDocument = document.source

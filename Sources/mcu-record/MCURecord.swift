@@ -104,7 +104,7 @@ struct Compose: ParsableCommand {
                 }
                 job.fps = rate
             }
-            guard (0...51).contains(crf) else { throw MediaError(.invalidArgument, "--crf must be 0…51") }
+            guard (1...51).contains(crf) else { throw MediaError(.invalidArgument, "--crf must be 1…51 (lossless 0 needs a profile the MP4 does not use)") }
             job.crf = crf
             job.preset = preset
             job.bitrate = bitrate.map { $0 * 1000 }
