@@ -9,7 +9,7 @@ import Text
 public final class CompositionEngine {
     public final class Source {
         public var descriptor: SourceDescriptor
-        public let buffer: SourceBuffer
+        public fileprivate(set) var buffer: SourceBuffer
         public var gain: Float
         public var muted = false
         /// Output frames this source was present for, showed a stale picture in, and had no picture yet in.
@@ -52,6 +52,7 @@ public final class CompositionEngine {
     private let changes = ConditionLock()
     private var pendingAdds: [Source] = []
     private var pendingLeaves: [(id: String, time: Microseconds)] = []
+    private var pendingRejoins: [(id: String, buffer: SourceBuffer)] = []
     /// Control changes (layout, pin, names, chat, snapshots) from other threads: each runs on the engine's thread
     /// before the next frame is composed, and its `done` after that frame is encoded, with the frame's index
     /// and time on the composite's timeline — so a caller learns exactly which frame first showed the change.
@@ -101,6 +102,12 @@ public final class CompositionEngine {
     /// Thread-safe: a source that joins while the engine runs (it appears at the next tick).
     public func join(_ source: Source) {
         changes.withLock { pendingAdds.append(source) }
+    }
+
+    /// Thread-safe: a source that left comes back (a participant reconnecting) with new media: it keeps its place in
+    /// the layout's order, so it gets its tile back.
+    public func rejoin(id: String, buffer: SourceBuffer) {
+        changes.withLock { pendingRejoins.append((id, buffer)) }
     }
 
     /// Thread-safe: the source leaves the timeline at `time` (it stays in the layout's history, as Twilio needs).
@@ -171,6 +178,15 @@ public final class CompositionEngine {
         let (adds, leaves, controls) = changes.withLock { () -> ([Source], [(id: String, time: Microseconds)], [(change: @Sendable (CompositionEngine) -> Void, done: (@Sendable (Int64, Microseconds) -> Void)?)]) in
             defer { pendingAdds.removeAll(); pendingLeaves.removeAll(); pendingControls.removeAll() }
             return (pendingAdds, pendingLeaves, pendingControls)
+        }
+        let rejoins = changes.withLock { () -> [(id: String, buffer: SourceBuffer)] in
+            defer { pendingRejoins.removeAll() }
+            return pendingRejoins
+        }
+        for rejoin in rejoins {
+            guard let source = sources.last(where: { $0.descriptor.id == rejoin.id }) else { continue }
+            source.descriptor.end = nil
+            source.buffer = rejoin.buffer
         }
         for control in controls {
             control.change(self)

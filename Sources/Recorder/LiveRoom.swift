@@ -156,12 +156,17 @@ public final class LiveRoom: @unchecked Sendable {
         let hasVideo: Bool, hasAudio: Bool
         let sequence: Int
         var settings: ParticipantSettings
+        /// Its source in the recording's engine: its own id, or that of its earlier self when it reconnected.
+        var sourceID = ""
         init(buffer: SourceBuffer, decoders: [String: TrackDecoder], writer: TrackFileWriter?, hasVideo: Bool, hasAudio: Bool, sequence: Int, settings: ParticipantSettings) {
             self.buffer = buffer; self.decoders = decoders; self.writer = writer; self.hasVideo = hasVideo; self.hasAudio = hasAudio
             self.sequence = sequence; self.settings = settings
         }
     }
     private var participants: [String: Participant] = [:]
+    /// Participants who left the recording in progress, by name: one who reconnects under the same name gets
+    /// its source (and so its tile) back.
+    private var departed: [String: String] = [:]
     /// One recording in progress at most. `@unchecked Sendable`: `stopping` and `finished` are only touched under
     /// the room's `lock`; the rest is immutable (the engine is driven by its own thread and its thread-safe calls).
     private final class Recording: @unchecked Sendable {
@@ -245,6 +250,7 @@ public final class LiveRoom: @unchecked Sendable {
         lock.withLock {
             self.recording = recording
             record.write("recording", time: 0, ["room": .string(name), "file": .string(output), "layout": layout.source])
+            departed.removeAll()
             for (id, p) in participants.sorted(by: { $0.value.sequence < $1.value.sequence }) { enter(id, p, at: origin, into: recording) }
         }
         engine.onSpeakerChange = { speaker, time in
@@ -280,14 +286,19 @@ public final class LiveRoom: @unchecked Sendable {
 
     /// Adds a participant to a recording's engine (caller holds `lock`).
     private func enter(_ id: String, _ p: Participant, at time: Microseconds, into recording: Recording) {
-        let descriptor = SourceDescriptor(id: id, name: p.settings.name, start: time, hasVideo: p.hasVideo, hasAudio: p.hasAudio, sequence: p.sequence)
-        let source = CompositionEngine.Source(descriptor: descriptor, buffer: p.buffer, gain: p.settings.gain)
-        source.muted = p.settings.muted
-        recording.engine.join(source)
-        let settings = p.settings
+        if let earlier = departed.removeValue(forKey: p.settings.name), !participants.values.contains(where: { $0 !== p && $0.sourceID == earlier }) {
+            p.sourceID = earlier
+            recording.engine.rejoin(id: earlier, buffer: p.buffer)
+        } else {
+            p.sourceID = id
+            let descriptor = SourceDescriptor(id: id, name: p.settings.name, start: time, hasVideo: p.hasVideo, hasAudio: p.hasAudio, sequence: p.sequence)
+            recording.engine.join(CompositionEngine.Source(descriptor: descriptor, buffer: p.buffer, gain: p.settings.gain))
+        }
+        let settings = p.settings, source = p.sourceID
         recording.engine.perform { engine in
-            if settings.hidden { engine.hidden.insert(id) }
-            if settings.pinned { engine.pinned = id }
+            if let joined = engine.source(source) { joined.gain = settings.gain; joined.muted = settings.muted }
+            if settings.hidden { engine.hidden.insert(source) } else { engine.hidden.remove(source) }
+            if settings.pinned { engine.pinned = source }
         }
         recording.record.write("join", time: max(0, time - recording.origin), ["participant": .string(id), "name": .string(p.settings.name)])
     }
@@ -343,7 +354,8 @@ public final class LiveRoom: @unchecked Sendable {
             guard let p = participants.removeValue(forKey: id) else { return }
             for decoder in p.decoders.values { decoder.stop() }
             if let recording {
-                recording.engine.leave(id: id, at: now)
+                recording.engine.leave(id: p.sourceID, at: now)
+                departed[p.settings.name] = p.sourceID
                 recording.record.write("leave", time: max(0, now - recording.origin), ["participant": .string(id), "name": .string(p.settings.name)])
             }
             // Closing the file is disk work: the writer thread does it; `close()` collects the outcome.
@@ -353,8 +365,8 @@ public final class LiveRoom: @unchecked Sendable {
 
     /// The sender's RFC 6464 level of participant `id`'s audio at `time` (room time), in -dBov.
     public func audioLevel(id: String, dBov: UInt8, time: Microseconds) {
-        guard let engine = lock.withLock({ participants[id] != nil ? recording?.engine : nil }) else { return }
-        engine.reportLevel(id: id, level: dBov >= 127 ? 0 : Float(pow(10, -Double(dBov) / 20)), at: time)
+        guard let (engine, source) = lock.withLock({ participants[id].flatMap { p in recording.map { ($0.engine, p.sourceID) } } }) else { return }
+        engine.reportLevel(id: source, level: dBov >= 127 ? 0 : Float(pow(10, -Double(dBov) / 20)), at: time)
     }
 
     /// Something worth keeping in the events file (keyframe waits, loss bursts), at the room clock's now.
@@ -407,6 +419,9 @@ public final class LiveRoom: @unchecked Sendable {
         }
     }
 
+    /// The engine source (tile) of participant `id`: its own id, or its earlier self's when it reconnected.
+    public func sourceID(of id: String) -> String? { lock.withLock { participants[id].map { $0.sourceID.isEmpty ? id : $0.sourceID } } }
+
     /// The settings of participant `id`, or nil when no such participant is here.
     public func settings(of id: String) -> ParticipantSettings? { lock.withLock { participants[id]?.settings } }
 
@@ -427,21 +442,21 @@ public final class LiveRoom: @unchecked Sendable {
 
     /// Changes a participant's name, pin, visibility, gain or mute; returns the settings in force, nil if unknown.
     public func update(_ id: String, _ change: (inout ParticipantSettings) -> Void) async -> ParticipantSettings? {
-        guard let settings = lock.withLock({ () -> ParticipantSettings? in
+        guard let (settings, sourceID) = lock.withLock({ () -> (ParticipantSettings, String)? in
             guard let p = participants[id] else { return nil }
             change(&p.settings)
             if p.settings.pinned { for (other, q) in participants where other != id { q.settings.pinned = false } }
-            return p.settings
+            return (p.settings, p.sourceID.isEmpty ? id : p.sourceID)
         }) else { return nil }
         let record = lock.withLock { recording?.record }
         _ = await perform { engine, time in
-            if let source = engine.source(id) {
+            if let source = engine.source(sourceID) {
                 source.descriptor.name = settings.name
                 source.gain = settings.gain
                 source.muted = settings.muted
             }
-            if settings.hidden { engine.hidden.insert(id) } else { engine.hidden.remove(id) }
-            if settings.pinned { engine.pinned = id } else if engine.pinned == id { engine.pinned = nil }
+            if settings.hidden { engine.hidden.insert(sourceID) } else { engine.hidden.remove(sourceID) }
+            if settings.pinned { engine.pinned = sourceID } else if engine.pinned == sourceID { engine.pinned = nil }
             record?.write("participant", time: time, ["participant": .string(id), "name": .string(settings.name), "pinned": .bool(settings.pinned),
                                                        "hidden": .bool(settings.hidden), "gain": .number(Double(settings.gain)), "muted": .bool(settings.muted)])
         }

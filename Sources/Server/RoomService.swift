@@ -395,7 +395,7 @@ public final class RoomService: @unchecked Sendable {
                            ("recovered", .number(Double(st.recovered))), ("keyframe_requests", .number(Double(st.keyframeRequests)))]
                 tracks.append(.object(fields))
             }
-            let tile = tiles[p.id]
+            let tile = tiles[room.live.sourceID(of: p.id) ?? p.id]
             participants.append(.object([
                 ("id", .string(p.id)), ("name", .string(settings.name)), ("pinned", .bool(settings.pinned)), ("hidden", .bool(settings.hidden)),
                 ("gain", .number(Double(settings.gain))), ("muted", .bool(settings.muted)),

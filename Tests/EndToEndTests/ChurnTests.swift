@@ -1,0 +1,83 @@
+import Codecs
+import Foundation
+import MediaCore
+import Testing
+
+@Suite(.serialized) struct ChurnTests {
+    static let colours = ["ff0000", "00ff00", "0000ff", "ffff00", "ff00ff", "00ffff", "ff8000", "8000ff", "808080", "ffffff",
+                          "800000", "008000", "000080", "808000", "008080", "00ff80"]
+
+    func filePublisher(_ room: RoomProcess, _ roomName: String, name: String, colour: String, seconds: Int) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Paths.binary)
+        p.arguments = ["publish", "--whip", "\(room.base)/rooms/\(roomName)/whip", "--name", name, "--file", Paths.fixture("colour-\(colour).webm"),
+                       "--duration", String(seconds)]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    /// 25 participants in one room, while 100 more sessions join and leave: every tile shows its participant, the
+    /// output keeps its format and rate, nothing is lost from the room.
+    @Test func twentyFiveParticipantsAndAHundredJoinsAndLeaves() async throws {
+        let room = try RoomProcess(room: "crowd", extra: ["--size", "640x360", "--fps", "15"])
+        var publishers: [Process] = []
+        defer { for p in publishers { p.terminate() } }
+        for i in 0..<25 {
+            publishers.append(try filePublisher(room, "crowd", name: "P\(i)", colour: Self.colours[i % Self.colours.count], seconds: 14))
+        }
+        _ = try await waitForParticipants(room, "crowd", count: 25)
+        // 100 sessions join and leave (offers without media, as fast as the API takes them).
+        let offer = TestPublisher().offer
+        for i in 0..<100 {
+            let (status, _, headers) = try await http("POST", "\(room.base)/rooms/crowd/whip?name=churn\(i % 7)", body: offer)
+            if status == 409 { continue }              // the room is full (25): the limit holds
+            #expect(status == 201)
+            if let location = headers["location"] { #expect(try await http("DELETE", room.base + location, contentType: nil).0 == 200) }
+        }
+        #expect(try await http("GET", "\(room.base)/healthz", contentType: nil).0 == 200)
+        let (_, described, _) = try await httpData("GET", "\(room.base)/rooms/crowd")
+        #expect((object(described)["participants"] as? [Any])?.count == 25)
+        try await Task.sleep(nanoseconds: 4_000_000_000)
+        let path = try room.stopAndRecording("crowd")
+        let pictures = try decodePictures(path)
+        #expect(pictures.allSatisfy { $0.width == 640 && $0.height == 360 })
+        let last = try #require(picture(at: Double(pictures.count) / 15 - 1, in: pictures))
+        // 5 x 5 cells of 128 x 72 (in join order, which the processes decide): each shows one of the clips'
+        // colours, not a slate or the background.
+        var shown = 0
+        for i in 0..<25 {
+            let cell = PixelRect(x: (i % 5) * 128 + 40, y: (i / 5) * 72 + 24, width: 48, height: 24)
+            if let mean = last.meanYUV(in: cell), Self.colours.contains(where: { distance(mean, yuv(ofHex: $0)) < 30 }) { shown += 1 }
+        }
+        #expect(shown == 25, "\(shown) of 25 tiles show a participant")
+    }
+
+    /// A participant who reconnects under the same name gets its tile back.
+    @Test func aReconnectingParticipantGetsItsTileBack() async throws {
+        let room = try RoomProcess(room: "back", extra: ["--size", "320x180"])
+        let a = try filePublisher(room, "back", name: "Ann", colour: "ff0000", seconds: 16)
+        _ = try await waitForParticipants(room, "back", count: 1)
+        var b = try filePublisher(room, "back", name: "Bea", colour: "00ff00", seconds: 16)
+        _ = try await waitForParticipants(room, "back", count: 2)
+        let c = try filePublisher(room, "back", name: "Cy", colour: "0000ff", seconds: 16)
+        defer { a.terminate(); c.terminate(); b.terminate() }
+        _ = try await waitForParticipants(room, "back", count: 3)
+        try await Task.sleep(nanoseconds: 3_000_000_000)
+        kill(b.processIdentifier, SIGINT)                      // leaves cleanly (WHIP DELETE)
+        b.waitUntilExit()
+        try await Task.sleep(nanoseconds: 2_000_000_000)
+        b = try filePublisher(room, "back", name: "Bea", colour: "00ff00", seconds: 10)
+        _ = try await waitForParticipants(room, "back", count: 3)
+        try await Task.sleep(nanoseconds: 3_000_000_000)
+        let path = try room.stopAndRecording("back")
+        let pictures = try decodePictures(path)
+        // 2 x 2 grid of 160 x 90 cells (4:3 pictures inside): Ann top left, Bea top right, Cy centred below.
+        let topRight = PixelRect(x: 200, y: 25, width: 80, height: 40), bottomLeft = PixelRect(x: 120, y: 115, width: 80, height: 40)
+        let before = try #require(picture(at: 3, in: pictures)), after = try #require(pictures.dropLast(10).last)
+        expectColour(before, topRight, "00ff00", "Bea before she left")
+        expectColour(after, topRight, "00ff00", "Bea back in her tile")
+        expectColour(after, bottomLeft, "0000ff", "Cy where he was")
+    }
+}
