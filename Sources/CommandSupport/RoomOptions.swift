@@ -23,6 +23,9 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .customLong("max-rooms"), help: "Rooms at once (without --room).")
     public var maxRooms: Int = 16
 
+    @Option(name: .customLong("max-load"), help: "Refuse new recordings when the running ones and one more would use more than this share of the cores.")
+    public var maxLoad: Double = 0.9
+
     @Option(name: .customLong("min-free-space"), help: "Refuse new recordings when the recordings' disk has fewer MiB free.")
     public var minFreeSpace: Int = 100
 
@@ -85,7 +88,7 @@ public struct RoomOptions: ParsableArguments {
         if let watermark { list += ["--watermark", watermark] }
         if let chatOverlay { list += ["--chat-overlay", chatOverlay] }
         list += ["--assets", assets, "--max-participants", String(maxParticipants), "--max-rooms", String(maxRooms),
-                 "--min-free-space", String(minFreeSpace)]
+                 "--min-free-space", String(minFreeSpace), "--max-load", String(maxLoad)]
         return list
     }
 }

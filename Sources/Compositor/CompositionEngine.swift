@@ -215,12 +215,57 @@ public final class CompositionEngine {
             lastLag = -due
             maxLag = max(maxLag, lastLag)
             applyChanges()
+            adaptToLoad(now: now())
+            if decimation > 1 {
+                degradedTicks += 1
+                if frameIndex % Int64(decimation) != 0 { try skipTick(time: t); continue }
+            }
             var pictures: [String: VideoPicture] = [:]
             for source in sources where source.descriptor.isPresent(at: t) {
                 if let p = source.buffer.picture(atOrBefore: t + halfFrame) { pictures[source.descriptor.id] = p }
             }
             try tick(time: t, pictures: pictures)
         }
+    }
+
+    /// Overload: while frames come out late, only every `decimation`-th tick is composed and encoded — the output's
+    /// frame rate drops, its timeline and audio do not, and skipped ticks cost almost nothing, so a backlog cannot
+    /// build up. A step down after 1 s of lateness, a step back up after 10 s of keeping up.
+    public private(set) var decimation = 1
+    /// Frames composed and encoded (fewer than ticks under overload).
+    public private(set) var framesMade: Int64 = 0
+    public private(set) var maxDecimation = 1
+    /// Ticks spent at a reduced frame rate.
+    public private(set) var degradedTicks: Int64 = 0
+    public static let maxDecimationStep = 4
+    /// Called on the engine's thread when the output frame rate changes (the divisor, the recording time).
+    public var onLoadChange: ((Int, Microseconds) -> Void)?
+    private var lateSince: Microseconds?, calmSince: Microseconds?
+
+    private func adaptToLoad(now: Microseconds) {
+        var next = decimation
+        if lastLag > 300_000 {
+            calmSince = nil
+            lateSince = lateSince ?? now
+            if now - lateSince! >= 1_000_000, decimation < CompositionEngine.maxDecimationStep { next = decimation + 1; lateSince = now }
+        } else {
+            lateSince = nil
+            if lastLag < 50_000 {
+                calmSince = calmSince ?? now
+                if now - calmSince! >= 10_000_000, decimation > 1 { next = decimation - 1; calmSince = now }
+            }
+        }
+        guard next != decimation else { return }
+        decimation = next
+        maxDecimation = max(maxDecimation, next)
+        onLoadChange?(next, fps.tickTime(frameIndex))
+    }
+
+    /// A tick under overload: no picture, only its audio (and the presence it counts).
+    private func skipTick(time: Microseconds) throws(MediaError) {
+        for source in sources where source.descriptor.isPresent(at: time) { source.presentTicks += 1 }
+        frameIndex += 1
+        try mixAudio(until: (origin + fps.tickTime(frameIndex)) * Int64(AudioSamples.sampleRate) / 1_000_000)
     }
 
     /// Each output frame shows every source's picture nearest to its time (the newest one at or before half a
@@ -332,7 +377,8 @@ public final class CompositionEngine {
         try writer.writeVideo(compositor.canvas, index: frameIndex)
         counters.compose += encodeStart - composeStart
         counters.encode += stopwatch.now() - encodeStart
-        counters.frames = frameIndex + 1
+        framesMade += 1
+        counters.frames = framesMade
         counters.lag = lastLag
         if frameIndex % 30 == 0 {
             let current = statistics, work = counters

@@ -109,6 +109,9 @@ public struct LiveRecordingSummary: Sendable {
     /// The events file and the chat transcript beside the recording.
     public var events: String?
     public var chat: String?
+    /// Overload: time at a reduced output frame rate, and the lowest rate used.
+    public var reducedRate: Microseconds = 0
+    public var lowestRate: Double = 0
 }
 
 /// One participant's tracks as received, and where they start on the composite's timeline.
@@ -256,6 +259,11 @@ public final class LiveRoom: @unchecked Sendable {
         engine.onSpeakerChange = { speaker, time in
             record.write("speaker", time: time, ["participant": speaker.map { .string($0) } ?? .null])
         }
+        let rate = settings.fps.doubleValue
+        engine.onLoadChange = { divisor, time in
+            record.write("load", time: time, ["frame_rate": .number((rate / Double(divisor) * 100).rounded() / 100),
+                                               "reason": .string(divisor > 1 ? "frames were late: fewer frames per second" : "keeping up again")])
+        }
         let run = Handoff((engine, writer))
         let clock = self.clock, latency = self.latency, roomName = name
         startThread(name: "room \(name)") { [self] in
@@ -268,7 +276,8 @@ public final class LiveRoom: @unchecked Sendable {
                 let annotations = record.close()
                 outcome = .success(LiveRecordingSummary(recording: try writer.finish(annotations: annotations), participants: engine.statistics,
                                                         tracks: [], maxLag: engine.maxLag, finalLag: engine.lastLag,
-                                                        events: record.eventsPath, chat: record.chatPath))
+                                                        events: record.eventsPath, chat: record.chatPath,
+                                                        reducedRate: engine.fps.tickTime(engine.degradedTicks), lowestRate: rate / Double(engine.maxDecimation)))
             } catch let error as MediaError {
                 engine.flushControls()
                 _ = record.close()

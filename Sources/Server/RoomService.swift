@@ -46,6 +46,9 @@ public struct ServerConfiguration: Sendable {
     public var assets = "assets"
     /// New recordings are refused (503) when the recordings' file system has less free space than this.
     public var minFreeBytes: Int64 = 100 << 20
+    /// Admission: a new recording is refused (503) when the CPU the recordings use now, plus what one of them
+    /// costs on average, would pass this share of the machine's cores.
+    public var maxLoad = 0.9
 
     public init(layout: LayoutDocument) { self.layout = layout }
 }
@@ -78,6 +81,9 @@ public final class RoomService: @unchecked Sendable {
         /// Compositor lateness at worst and at the end, in µs.
         public var maxLag: Microseconds = 0
         public var finalLag: Microseconds = 0
+        /// Overload: time at a reduced frame rate and the lowest rate.
+        public var reducedRate: Microseconds = 0
+        public var lowestRate: Double = 0
         public var error: String?
         public var participants: [ParticipantReport]
     }
@@ -258,6 +264,45 @@ public final class RoomService: @unchecked Sendable {
         return room
     }
 
+    // MARK: Load
+
+    private var cpuSample: (wall: Microseconds, cpu: Microseconds)?
+    /// Cores the process uses, smoothed over a few seconds.
+    public private(set) var cpuLoad: Double {
+        get { lock.withLock { _cpuLoad } }
+        set { lock.withLock { _cpuLoad = newValue } }
+    }
+    private var _cpuLoad = 0.0
+
+    /// Measures the process's CPU use since the last call (the server calls it every second).
+    public func sampleLoad() {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let cpu = Microseconds(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000 + Microseconds(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+        let wall = SystemClock().now()
+        lock.withLock {
+            if let last = cpuSample, wall > last.wall {
+                let cores = Double(cpu - last.cpu) / Double(wall - last.wall)
+                _cpuLoad = _cpuLoad == 0 ? cores : _cpuLoad * 0.6 + cores * 0.4
+            }
+            cpuSample = (wall, cpu)
+        }
+        Gauge(label: "mcu_cpu_cores_used").record(cpuLoad)
+    }
+
+    /// Refuses (503) a new recording the machine has no room for, judged by what the running ones cost.
+    private func admit(room name: String) throws {
+        let active = lock.withLock { rooms.values.filter { $0.live.isRecording }.count }
+        guard active > 0 else { return }
+        let load = cpuLoad, cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        let perRoom = load / Double(active)
+        if load + perRoom > cores * configuration.maxLoad {
+            Counter(label: "mcu_recordings_refused_total", dimensions: [("reason", "load")]).increment()
+            throw ServiceError(status: 503, reason: "no capacity for another recording: \(active) use \(decimal(load, 2)) of \(Int(cores)) cores, "
+                               + "another would need about \(decimal(perRoom, 2))")
+        }
+    }
+
     private func recordFailure(room name: String, error: MediaError) {
         lock.withLock { rooms[name]?.error = "recording stopped: \(error)" }
     }
@@ -280,6 +325,7 @@ public final class RoomService: @unchecked Sendable {
         if let free = RoomService.freeBytes(at: directory), free < configuration.minFreeBytes {
             throw ServiceError(status: 503, reason: "only \(free >> 20) MiB free where recordings go (the floor is \(configuration.minFreeBytes >> 20) MiB)")
         }
+        try admit(room: name)
         let room = try lock.withLock { try roomLocked(name) }
         var stamp = Int(Date().timeIntervalSince1970)
         var output = "\(directory)/\(name)-\(stamp).mp4"
@@ -439,6 +485,9 @@ public final class RoomService: @unchecked Sendable {
     static func describe(_ s: LiveRecordingSummary) -> JSONValue {
         var fields: [(String, JSONValue)] = [("file", .string(s.recording.path)), ("duration", .number(Double(s.recording.duration / 1000) / 1000)),
                                              ("size", .number(Double(s.recording.bytes))), ("frames", .number(Double(s.recording.videoFrames)))]
+        if s.reducedRate > 0 {
+            fields.append(("reduced_frame_rate", .object([("seconds", .number(Double(s.reducedRate / 1000) / 1000)), ("lowest", .number(s.lowestRate))])))
+        }
         if let events = s.events { fields.append(("events", .string(events))) }
         if let chat = s.chat { fields.append(("chat", .string(chat))) }
         return .object(fields)
@@ -469,6 +518,8 @@ public final class RoomService: @unchecked Sendable {
                     summary.recording = recorded.recording
                     summary.maxLag = recorded.maxLag
                     summary.finalLag = recorded.finalLag
+                    summary.reducedRate = recorded.reducedRate
+                    summary.lowestRate = recorded.lowestRate
                     for tile in recorded.participants { tiles[tile.id] = tile }
                 } else if room.everyone.isEmpty {
                     _ = room.live.close()

@@ -73,6 +73,8 @@ struct RoomServer: AsyncParsableCommand {
             configuration.maxRooms = options.maxRooms
             guard options.minFreeSpace >= 0 else { throw MediaError(.invalidArgument, "--min-free-space is in MiB, 0 or more") }
             configuration.minFreeBytes = Int64(options.minFreeSpace) << 20
+            guard options.maxLoad > 0, options.maxLoad <= 1 else { throw MediaError(.invalidArgument, "--max-load is a share of the cores, above 0 up to 1") }
+            configuration.maxLoad = options.maxLoad
             if let file = options.watermark {
                 let document = try loadWatermarks(file)
                 configuration.presentation.watermarkDocument = document.source
@@ -140,7 +142,7 @@ struct RoomServer: AsyncParsableCommand {
                 while !Task.isCancelled {
                     try await Task.sleep(nanoseconds: 250_000_000)
                     ticks += 1
-                    if ticks % 4 == 1 { await sampler.sample() }
+                    if ticks % 4 == 1 { service.sampleLoad(); await sampler.sample() }
                     if let maxDuration, Date().timeIntervalSince(started) >= maxDuration { printError("maximum duration reached\n"); return }
                     let presence = service.presence
                     if presence.ever && presence.now == 0 {
@@ -163,6 +165,9 @@ struct RoomServer: AsyncParsableCommand {
                 printLine("recorded \(s.room): \(r.path) (\(decimal(Double(r.duration) / 1e6, 1)) s, \(s.participants.count) participant(s), \(decimal(Double(r.bytes) / 1e6, 1)) MB)")
                 printLine("  \(r.videoFrames) frames (\(decimal(Double(r.videoFrames) / max(0.001, Double(r.duration) / 1e6), 2)) fps), "
                           + "compositor lag max \(s.maxLag / 1000) ms, at the end \(s.finalLag / 1000) ms")
+                if s.reducedRate > 0 {
+                    printLine("  overloaded: fewer frames per second for \(decimal(Double(s.reducedRate) / 1e6, 1)) s (down to \(decimal(s.lowestRate, 1)) fps)")
+                }
             } else {
                 printLine("room \(s.room): recording failed: \(s.error ?? "unknown error")")
             }

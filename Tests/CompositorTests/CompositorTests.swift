@@ -278,4 +278,36 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         #expect(!isRed(pictures[32]) && !isRed(pictures[38]), "stopped for more than 2 s: the slate")
         #expect(isRed(pictures[47]), "back")
     }
+
+    /// Overload: when frames come out late the engine makes fewer of them (the timeline and the audio stay whole),
+    /// and goes back to every frame once it keeps up.
+    @Test func aSlowMachineGetsFewerFramesNotABacklog() throws {
+        let (path, writer, engine) = try smallEngine("live-load", preset: "grid")
+        let origin: Microseconds = 10_000_000
+        let buffer = SourceBuffer(mode: .live)
+        engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: "cam", start: origin, hasAudio: false), buffer: buffer))
+        nonisolated(unsafe) var changes: [(Int, Microseconds)] = []
+        engine.onLoadChange = { changes.append(($0, $1)) }
+        var clock = origin, made: Int64 = 0, maxBehind: Microseconds = 0
+        try engine.runLive(origin: origin, latency: 100_000, now: {
+            // Each frame made costs 250 ms of a 100 ms frame interval for the first 8 s of output, 10 ms after.
+            if engine.framesMade != made {
+                made = engine.framesMade
+                clock += engine.frameIndex < 80 ? 250_000 : 10_000
+            }
+            maxBehind = max(maxBehind, clock - (origin + engine.fps.tickTime(engine.frameIndex)))
+            return clock
+        }, sleep: { clock += $0 }, shouldStop: { engine.frameIndex >= 400 })
+        _ = try writer.finish()
+        #expect(changes.first?.0 == 2 && engine.maxDecimation >= 3, "steps down under load: \(changes)")
+        #expect(changes.last?.0 == 1, "back to every frame once it keeps up: \(changes)")
+        #expect(maxBehind < 6_000_000, "the backlog stays bounded (\(maxBehind) µs behind at worst)")
+        let reader = try MediaFileReader(path: path)
+        var frames: [Microseconds] = [], audio = 0
+        while reader.step(onVideo: { frames.append($0.time) }, onAudio: { audio += $0.count }) {}
+        #expect(frames.count < 300, "\(frames.count) frames for 400 ticks")
+        let lastSeconds = frames.filter { $0 >= 36_000_000 }.count
+        #expect(lastSeconds >= 38, "every frame again at the end: \(lastSeconds) in the last 4 s")
+        #expect(abs(Double(audio) / 48_000 - 40) < 0.2, "audio covers the whole 40 s")
+    }
 }
