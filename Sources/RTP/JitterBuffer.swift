@@ -61,6 +61,8 @@ public struct JitterBuffer: Sendable {
     private var lastTimestamp: UInt32?
     /// A gap in sequence numbers spanning more media time than this (µs) is an outage, not loss to repair.
     static let outageGap: Int64 = 1_000_000
+    /// Missing packets tracked for retransmission at most.
+    static let maxHoles: Int64 = 512
 
     public init(codec: RTPCodec, configuration: Configuration? = nil) {
         self.codec = codec
@@ -91,7 +93,12 @@ public struct JitterBuffer: Sendable {
                 // An outage: what is missing is older than anyone can still use, so do not ask for it again.
                 actions += skipOutage(to: seq, now: now)
             } else {
-                for missing in (h + 1)..<seq where holes[missing] == nil { holes[missing] = Hole(since: now, lastNack: nil) }
+                // Only the newest `maxHoles` are worth asking for: a hostile sequence jump must not cost thousands
+                // of entries per packet (the rest are given up on with their frames).
+                for missing in max(h + 1, seq - JitterBuffer.maxHoles)..<seq where holes[missing] == nil { holes[missing] = Hole(since: now, lastNack: nil) }
+                if holes.count > 2 * Int(JitterBuffer.maxHoles) {
+                    for old in holes.keys.sorted().prefix(holes.count - Int(JitterBuffer.maxHoles)) { holes[old] = nil }
+                }
             }
         }
         if holes.removeValue(forKey: seq) != nil { statistics.recovered += 1 }
