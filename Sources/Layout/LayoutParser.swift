@@ -323,7 +323,7 @@ struct Fields {
         guard let value = take(key) else { return nil }
         let rate: Rational?
         switch value {
-        case let .number(n): rate = Rational(parsing: n == n.rounded() ? String(Int(n)) : String(n))
+        case let .number(n): rate = abs(n) < 1e6 ? Rational(parsing: n == n.rounded() ? String(Int(n)) : String(n)) : nil
         case let .string(s): rate = Rational(parsing: s)
         default: rate = nil
         }

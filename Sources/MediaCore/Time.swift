@@ -25,9 +25,11 @@ public struct Rational: Hashable, Sendable, CustomStringConvertible {
     /// Parses `30`, `29.97` or `30000/1001`.
     public init?(parsing text: String) {
         if let slash = text.firstIndex(of: "/") {
-            guard let n = Int64(text[..<slash]), let d = Int64(text[text.index(after: slash)...]), n > 0, d > 0 else { return nil }
+            // Bounded, so that times computed from the rate (µs × den / num) cannot overflow.
+            guard let n = Int64(text[..<slash]), let d = Int64(text[text.index(after: slash)...]), (1...1_000_000).contains(n),
+                  (1...1_000_000).contains(d) else { return nil }
             self.init(n, d)
-        } else if let whole = Int64(text), whole > 0 {
+        } else if let whole = Int64(text), (1...1_000_000).contains(whole) {
             self.init(whole, 1)
         } else if let value = Double(text), value > 0, value < 1000 {
             self.init(Int64((value * 1000).rounded()), 1000)
