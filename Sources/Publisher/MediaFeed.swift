@@ -61,12 +61,15 @@ final class FileFeed: MediaFeed {
 final class PatternFeed: MediaFeed {
     static let beepLength: Microseconds = 100_000
 
-    private let size: PixelSize
+    private var size: PixelSize
     private let fps: Int
     private let colour: RGBAColor
     private let tone: Double
-    private let canvas: VideoCanvas
-    private let video: VP8Encoder
+    private var canvas: VideoCanvas
+    private var video: VP8Encoder
+    /// Churn: the picture changes size this often (frames), cycling through `sizes` (a camera switching modes).
+    private let resizeFrames: Int64?
+    private let sizes: [PixelSize]
     private let audio: OpusEncoder
     private let text: TextRenderer?
     private var frameIndex: Int64 = 0
@@ -75,8 +78,12 @@ final class PatternFeed: MediaFeed {
     private var keyframeWanted = true
     private var interleaved: [Float]
 
-    init(size: PixelSize, fps: Int, colour: RGBAColor, tone: Double) throws(MediaError) {
+    init(size: PixelSize, fps: Int, colour: RGBAColor, tone: Double, resizeEvery: Double? = nil) throws(MediaError) {
         self.size = size
+        resizeFrames = resizeEvery.map { max(1, Int64(($0 * Double(fps)).rounded())) }
+        // The size given, half of it, a 16:9 and a portrait one (even sides).
+        sizes = [size, PixelSize(width: size.width / 2 & ~1, height: size.height / 2 & ~1),
+                 PixelSize(width: size.width & ~1, height: (size.width * 9 / 16) & ~1), PixelSize(width: size.height * 3 / 4 & ~1, height: size.height & ~1)]
         self.fps = fps
         self.colour = colour
         self.tone = tone
@@ -94,6 +101,12 @@ final class PatternFeed: MediaFeed {
             let videoTime = frameIndex * 1_000_000 / Int64(fps)
             let audioTime = audioSamples * 1_000_000 / Int64(AudioSamples.sampleRate)
             if videoTime <= audioTime {
+                if let every = resizeFrames, frameIndex > 0, frameIndex % every == 0 {
+                    size = sizes[Int(frameIndex / every) % sizes.count]
+                    canvas = try VideoCanvas(size: size)
+                    video = try VP8Encoder(size: size, fps: fps, bitrate: min(2_500_000, size.width * size.height * 3))
+                    keyframeWanted = true
+                }
                 draw(frame: frameIndex)
                 let packets = try video.encode(canvas, index: frameIndex, keyframe: keyframeWanted)
                 keyframeWanted = false

@@ -28,8 +28,23 @@ final class RTPSender {
     /// Protected packets by sequence number modulo the size, per stream, for retransmission.
     private var history: [[(sequence: UInt16, bytes: [UInt8])?]] = [Array(repeating: nil, count: historySize), Array(repeating: nil, count: historySize)]
 
-    init(socket: UDPSocket, keepAlive: [UInt8], outbound: SRTPContext, inbound: SRTPContext) {
+    /// Audio and video SSRCs; with `switchSSRCEvery` they change that often (seconds), as after a sender restart.
+    private var ssrcs: [UInt32] = [RTPSender.audioSSRC, RTPSender.videoSSRC]
+    private let switchSSRCEvery: Double?
+    private var lastSwitch: Microseconds?
+
+    init(socket: UDPSocket, keepAlive: [UInt8], outbound: SRTPContext, inbound: SRTPContext, switchSSRCEvery: Double? = nil) {
         self.socket = socket; self.keepAlive = keepAlive; self.outbound = outbound; self.inbound = inbound
+        self.switchSSRCEvery = switchSSRCEvery
+    }
+
+    /// New SSRCs, sequence numbers and RTP time bases for both streams; the old history is of no use any more.
+    private func switchSSRCs() {
+        ssrcs = [UInt32.random(in: 0x1000...0x7FFF_FFFF), UInt32.random(in: 0x1000...0x7FFF_FFFF)]
+        sequence = [UInt16.random(in: 0...30_000), UInt16.random(in: 0...30_000)]
+        rtpBase = [UInt32.random(in: 0...UInt32.max / 2), UInt32.random(in: 0...UInt32.max / 2)]
+        sent = [(0, 0), (0, 0)]
+        history = [Array(repeating: nil, count: RTPSender.historySize), Array(repeating: nil, count: RTPSender.historySize)]
     }
 
     func stream(_ feed: MediaFeed, duration: Double?, shouldStop: () -> Bool) throws(MediaError) {
@@ -55,6 +70,10 @@ final class RTPSender {
                 if now >= due { break }
                 usleep(UInt32(min(due - now, 5_000)))
             }
+            if let every = switchSSRCEvery, packet.video {
+                let now = SystemClock().now()
+                if now - (lastSwitch ?? start) >= Microseconds(every * 1e6) { lastSwitch = now; switchSSRCs(); feed.requestKeyframe() }
+            }
             send(packet)
         }
     }
@@ -69,7 +88,7 @@ final class RTPSender {
             let seq = sequence[stream]
             sequence[stream] &+= 1
             var bytes = RTPPacket.build(payloadType: packet.video ? 96 : 111, sequenceNumber: seq, timestamp: timestamp,
-                                        ssrc: packet.video ? RTPSender.videoSSRC : RTPSender.audioSSRC,
+                                        ssrc: ssrcs[stream],
                                         marker: packet.video && i == payloads.count - 1, payload: payload)
             guard outbound.protect(&bytes) else { continue }
             socket.send(bytes)
@@ -88,7 +107,7 @@ final class RTPSender {
             // sent (a frame after its first sample), which receivers of WebRTC audio account for.
             let captured = mediaTime - (stream == 1 ? 0 : RTPSender.audioFrame)
             let rtp = rtpBase[stream] &+ UInt32(truncatingIfNeeded: (captured + RTPSender.lead) * rate / 1000)
-            var bytes = RTCPPacket.senderReport(ssrc: stream == 1 ? RTPSender.videoSSRC : RTPSender.audioSSRC, ntp: ntp, rtpTimestamp: rtp,
+            var bytes = RTCPPacket.senderReport(ssrc: ssrcs[stream], ntp: ntp, rtpTimestamp: rtp,
                                                 packets: sent[stream].packets, octets: sent[stream].octets, reports: []).encoded
             if outbound.protect(&bytes, rtcp: true) { socket.send(bytes) }
         }
@@ -102,7 +121,7 @@ final class RTPSender {
             for packet in packets {
                 switch packet {
                 case let .nack(_, media, lost):
-                    let stream = media == RTPSender.videoSSRC ? 1 : 0
+                    let stream = media == ssrcs[1] ? 1 : 0
                     for seq in lost {
                         if let entry = history[stream][Int(seq) % RTPSender.historySize], entry.sequence == seq {
                             socket.send(entry.bytes)

@@ -39,6 +39,13 @@ public final class WHIPPublisher {
         case pattern(size: PixelSize, fps: Int, colour: RGBAColor, tone: Double)
     }
 
+    /// Sender behaviour that servers must survive: picture size changes and SSRC switches, every so many seconds.
+    public struct Churn: Sendable {
+        public var resizeEvery: Double?
+        public var switchSSRCEvery: Double?
+        public init(resizeEvery: Double? = nil, switchSSRCEvery: Double? = nil) { self.resizeEvery = resizeEvery; self.switchSSRCEvery = switchSSRCEvery }
+    }
+
     /// What happened on the wire, for the caller's summary.
     public struct Statistics: Sendable {
         public var videoFrames = 0, audioFrames = 0, packets = 0, retransmitted = 0, keyframeRequests = 0
@@ -48,13 +55,14 @@ public final class WHIPPublisher {
 
     /// Publishes `source` to `whip` (http://host:port/rooms/NAME/whip) for `duration` seconds (nil: a file
     /// once; the pattern until `shouldStop`), then ends the session with a WHIP DELETE.
-    public func run(whip: String, name: String, token: String?, source: Source, duration: Double?,
+    public func run(whip: String, name: String, token: String?, source: Source, duration: Double?, churn: Churn = Churn(),
                     shouldStop: () -> Bool = { false }) throws {
         let feed: MediaFeed
         do {
             switch source {
             case let .file(path): feed = try FileFeed(path: path, loop: duration != nil)
-            case let .pattern(size, fps, colour, tone): feed = try PatternFeed(size: size, fps: fps, colour: colour, tone: tone)
+            case let .pattern(size, fps, colour, tone):
+                feed = try PatternFeed(size: size, fps: fps, colour: colour, tone: tone, resizeEvery: churn.resizeEvery)
             }
         } catch { throw Failure(description: "\(error)") }
         guard whip.hasPrefix("http://") else { throw Failure(description: "only http:// WHIP URLs are supported") }
@@ -97,7 +105,8 @@ public final class WHIPPublisher {
         guard case let .connected(keys) = dtls.state else { throw Failure(description: "DTLS did not complete: \(dtls.state)") }
         let sender = RTPSender(socket: socket, keepAlive: check,
                                outbound: try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false),
-                               inbound: try SRTPContext(profile: keys.profile, key: keys.serverKey, inbound: true))
+                               inbound: try SRTPContext(profile: keys.profile, key: keys.serverKey, inbound: true),
+                               switchSSRCEvery: churn.switchSSRCEvery)
         do { try sender.stream(feed, duration: duration, shouldStop: shouldStop) } catch { throw Failure(description: "\(error)") }
         statistics = sender.statistics
     }

@@ -47,6 +47,12 @@ struct PublishCommand: ParsableCommand {
     @Option(name: .long, help: "Bearer token (or MCU_TOKEN).")
     var token: String?
 
+    @Option(name: .customLong("resize-every"), help: "Test pattern: change the picture size every so many seconds (churn tests).")
+    var resizeEvery: Double?
+
+    @Option(name: .customLong("switch-ssrc-every"), help: "Switch to new SSRCs every so many seconds (churn tests).")
+    var switchSSRCEvery: Double?
+
     func run() throws {
         CodecLibrary.configureLogging(verbose: false)
         for sig in [SIGINT, SIGTERM] { signal(sig) { _ in publishStopRequested.store(true, ordering: .relaxed) } }
@@ -66,9 +72,13 @@ struct PublishCommand: ParsableCommand {
                 source = .pattern(size: pictureSize, fps: fps, colour: background, tone: tone)
             }
             if let duration, !(duration > 0) { throw MediaError(.invalidArgument, "--duration must be positive") }
+            for value in [resizeEvery, switchSSRCEvery].compactMap({ $0 }) where !(value >= 0.5) {
+                throw MediaError(.invalidArgument, "--resize-every and --switch-ssrc-every take seconds, 0.5 or more")
+            }
             let publisher = try WHIPPublisher()
             try publisher.run(whip: whip, name: name, token: token ?? ProcessInfo.processInfo.environment["MCU_TOKEN"], source: source,
-                              duration: duration, shouldStop: { publishStopRequested.load(ordering: .relaxed) })
+                              duration: duration, churn: WHIPPublisher.Churn(resizeEvery: resizeEvery, switchSSRCEvery: switchSSRCEvery),
+                              shouldStop: { publishStopRequested.load(ordering: .relaxed) })
             let s = publisher.statistics
             printLine("\(name): published \(s.videoFrames) video and \(s.audioFrames) audio frames (\(s.packets) packets, "
                       + "\(s.retransmitted) retransmitted, \(s.keyframeRequests) keyframe requests)")

@@ -80,4 +80,34 @@ import Testing
         expectColour(after, topRight, "00ff00", "Bea back in her tile")
         expectColour(after, bottomLeft, "0000ff", "Cy where he was")
     }
+
+    /// A sender whose picture changes size every 2 s and whose SSRCs change every 3 s: the output keeps its format,
+    /// and the tile comes back within about a keyframe each time.
+    @Test func sizeChangesAndSSRCSwitchesRecoverWithinAKeyframe() async throws {
+        let room = try RoomProcess(room: "shifty", extra: ["--size", "320x180"])
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Paths.binary)
+        p.arguments = ["publish", "--whip", "\(room.base)/rooms/shifty/whip", "--name", "Shifty", "--colour", "c04020", "--size", "640x480",
+                       "--resize-every", "2", "--switch-ssrc-every", "3", "--duration", "12"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate() }
+        _ = try await waitForParticipants(room, "shifty", count: 1)
+        try await Task.sleep(nanoseconds: 11_000_000_000)
+        let printed = room.stop()
+        let path = try #require(printed.split(separator: "\n").first { $0.hasPrefix("recorded shifty:") }.map { String($0.split(separator: " ")[2]) })
+        let line = try #require(printed.split(separator: "\n").first { $0.contains("Shifty:") }.map(String.init))
+        let frozen = try #require(line.range(of: "frozen ").flatMap { Double(line[$0.upperBound...].prefix { $0 != " " && $0 != ";" }) })
+        // 5 size changes and 3 SSRC switches in 11 s: each costs a keyframe round trip at most.
+        #expect(frozen < 2.5, "frozen \(frozen) s: \(line)")
+        let pictures = try decodePictures(path)
+        #expect(pictures.allSatisfy { $0.width == 320 && $0.height == 180 })
+        let coloured = pictures.filter { $0.time > 1_500_000 }.filter { p in
+            // Somewhere in the middle of the canvas the pattern's colour shows, whatever the picture's aspect.
+            p.meanYUV(in: PixelRect(x: 140, y: 60, width: 40, height: 30)).map { distance($0, yuv(ofHex: "c04020")) < 40 } ?? false
+        }
+        let considered = pictures.filter { $0.time > 1_500_000 }.count
+        #expect(Double(coloured.count) > Double(considered) * 0.75, "\(coloured.count) of \(considered) frames show the sender")
+    }
 }
