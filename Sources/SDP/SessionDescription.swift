@@ -156,10 +156,12 @@ public struct SessionDescription: Sendable, Equatable {
         case "extmap":
             guard let argument else { return }
             let parts = argument.split(separator: " ")
-            guard parts.count >= 2, let id = UInt8(parts[0].split(separator: "/")[0]), (1...255).contains(id) else { throw SDPError("malformed a=extmap") }
+            guard parts.count >= 2, let first = parts[0].split(separator: "/").first, let id = UInt8(first), (1...255).contains(id) else {
+                throw SDPError("malformed a=extmap")
+            }
             m.extensions.append((id, String(parts[1])))
         case "ssrc":
-            guard let argument, let ssrc = UInt32(argument.split(separator: " ")[0]) else { return }
+            guard let argument, let first = argument.split(separator: " ").first, let ssrc = UInt32(first) else { return }
             if !m.ssrcs.contains(ssrc) && m.ssrcs.count < 16 { m.ssrcs.append(ssrc) }
         default:
             break

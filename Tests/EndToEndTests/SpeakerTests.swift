@@ -52,7 +52,8 @@ import Testing
         // Until the first speaker is detected the slot shows whoever joined first; from then on it follows the talker.
         let firstSpeaker = try #require(events.split(separator: "\n").first { $0.contains("\"event\":\"speaker\"") }
             .flatMap { object(Data($0.utf8))["t"] as? Double })
-        let beforePin = runs.filter { $0.end > firstSpeaker + 0.1 && $0.start < pinTime && $0.colour != "-" }.map(\.colour)
+        // (The pinned run starts on the pin's own frame: events are stamped to the millisecond, frames every 33 ms.)
+        let beforePin = runs.filter { $0.end > firstSpeaker + 0.1 && $0.start < pinTime - 0.02 && $0.colour != "-" }.map(\.colour)
         // Ann first, then Ben once she stops; never back to Ann before the pin (her interjection is too short).
         #expect(beforePin.first == "R", "speaker slot over time: \(story)")
         #expect(beforePin.filter { $0 == "B" }.count == 1 && beforePin.last == "B", "speaker slot flapped: \(story)")

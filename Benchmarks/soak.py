@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Soak: 2 rooms x 4 built-in publishers for MINUTES (default 30) on one server (release build). Samples the
+server's RSS and CPU every 10 s; at the end checks both recordings are complete and that lip sync (flash against
+beep of the test pattern, in the composite) at the last minute equals the first within 20 ms.
+
+usage: Benchmarks/soak.py [MINUTES]
+"""
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+binary = os.path.join(root, ".build/release/mcu-record")
+minutes = float(sys.argv[1]) if len(sys.argv) > 1 else 30
+seconds = int(minutes * 60)
+folder = tempfile.mkdtemp(prefix="mcu-soak-")
+
+
+def request(method, url):
+    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=30) as r:
+        return json.load(r)
+
+
+def sample(pid):
+    with open(f"/proc/{pid}/status") as f:
+        rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return rss, cpu
+
+
+def offsets(path, start, length=20):
+    """Flash-to-beep offsets (s) in [start, start + length): flashes from the picture's brightness, beeps from
+    the audio energy; paired to the nearest."""
+    video = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(start), "-t", str(length), "-i", path, "-vf", "scale=32:18,format=gray",
+                            "-f", "rawvideo", "-"], capture_output=True).stdout
+    frames = [sum(video[i:i + 576]) / 576 for i in range(0, len(video) - 575, 576)]
+    fps = 30
+    # A flash lifts the whole picture's brightness from one frame to the next.
+    flashes = [i / fps for i in range(1, len(frames)) if frames[i] - frames[i - 1] > 40]
+    audio = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(start), "-t", str(length), "-i", path, "-ac", "1", "-ar", "48000",
+                            "-f", "s16le", "-"], capture_output=True).stdout
+    samples = [int.from_bytes(audio[i:i + 2], "little", signed=True) for i in range(0, len(audio) - 1, 2)]
+    window = 240
+    energy = [sum(abs(s) for s in samples[i:i + window]) / window for i in range(0, len(samples) - window, window)]
+    loud = max(energy, default=0) / 4
+    beeps = [i * window / 48000 for i in range(1, len(energy)) if energy[i] > loud >= energy[i - 1]]
+    pairs = []
+    for f in flashes:
+        nearest = min(beeps, key=lambda b: abs(b - f), default=None)
+        if nearest is not None and abs(nearest - f) < 0.4:
+            pairs.append(nearest - f)
+    return pairs
+
+
+server = subprocess.Popen([binary, "--http", "127.0.0.1:0", "--output", folder, "--manual-recording", "--size", "1280x720"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+base = None
+while base is None:
+    match = re.search(r"(http://[^ ]+)/rooms/", server.stdout.readline())
+    base = match.group(1) if match else None
+for room in ("a", "b"):
+    request("POST", f"{base}/rooms/{room}/recording")
+publishers = []
+for room in ("a", "b"):
+    for n in range(4):
+        publishers.append(subprocess.Popen([binary, "publish", "--whip", f"{base}/rooms/{room}/whip", "--name", f"{room}{n}",
+                                            "--size", "320x240", "--fps", "15", "--colour", ["c04040", "40c040", "4040c0", "c0c040"][n],
+                                            "--duration", str(seconds + 5)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+samples = []
+started = time.time()
+while time.time() - started < seconds:
+    time.sleep(10)
+    rss, cpu = sample(server.pid)
+    samples.append((time.time() - started, rss, cpu))
+    print(f"{samples[-1][0]:7.0f} s  RSS {rss:7.1f} MB  CPU {cpu:8.1f} s", flush=True)
+files = {room: request("DELETE", f"{base}/rooms/{room}/recording") for room in ("a", "b")}
+for p in publishers:
+    p.send_signal(signal.SIGINT)
+for p in publishers:
+    p.wait()
+server.send_signal(signal.SIGINT)
+server.wait()
+
+warm = [s for s in samples if s[0] >= 120] or samples
+rss_growth = warm[-1][1] - warm[0][1]
+rates = [(b[2] - a[2]) / (b[0] - a[0]) for a, b in zip(warm, warm[1:])]
+print(f"\nRSS after warm-up (2 min): {warm[0][1]:.1f} MB → {warm[-1][1]:.1f} MB (growth {rss_growth:+.1f} MB)")
+if rates:
+    third = max(1, len(rates) // 3)
+    print(f"CPU: {statistics.mean(rates[:third]):.2f} cores in the first third, {statistics.mean(rates[-third:]):.2f} in the last")
+for room, summary in files.items():
+    first = offsets(summary["file"], 50)
+    last = offsets(summary["file"], max(60, summary["duration"] - 70))
+    drift = (statistics.median(last) - statistics.median(first)) * 1000 if first and last else float("nan")
+    print(f"room {room}: {summary['file']} {summary['duration']:.1f} s of {seconds} s; flash-to-beep median "
+          f"{statistics.median(first) * 1000 if first else float('nan'):.1f} ms at the start, "
+          f"{statistics.median(last) * 1000 if last else float('nan'):.1f} ms at the end (drift {drift:+.1f} ms)")
