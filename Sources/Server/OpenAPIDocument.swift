@@ -167,7 +167,9 @@ enum OpenAPIDocument {
     "/rooms/{room}/recording": {
       "parameters": [{ "$ref": "#/components/parameters/room" }],
       "post": {
-        "summary": "Start recording (the room is made if needed)",
+        "summary": "Start recording (the room is made if needed); 503 below the free-space floor or without CPU for another recording",
+        "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false,
+          "properties": { "folder": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "a folder under the recordings folder" } } } } } },
         "responses": {
           "201": { "description": "started", "content": { "application/json": { "schema": { "type": "object", "properties": { "room": { "type": "string" }, "file": { "type": "string" }, "active": { "type": "boolean" } } } } } },
           "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
