@@ -16,13 +16,14 @@ mkdir -p .build-fuzz/logs
 run() {
   local target=$1
   mkdir -p ".build-fuzz/corpus/$target" "Fixtures/fuzz/crashes/$target"
+  local before; before=$(ls "Fixtures/fuzz/crashes/$target" | wc -l)
   MCU_FUZZ_TARGET=$target "$bin" ".build-fuzz/corpus/$target" "Fixtures/fuzz/$target" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="Fixtures/fuzz/crashes/$target/" > ".build-fuzz/logs/$target.log" 2>&1 || true
   local runs units found
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' ".build-fuzz/logs/$target.log" | grep -o '[0-9]*$' || echo 0)
   units=$(grep -o 'stat::new_units_added: *[0-9]*' ".build-fuzz/logs/$target.log" | grep -o '[0-9]*$' || echo 0)
-  found=$(ls "Fixtures/fuzz/crashes/$target" | wc -l)
-  printf "%-10s %6s s %12s executions %6s new inputs %3s crashes/leaks/timeouts saved\n" "$target" "$seconds" "${runs:-0}" "${units:-0}" "$found"
+  found=$(( $(ls "Fixtures/fuzz/crashes/$target" | wc -l) - before ))
+  printf "%-10s %6s s %12s executions %6s new inputs %3s new crashes/leaks/timeouts\n" "$target" "$seconds" "${runs:-0}" "${units:-0}" "$found"
 }
 export -f run
 export bin seconds

@@ -146,7 +146,8 @@ public struct SessionDescription: Sendable, Equatable {
             guard let index = m.codecs.firstIndex(where: { $0.payloadType == pt }) else { return }
             for pair in argument[argument.index(after: space)...].split(separator: ";") {
                 let kv = pair.split(separator: "=", maxSplits: 1)
-                let key = kv[0].trimmingCharacters(in: " "), val = kv.count > 1 ? String(kv[1]) : ""
+                guard let name = kv.first else { continue }          // "=" alone splits into nothing
+                let key = name.trimmingCharacters(in: " "), val = kv.count > 1 ? String(kv[1]) : ""
                 m.codecs[index].parameters[key.lowercased()] = val
             }
         case "rtcp-fb":
