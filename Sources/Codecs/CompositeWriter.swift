@@ -416,4 +416,10 @@ public struct RecordingAnnotations: Sendable {
     public var cues: [Cue] = []
     public var chapters: [Chapter] = []
     public init(cues: [Cue] = [], chapters: [Chapter] = []) { self.cues = cues; self.chapters = chapters }
+
+    /// A chapter from `start` on; one that starts no later than the last replaces it (two changes in one frame).
+    public mutating func addChapter(at start: Microseconds, title: String) {
+        if let last = chapters.last, last.start >= start { chapters.removeLast() }
+        chapters.append(Chapter(start: start, title: title))
+    }
 }

@@ -54,7 +54,7 @@ public func loadChatOverlay(_ path: String) throws(MediaError) -> ChatOverlaySty
 
 extension MediaError {
     /// The error with the file it is about in front of its field path: `watermark.json: items[0].anchor`.
-    func located(in path: String) -> MediaError {
+    public func located(in path: String) -> MediaError {
         var located = self
         located.location = "\(path): " + (location ?? "(document)")
         return located

@@ -133,6 +133,23 @@ public struct RoomPresentation: Sendable {
     public var chat: ChatOverlayStyle?
     public var fontPath = TextRenderer.defaultFontPath
     public init() {}
+
+    /// The items of a watermark document with their images decoded (paths as the document gives them).
+    public static func load(_ document: WatermarkDocument) throws(MediaError) -> [(item: WatermarkItem, image: VideoPicture?)] {
+        var marks: [(item: WatermarkItem, image: VideoPicture?)] = []
+        for (i, item) in document.items.enumerated() {
+            var image: VideoPicture?
+            if case let .image(path, _) = item.content {
+                do { image = try Composer.loadImage(path) } catch {
+                    var located = error
+                    located.location = "items[\(i)].image: " + (error.location ?? path)
+                    throw located
+                }
+            }
+            marks.append((item, image))
+        }
+        return marks
+    }
 }
 
 /// What the API can change about a participant.

@@ -62,8 +62,7 @@ public struct RecordedEvents: Sendable {
         for (time, change) in changes {
             switch change {
             case let .layout(layout):
-                if let last = annotations.chapters.last, last.start >= time { annotations.chapters.removeLast() }
-                annotations.chapters.append(.init(start: time, title: layout.name ?? "layout"))
+                annotations.addChapter(at: time, title: layout.name ?? "layout")
             case let .chat(from, text):
                 annotations.cues.append(.init(start: time, end: time + Microseconds(chatLifetime * 1_000_000), text: from.isEmpty ? text : "\(from): \(text)"))
             case .participant:

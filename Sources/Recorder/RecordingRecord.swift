@@ -42,14 +42,9 @@ final class RecordingRecord: @unchecked Sendable {
             if fputs(line, events) < 0 || fflush(events) != 0 { failed = true }
             if kind == "layout" || kind == "recording", case let .object(layout)? = fields["layout"] {
                 let title = layout.first { $0.0 == "name" }.flatMap { if case let .string(s) = $0.1 { s } else { nil } } ?? "layout"
-                addChapter(at: time, title: title)
+                annotations.addChapter(at: time, title: title)
             }
         }
-    }
-
-    private func addChapter(at time: Microseconds, title: String) {
-        if let last = annotations.chapters.last, last.start >= time { annotations.chapters.removeLast() }
-        annotations.chapters.append(.init(start: time, title: title))
     }
 
     /// A chat message at `time`: an event, a WebVTT cue and a cue of the MP4's text track.

@@ -1,4 +1,5 @@
 import Codecs
+import FoundationEssentials
 import Layout
 import MediaCore
 #if canImport(Glibc)
@@ -45,7 +46,7 @@ public enum Recovery {
         var target = base + ".mp4"
         if access(target, F_OK) == 0 { target = base + ".recovered.mp4" }
         var annotations = RecordingAnnotations()
-        if let events = readFile(base + ".events.jsonl"), let parsed = try? RecordedEvents.parse(events, path: base + ".events.jsonl") {
+        if let events = FileManager.default.contents(atPath: base + ".events.jsonl").map(Array.init), events.count <= 64 << 20, let parsed = try? RecordedEvents.parse(events, path: base + ".events.jsonl") {
             annotations = parsed.annotations(chatLifetime: 30)
         }
         do {
@@ -54,19 +55,5 @@ public enum Recovery {
         } catch {
             return Outcome(partial: partial, path: nil, duration: 0, error: "\(error)")
         }
-    }
-
-    static func readFile(_ path: String) -> [UInt8]? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-            if bytes.count > 64 << 20 { return nil }
-        }
-        return bytes
     }
 }

@@ -69,17 +69,20 @@ func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFi
     return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.serialized + "\n")))
 }
 
-/// The body of a JSON request: 415 unless it says `application/json`, 413 past `limit`, 400 unless it parses.
-func jsonBody(_ request: Request, limit: Int) async throws -> (bytes: [UInt8], value: JSONValue) {
-    guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
-        throw ServiceError(status: 415, reason: "the body must be application/json")
+/// A request's body: 415 unless its content type starts with `type`, 413 past `limit`.
+func body(_ request: Request, type: String, limit: Int, what: String = "the body") async throws -> ByteBuffer {
+    guard request.headers[.contentType]?.lowercased().hasPrefix(type) == true else {
+        throw ServiceError(status: 415, reason: "\(what) must be \(type)")
     }
     var request = request
-    let body: ByteBuffer
-    do { body = try await request.collectBody(upTo: limit) } catch {
-        throw ServiceError(status: 413, reason: "the body is limited to \(limit) bytes")
+    do { return try await request.collectBody(upTo: limit) } catch {
+        throw ServiceError(status: 413, reason: "\(what) is limited to \(limit) bytes")
     }
-    let bytes = Array(body.readableBytesView)
+}
+
+/// The body of a JSON request: 415 unless it says `application/json`, 413 past `limit`, 400 unless it parses.
+func jsonBody(_ request: Request, limit: Int) async throws -> (bytes: [UInt8], value: JSONValue) {
+    let bytes = Array(try await body(request, type: "application/json", limit: limit).readableBytesView)
     do { return (bytes, try JSONParser.parse(bytes)) } catch {
         throw ServiceError(status: 400, reason: "not valid JSON: \(error.description)")
     }
@@ -140,16 +143,9 @@ public enum HTTPServer {
         }
         router.post("/rooms/{room}/whip") { request, context -> Response in
             let room = try context.parameters.require("room")
-            guard request.headers[.contentType]?.lowercased().hasPrefix("application/sdp") == true else {
-                throw ServiceError(status: 415, reason: "a WHIP offer is application/sdp")
-            }
-            var request = request
-            let body: ByteBuffer
-            do { body = try await request.collectBody(upTo: maxOfferBytes) } catch {
-                throw ServiceError(status: 413, reason: "offers are limited to \(maxOfferBytes) bytes")
-            }
+            let offer = try await body(request, type: "application/sdp", limit: maxOfferBytes, what: "a WHIP offer")
             let name = request.uri.queryParameters["name"].map(String.init) ?? request.headers.first { $0.name.canonicalName == "x-participant-name" }?.value
-            let (answer, sessionID) = try await service.publish(room: room, name: name, offer: String(buffer: body))
+            let (answer, sessionID) = try await service.publish(room: room, name: name, offer: String(buffer: offer))
             return Response(status: .created, headers: [.contentType: "application/sdp", .location: "/rooms/\(room)/whip/\(sessionID)"],
                             body: .init(byteBuffer: ByteBuffer(string: answer)))
         }

@@ -78,16 +78,8 @@ struct RoomServer: AsyncParsableCommand {
             if let file = options.watermark {
                 let document = try loadWatermarks(file)
                 configuration.presentation.watermarkDocument = document.source
-                for item in document.items {
-                    var image: VideoPicture?
-                    if case let .image(path, _) = item.content {
-                        do { image = try Composer.loadImage(path) } catch {
-                            var located = error
-                            located.location = "\(file): " + (error.location ?? path)
-                            throw located
-                        }
-                    }
-                    configuration.presentation.watermarks.append((item, image))
+                do { configuration.presentation.watermarks = try RoomPresentation.load(document) } catch {
+                    throw error.located(in: file)
                 }
             }
             if let file = options.chatOverlay {

@@ -110,11 +110,7 @@ struct Compose: ParsableCommand {
             job.bitrate = bitrate.map { $0 * 1000 }
             job.fontPath = font
             if let file = watermark {
-                for item in try loadWatermarks(file).items {
-                    var image: VideoPicture?
-                    if case let .image(path, _) = item.content { image = try Composer.loadImage(path) }
-                    job.presentation.watermarks.append((item, image))
-                }
+                job.presentation.watermarks = try RoomPresentation.load(try loadWatermarks(file))
             }
             if let file = chatOverlay { job.presentation.chat = try loadChatOverlay(file) }
             if let file = events {
