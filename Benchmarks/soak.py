@@ -39,7 +39,9 @@ def sample(pid):
 
 def offsets(path, start, length=20):
     """Flash-to-beep offsets (s) in [start, start + length): flashes from the picture's brightness, beeps from
-    the audio energy; paired to the nearest."""
+    the audio energy; paired to the nearest. `start` is a whole second, so the first decoded frame is at `start`
+    exactly and frame i at start + i / fps (a start between two frames would shift every flash by the fraction)."""
+    start = int(start)
     video = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(start), "-t", str(length), "-i", path, "-vf", "scale=32:18,format=gray",
                             "-f", "rawvideo", "-"], capture_output=True).stdout
     frames = [sum(video[i:i + 576]) / 576 for i in range(0, len(video) - 575, 576)]
@@ -98,9 +100,16 @@ if rates:
     third = max(1, len(rates) // 3)
     print(f"CPU: {statistics.mean(rates[:third]):.2f} cores in the first third, {statistics.mean(rates[-third:]):.2f} in the last")
 for room, summary in files.items():
-    first = offsets(summary["file"], 50)
-    last = offsets(summary["file"], max(60, summary["duration"] - 70))
+    # Minute 1 against the last whole minute before the end (minute 29 of a 30-minute soak), and every 5 minutes.
+    first = offsets(summary["file"], 60)
+    last_minute = max(1, int(summary["duration"]) // 60 - 1)
+    last = offsets(summary["file"], last_minute * 60)
     drift = (statistics.median(last) - statistics.median(first)) * 1000 if first and last else float("nan")
     print(f"room {room}: {summary['file']} {summary['duration']:.1f} s of {seconds} s; flash-to-beep median "
-          f"{statistics.median(first) * 1000 if first else float('nan'):.1f} ms at the start, "
-          f"{statistics.median(last) * 1000 if last else float('nan'):.1f} ms at the end (drift {drift:+.1f} ms)")
+          f"{statistics.median(first) * 1000 if first else float('nan'):.1f} ms at minute 1, "
+          f"{statistics.median(last) * 1000 if last else float('nan'):.1f} ms at minute {last_minute} (drift {drift:+.1f} ms)")
+    series = []
+    for minute in range(5, last_minute, 5):
+        pairs = offsets(summary["file"], minute * 60)
+        series.append(f"{minute}: {statistics.median(pairs) * 1000:.1f}" if pairs else f"{minute}: -")
+    print(f"  every 5 minutes (ms): {', '.join(series)}")
