@@ -28,6 +28,24 @@ public struct EncoderSettings: Sendable, Hashable {
     }
 
     public static let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+
+    /// The x264 settings that shape the H.264 stream headers (SPS, PPS), as each preset sets them, and its subpixel
+    /// refinement (psy-rd, on from subme 6, lowers the chroma QP offset in the PPS by 2). Encoders opened with the
+    /// configured preset's values pinned write identical headers whatever their preset, so a recording can step to a
+    /// faster preset mid-file. (ultrafast alone drops B-frames, CABAC, the 8x8 transform and weighted prediction;
+    /// it is the fastest anyway, so it is never the configured preset of a stepping encoder.)
+    private static let headerSettings: [String: (ref: Int, bframes: Int, weightp: Int, subme: Int)] = [
+        "ultrafast": (1, 0, 0, 0), "superfast": (1, 3, 1, 1), "veryfast": (1, 3, 1, 2), "faster": (2, 3, 1, 4),
+        "fast": (2, 3, 1, 6), "medium": (3, 3, 2, 7), "slow": (5, 3, 2, 8), "slower": (8, 3, 2, 9), "veryslow": (16, 8, 2, 10),
+    ]
+
+    /// x264-params for an encoder at `preset` in a recording configured at `configured`; nil: no pinning possible.
+    static func pinnedParameters(configured: String, preset: String) -> String? {
+        guard configured != "ultrafast", let header = headerSettings[configured], let actual = headerSettings[preset] else { return nil }
+        var pinned = "ref=\(header.ref):bframes=\(header.bframes):weightp=\(header.weightp):b-pyramid=normal:weightb=1:cabac=1:8x8dct=1"
+        if header.subme >= 6 && actual.subme < 6 { pinned += ":chroma-qp-offset=-2" }
+        return pinned
+    }
 }
 
 /// What a finished recording is.
@@ -104,38 +122,9 @@ public final class CompositeWriter {
         guard let ctx else { throw MediaError(.outputUnwritable, "cannot create an MP4 muxer", at: finalPath) }
         output = ctx
 
-        // Video: libx264.
-        guard let h264 = avcodec_find_encoder_by_name("libx264") else {
-            throw MediaError(.codecFailure, "libavcodec was built without libx264")
-        }
-        guard let v = avcodec_alloc_context3(h264) else { throw MediaError(.codecFailure, "out of memory") }
+        if ctx.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 { globalHeader = true }
+        let v = try openVideoEncoder(preset: settings.preset)
         video = v
-        v.pointee.width = Int32(settings.size.width)
-        v.pointee.height = Int32(settings.size.height)
-        v.pointee.pix_fmt = AV_PIX_FMT_YUV420P
-        v.pointee.time_base = AVRational(num: Int32(settings.fps.denominator), den: Int32(settings.fps.numerator))
-        v.pointee.framerate = AVRational(num: Int32(settings.fps.numerator), den: Int32(settings.fps.denominator))
-        v.pointee.gop_size = Int32(max(1, (settings.keyframeInterval * settings.fps.doubleValue).rounded()))
-        v.pointee.color_range = AVCOL_RANGE_MPEG
-        v.pointee.colorspace = AVCOL_SPC_SMPTE170M
-        v.pointee.color_primaries = AVCOL_PRI_SMPTE170M
-        v.pointee.color_trc = AVCOL_TRC_SMPTE170M
-        v.pointee.thread_count = Int32(settings.threads)
-        if let bitrate = settings.bitrate {
-            v.pointee.bit_rate = Int64(bitrate)
-        }
-        if ctx.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 { v.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
-        var options: OpaquePointer?
-        av_dict_set(&options, "preset", settings.preset, 0)
-        av_dict_set(&options, "profile", "high", 0)
-        if settings.bitrate == nil { av_dict_set(&options, "crf", String(settings.crf), 0) }
-        // The slower presets look 40-60 frames ahead; that latency is media a crash would lose. Cap it.
-        if let slow = EncoderSettings.presets.firstIndex(of: "medium"), let index = EncoderSettings.presets.firstIndex(of: settings.preset), index >= slow {
-            av_dict_set(&options, "rc-lookahead", String(max(10, Int(settings.fps.doubleValue * 0.5))), 0)
-        }
-        let openedVideo = avcodec_open2(v, h264, &options)
-        av_dict_free(&options)
-        try check(openedVideo, .codecFailure, "cannot open the H.264 encoder")
 
         // Audio: AAC-LC, stereo 48 kHz.
         guard let aacCodec = avcodec_find_encoder(AV_CODEC_ID_AAC) else { throw MediaError(.codecFailure, "no AAC encoder") }
@@ -177,6 +166,88 @@ public final class CompositeWriter {
         let header = avformat_write_header(ctx, &muxOptions)
         av_dict_free(&muxOptions)
         try check(header, .outputUnwritable, "cannot write the MP4 header", at: partialPath)
+    }
+
+    /// libx264 at `preset`, with the stream-header settings of the configured preset pinned (reference frames,
+    /// B-frames, weighted prediction, CABAC, 8x8 transform): every preset then writes the same SPS and PPS, so the
+    /// encoder can be replaced by a faster one mid-recording without changing the track's format.
+    private func openVideoEncoder(preset: String) throws(MediaError) -> UnsafeMutablePointer<AVCodecContext> {
+        guard let h264 = avcodec_find_encoder_by_name("libx264") else {
+            throw MediaError(.codecFailure, "libavcodec was built without libx264")
+        }
+        guard let v = avcodec_alloc_context3(h264) else { throw MediaError(.codecFailure, "out of memory") }
+        v.pointee.width = Int32(settings.size.width)
+        v.pointee.height = Int32(settings.size.height)
+        v.pointee.pix_fmt = AV_PIX_FMT_YUV420P
+        v.pointee.time_base = AVRational(num: Int32(settings.fps.denominator), den: Int32(settings.fps.numerator))
+        v.pointee.framerate = AVRational(num: Int32(settings.fps.numerator), den: Int32(settings.fps.denominator))
+        v.pointee.gop_size = Int32(max(1, (settings.keyframeInterval * settings.fps.doubleValue).rounded()))
+        v.pointee.color_range = AVCOL_RANGE_MPEG
+        v.pointee.colorspace = AVCOL_SPC_SMPTE170M
+        v.pointee.color_primaries = AVCOL_PRI_SMPTE170M
+        v.pointee.color_trc = AVCOL_TRC_SMPTE170M
+        v.pointee.thread_count = Int32(settings.threads)
+        if let bitrate = settings.bitrate {
+            v.pointee.bit_rate = Int64(bitrate)
+        }
+        if globalHeader { v.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
+        var options: OpaquePointer?
+        av_dict_set(&options, "preset", preset, 0)
+        av_dict_set(&options, "profile", "high", 0)
+        if settings.bitrate == nil { av_dict_set(&options, "crf", String(settings.crf), 0) }
+        if let pinned = EncoderSettings.pinnedParameters(configured: settings.preset, preset: preset) { av_dict_set(&options, "x264-params", pinned, 0) }
+        // The slower presets look 40-60 frames ahead; that latency is media a crash would lose. Cap it.
+        if let slow = EncoderSettings.presets.firstIndex(of: "medium"), let index = EncoderSettings.presets.firstIndex(of: preset), index >= slow {
+            av_dict_set(&options, "rc-lookahead", String(max(10, Int(settings.fps.doubleValue * 0.5))), 0)
+        }
+        let opened = avcodec_open2(v, h264, &options)
+        av_dict_free(&options)
+        if opened < 0 {
+            var failed: UnsafeMutablePointer<AVCodecContext>? = v
+            avcodec_free_context(&failed)
+            try check(opened, .codecFailure, "cannot open the H.264 encoder")
+        }
+        return v
+    }
+
+    /// How many presets faster than the configured one the encoder can step to under load.
+    public var speedSteps: Int {
+        guard EncoderSettings.pinnedParameters(configured: settings.preset, preset: settings.preset) != nil else { return 0 }
+        return min(EncoderSettings.presets.firstIndex(of: settings.preset) ?? 0, (failedStep ?? Int.max) - 1)
+    }
+    /// 0: the configured preset; n: n presets faster.
+    public private(set) var speedStep = 0
+    public var presetInForce: String {
+        EncoderSettings.presets[(EncoderSettings.presets.firstIndex(of: settings.preset) ?? 0) - speedStep]
+    }
+    /// The first step found to change the stream headers (a libx264 whose presets differ from the table).
+    private var failedStep: Int?
+    private var globalHeader = false
+
+    /// Replaces the H.264 encoder by one `step` presets faster than the configured one (0: the configured one):
+    /// the old one is drained into the file, the new one starts with a keyframe and the same stream headers.
+    /// Returns false, and keeps the current encoder, when that cannot be done (the headers would differ).
+    @discardableResult
+    public func setSpeedStep(_ step: Int) throws(MediaError) -> Bool {
+        guard let old = video, let stream = videoStream, step != speedStep, (0...speedSteps).contains(step) else { return false }
+        let index = (EncoderSettings.presets.firstIndex(of: settings.preset) ?? 0) - step
+        var replacement: UnsafeMutablePointer<AVCodecContext>? = try openVideoEncoder(preset: EncoderSettings.presets[index])
+        let same = replacement.map { new in
+            new.pointee.extradata_size == stream.pointee.codecpar.pointee.extradata_size
+                && memcmp(new.pointee.extradata, stream.pointee.codecpar.pointee.extradata, Int(new.pointee.extradata_size)) == 0
+        } ?? false
+        guard same else {
+            avcodec_free_context(&replacement)
+            failedStep = min(failedStep ?? step, step)
+            return false
+        }
+        avcodec_send_frame(old, nil)
+        try drain(old, stream: videoStream)
+        var retired: UnsafeMutablePointer<AVCodecContext>? = old
+        avcodec_free_context(&retired)
+        video = replacement
+        speedStep = step
+        return true
     }
 
     public var bytesWritten: Int64 {

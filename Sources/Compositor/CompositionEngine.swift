@@ -215,7 +215,8 @@ public final class CompositionEngine {
             lastLag = -due
             maxLag = max(maxLag, lastLag)
             applyChanges()
-            adaptToLoad(now: now())
+            try adaptToLoad(now: now())
+            if writer.speedStep > 0 { fasterPresetTicks += 1 }
             if decimation > 1 {
                 degradedTicks += 1
                 if frameIndex % Int64(decimation) != 0 { try skipTick(time: t); continue }
@@ -228,38 +229,70 @@ public final class CompositionEngine {
         }
     }
 
-    /// Overload: while frames come out late, only every `decimation`-th tick is composed and encoded — the output's
-    /// frame rate drops, its timeline and audio do not, and skipped ticks cost almost nothing, so a backlog cannot
-    /// build up. A step down after 1 s of lateness, a step back up after 10 s of keeping up.
+    /// Overload, in steps: while frames come out late the encoder first moves to faster x264 presets (same stream
+    /// headers, a keyframe at each change), then only every `decimation`-th tick is composed and encoded — the
+    /// output's frame rate drops, its timeline and audio do not, and skipped ticks cost almost nothing, so a backlog
+    /// cannot build up. A step after 1 s of lateness that is not shrinking, a step back after 10 s of keeping up.
+    public struct LoadStep: Sendable, Equatable {
+        /// The x264 preset in force.
+        public var preset: String
+        /// Every how many ticks a frame is made (1: every tick).
+        public var divisor: Int
+        public init(preset: String, divisor: Int) { self.preset = preset; self.divisor = divisor }
+        /// More degraded than `other`: a lower frame rate, or the same rate with a faster preset.
+        public func isHeavier(than other: LoadStep) -> Bool {
+            if divisor != other.divisor { return divisor > other.divisor }
+            return (EncoderSettings.presets.firstIndex(of: preset) ?? 0) < (EncoderSettings.presets.firstIndex(of: other.preset) ?? 0)
+        }
+    }
     public private(set) var decimation = 1
+    /// 0: nothing degraded; 1…speedSteps: faster presets; then frame-rate divisors 2…maxDecimationStep.
+    private var loadLevel = 0
     /// Frames composed and encoded (fewer than ticks under overload).
     public private(set) var framesMade: Int64 = 0
     public private(set) var maxDecimation = 1
-    /// Ticks spent at a reduced frame rate.
+    /// Ticks spent at a reduced frame rate, and at a faster preset than configured.
     public private(set) var degradedTicks: Int64 = 0
+    public private(set) var fasterPresetTicks: Int64 = 0
+    /// The fastest preset used.
+    public private(set) var fastestPreset: String?
     public static let maxDecimationStep = 4
-    /// Called on the engine's thread when the output frame rate changes (the divisor, the recording time).
-    public var onLoadChange: ((Int, Microseconds) -> Void)?
-    private var lateSince: Microseconds?, calmSince: Microseconds?
+    /// Called on the engine's thread when the encoder's preset or the output frame rate changes, with the recording time.
+    public var onLoadChange: ((LoadStep, Microseconds) -> Void)?
+    private var lateSince: Microseconds?, lagWhenLate: Microseconds = 0, calmSince: Microseconds?
 
-    private func adaptToLoad(now: Microseconds) {
-        var next = decimation
+    private func adaptToLoad(now: Microseconds) throws(MediaError) {
+        var step = 0
         if lastLag > 300_000 {
             calmSince = nil
-            lateSince = lateSince ?? now
-            if now - lateSince! >= 1_000_000, decimation < CompositionEngine.maxDecimationStep { next = decimation + 1; lateSince = now }
+            if lateSince == nil { lateSince = now; lagWhenLate = lastLag }
+            if now - lateSince! >= 1_000_000 {
+                // Still late a second on and not catching up: one step more. Catching up: wait and see.
+                if lastLag >= lagWhenLate { step = 1 }
+                lateSince = now; lagWhenLate = lastLag
+            }
         } else {
             lateSince = nil
             if lastLag < 50_000 {
                 calmSince = calmSince ?? now
-                if now - calmSince! >= 10_000_000, decimation > 1 { next = decimation - 1; calmSince = now }
+                if now - calmSince! >= 10_000_000 { step = -1; calmSince = now }
             }
         }
-        guard next != decimation else { return }
-        decimation = next
-        maxDecimation = max(maxDecimation, next)
-        onLoadChange?(next, fps.tickTime(frameIndex))
+        var level = min(max(0, loadLevel + step), writer.speedSteps + CompositionEngine.maxDecimationStep - 1)
+        guard level != loadLevel else { return }
+        let speed = min(level, writer.speedSteps)
+        if speed != writer.speedStep, !(try writer.setSpeedStep(speed)) {
+            // That preset would change the stream's headers: the writer's ladder now ends at the preset in force,
+            // and this step lowers the frame rate instead.
+            level = min(level, writer.speedSteps + CompositionEngine.maxDecimationStep - 1)
+        }
+        loadLevel = level
+        decimation = max(1, level - writer.speedSteps + 1)
+        maxDecimation = max(maxDecimation, decimation)
+        if writer.speedStep > maxSpeedStep { maxSpeedStep = writer.speedStep; fastestPreset = writer.presetInForce }
+        onLoadChange?(LoadStep(preset: writer.presetInForce, divisor: decimation), fps.tickTime(frameIndex))
     }
+    private var maxSpeedStep = 0
 
     /// A tick under overload: no picture, only its audio (and the presence it counts).
     private func skipTick(time: Microseconds) throws(MediaError) {

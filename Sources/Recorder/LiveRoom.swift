@@ -112,6 +112,9 @@ public struct LiveRecordingSummary: Sendable {
     /// Overload: time at a reduced output frame rate, and the lowest rate used.
     public var reducedRate: Microseconds = 0
     public var lowestRate: Double = 0
+    /// Overload: time encoded with a faster x264 preset than configured, and the fastest one used.
+    public var fasterPreset: Microseconds = 0
+    public var fastestPreset: String?
 }
 
 /// One participant's tracks as received, and where they start on the composite's timeline.
@@ -277,9 +280,13 @@ public final class LiveRoom: @unchecked Sendable {
             record.write("speaker", time: time, ["participant": speaker.map { .string($0) } ?? .null])
         }
         let rate = settings.fps.doubleValue
-        engine.onLoadChange = { divisor, time in
-            record.write("load", time: time, ["frame_rate": .number((rate / Double(divisor) * 100).rounded() / 100),
-                                               "reason": .string(divisor > 1 ? "frames were late: fewer frames per second" : "keeping up again")])
+        var previous = CompositionEngine.LoadStep(preset: settings.preset, divisor: 1)
+        engine.onLoadChange = { step, time in
+            let reason = !step.isHeavier(than: previous) ? "keeping up again"
+                : step.divisor > previous.divisor ? "frames were late: fewer frames per second" : "frames were late: a faster encoder preset"
+            previous = step
+            record.write("load", time: time, ["frame_rate": .number((rate / Double(step.divisor) * 100).rounded() / 100),
+                                               "preset": .string(step.preset), "reason": .string(reason)])
         }
         let run = Handoff((engine, writer))
         let clock = self.clock, latency = self.latency, roomName = name
@@ -294,7 +301,8 @@ public final class LiveRoom: @unchecked Sendable {
                 outcome = .success(LiveRecordingSummary(recording: try writer.finish(annotations: annotations), participants: engine.statistics,
                                                         tracks: [], maxLag: engine.maxLag, finalLag: engine.lastLag,
                                                         events: record.eventsPath, chat: record.chatPath,
-                                                        reducedRate: engine.fps.tickTime(engine.degradedTicks), lowestRate: rate / Double(engine.maxDecimation)))
+                                                        reducedRate: engine.fps.tickTime(engine.degradedTicks), lowestRate: rate / Double(engine.maxDecimation),
+                                                        fasterPreset: engine.fps.tickTime(engine.fasterPresetTicks), fastestPreset: engine.fastestPreset))
             } catch let error as MediaError {
                 engine.flushControls()
                 _ = record.close()

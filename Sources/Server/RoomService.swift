@@ -84,6 +84,9 @@ public final class RoomService: @unchecked Sendable {
         /// Overload: time at a reduced frame rate and the lowest rate.
         public var reducedRate: Microseconds = 0
         public var lowestRate: Double = 0
+        /// Overload: time encoded with a faster preset than configured, and the fastest.
+        public var fasterPreset: Microseconds = 0
+        public var fastestPreset: String?
         public var error: String?
         public var participants: [ParticipantReport]
     }
@@ -488,6 +491,9 @@ public final class RoomService: @unchecked Sendable {
         if s.reducedRate > 0 {
             fields.append(("reduced_frame_rate", .object([("seconds", .number(Double(s.reducedRate / 1000) / 1000)), ("lowest", .number(s.lowestRate))])))
         }
+        if s.fasterPreset > 0, let preset = s.fastestPreset {
+            fields.append(("faster_preset", .object([("seconds", .number(Double(s.fasterPreset / 1000) / 1000)), ("fastest", .string(preset))])))
+        }
         if let events = s.events { fields.append(("events", .string(events))) }
         if let chat = s.chat { fields.append(("chat", .string(chat))) }
         return .object(fields)
@@ -520,6 +526,8 @@ public final class RoomService: @unchecked Sendable {
                     summary.finalLag = recorded.finalLag
                     summary.reducedRate = recorded.reducedRate
                     summary.lowestRate = recorded.lowestRate
+                    summary.fasterPreset = recorded.fasterPreset
+                    summary.fastestPreset = recorded.fastestPreset
                     for tile in recorded.participants { tiles[tile.id] = tile }
                 } else if room.everyone.isEmpty {
                     _ = room.live.close()

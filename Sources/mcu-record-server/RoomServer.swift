@@ -157,6 +157,9 @@ struct RoomServer: AsyncParsableCommand {
                 printLine("recorded \(s.room): \(r.path) (\(decimal(Double(r.duration) / 1e6, 1)) s, \(s.participants.count) participant(s), \(decimal(Double(r.bytes) / 1e6, 1)) MB)")
                 printLine("  \(r.videoFrames) frames (\(decimal(Double(r.videoFrames) / max(0.001, Double(r.duration) / 1e6), 2)) fps), "
                           + "compositor lag max \(s.maxLag / 1000) ms, at the end \(s.finalLag / 1000) ms")
+                if s.fasterPreset > 0, let preset = s.fastestPreset {
+                    printLine("  overloaded: a faster x264 preset for \(decimal(Double(s.fasterPreset) / 1e6, 1)) s (up to \(preset))")
+                }
                 if s.reducedRate > 0 {
                     printLine("  overloaded: fewer frames per second for \(decimal(Double(s.reducedRate) / 1e6, 1)) s (down to \(decimal(s.lowestRate, 1)) fps)")
                 }

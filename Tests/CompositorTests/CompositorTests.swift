@@ -217,10 +217,10 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
     }
 
     /// A 160x90, 10 fps engine writing to a temporary file.
-    func smallEngine(_ name: String, preset: String) throws -> (String, CompositeWriter, CompositionEngine) {
+    func smallEngine(_ name: String, preset: String, encoderPreset: String = "ultrafast") throws -> (String, CompositeWriter, CompositionEngine) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(getpid()).mp4").path
         let size = PixelSize(width: 160, height: 90)
-        let writer = try CompositeWriter(path: path, settings: EncoderSettings(size: size, fps: Rational(10), preset: "ultrafast"))
+        let writer = try CompositeWriter(path: path, settings: EncoderSettings(size: size, fps: Rational(10), preset: encoderPreset))
         let engine = try CompositionEngine(layout: try #require(LayoutPresets.document(named: preset)), canvasSize: size, fps: Rational(10), writer: writer, text: nil)
         return (path, writer, engine)
     }
@@ -279,35 +279,44 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         #expect(isRed(pictures[47]), "back")
     }
 
-    /// Overload: when frames come out late the engine makes fewer of them (the timeline and the audio stay whole),
-    /// and goes back to every frame once it keeps up.
-    @Test func aSlowMachineGetsFewerFramesNotABacklog() throws {
-        let (path, writer, engine) = try smallEngine("live-load", preset: "grid")
+    /// Overload: when frames come out late the engine first encodes with faster presets, then makes fewer frames
+    /// (the timeline and the audio stay whole), and goes back step by step to every frame at the configured preset
+    /// once it keeps up.
+    @Test(arguments: ["ultrafast", "veryfast"])
+    func aSlowMachineGetsFasterPresetsThenFewerFramesNotABacklog(encoderPreset: String) throws {
+        let (path, writer, engine) = try smallEngine("live-load-\(encoderPreset)", preset: "grid", encoderPreset: encoderPreset)
         let origin: Microseconds = 10_000_000
         let buffer = SourceBuffer(mode: .live)
         engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: "cam", start: origin, hasAudio: false), buffer: buffer))
-        nonisolated(unsafe) var changes: [(Int, Microseconds)] = []
+        nonisolated(unsafe) var changes: [(CompositionEngine.LoadStep, Microseconds)] = []
         engine.onLoadChange = { changes.append(($0, $1)) }
         var clock = origin, made: Int64 = 0, maxBehind: Microseconds = 0
         try engine.runLive(origin: origin, latency: 100_000, now: {
-            // Each frame made costs 250 ms of a 100 ms frame interval for the first 8 s of output, 10 ms after.
+            // Each frame made costs 250 ms of a 100 ms frame interval for the first 8 s of output, 10 ms after
+            // (whatever the preset: the worst case, where only the frame rate helps).
             if engine.framesMade != made {
                 made = engine.framesMade
                 clock += engine.frameIndex < 80 ? 250_000 : 10_000
             }
             maxBehind = max(maxBehind, clock - (origin + engine.fps.tickTime(engine.frameIndex)))
             return clock
-        }, sleep: { clock += $0 }, shouldStop: { engine.frameIndex >= 400 })
+        }, sleep: { clock += $0 }, shouldStop: { engine.frameIndex >= 700 })
         _ = try writer.finish()
-        #expect(changes.first?.0 == 2 && engine.maxDecimation >= 3, "steps down under load: \(changes)")
-        #expect(changes.last?.0 == 1, "back to every frame once it keeps up: \(changes)")
+        let story = changes.map { "\($0.0.preset)/\($0.0.divisor)@\($0.1 / 100_000)" }
+        let presetSteps = EncoderSettings.presets.firstIndex(of: encoderPreset)!
+        // First the faster presets, one per second of lateness, then the frame rate.
+        let expectedStart = (0..<presetSteps).map { EncoderSettings.presets[presetSteps - 1 - $0] + "/1" } + ["ultrafast/2"]
+        #expect(Array(changes.prefix(presetSteps + 1).map { "\($0.0.preset)/\($0.0.divisor)" }) == expectedStart, "\(story)")
+        #expect(engine.maxDecimation >= 3, "the frame rate goes on down while frames stay late: \(story)")
+        #expect(changes.last.map { $0.0 == CompositionEngine.LoadStep(preset: encoderPreset, divisor: 1) } == true,
+                "back to every frame at the configured preset once it keeps up: \(story)")
         #expect(maxBehind < 6_000_000, "the backlog stays bounded (\(maxBehind) µs behind at worst)")
         let reader = try MediaFileReader(path: path)
         var frames: [Microseconds] = [], audio = 0
         while reader.step(onVideo: { frames.append($0.time) }, onAudio: { audio += $0.count }) {}
-        #expect(frames.count < 300, "\(frames.count) frames for 400 ticks")
-        let lastSeconds = frames.filter { $0 >= 36_000_000 }.count
+        #expect(frames.count < 600, "\(frames.count) frames for 700 ticks")
+        let lastSeconds = frames.filter { $0 >= 66_000_000 }.count
         #expect(lastSeconds >= 38, "every frame again at the end: \(lastSeconds) in the last 4 s")
-        #expect(abs(Double(audio) / 48_000 - 40) < 0.2, "audio covers the whole 40 s")
+        #expect(abs(Double(audio) / 48_000 - 70) < 0.2, "audio covers the whole 70 s")
     }
 }
