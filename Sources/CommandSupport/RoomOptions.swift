@@ -23,7 +23,7 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .customLong("max-rooms"), help: "Rooms at once (without --room).")
     public var maxRooms: Int = 16
 
-    @Option(name: .customLong("max-load"), help: "Refuse new recordings when the running ones and one more would use more than this share of the cores.")
+    @Option(name: .customLong("max-load"), help: "Refuse new recordings when the running ones and one more would use more than this share of the cores (above 1: over-commit; the rooms then degrade).")
     public var maxLoad: Double = 0.9
 
     @Option(name: .customLong("min-free-space"), help: "Refuse new recordings when the recordings' disk has fewer MiB free.")

@@ -32,10 +32,19 @@ final class RTPSender {
     private var ssrcs: [UInt32] = [RTPSender.audioSSRC, RTPSender.videoSSRC]
     private let switchSSRCEvery: Double?
     private var lastSwitch: Microseconds?
+    /// Pauses: media time windows [k·every, k·every + length) for k ≥ 1 in which no media is sent.
+    private let pause: (every: Microseconds, length: Microseconds)?
 
-    init(socket: UDPSocket, keepAlive: [UInt8], outbound: SRTPContext, inbound: SRTPContext, switchSSRCEvery: Double? = nil) {
+    init(socket: UDPSocket, keepAlive: [UInt8], outbound: SRTPContext, inbound: SRTPContext, churn: WHIPPublisher.Churn = .init()) {
         self.socket = socket; self.keepAlive = keepAlive; self.outbound = outbound; self.inbound = inbound
-        self.switchSSRCEvery = switchSSRCEvery
+        self.switchSSRCEvery = churn.switchSSRCEvery
+        pause = churn.pauseEvery.map { (Microseconds($0 * 1e6), Microseconds(churn.pauseFor * 1e6)) }
+    }
+
+    /// Whether feed time `time` falls in a pause.
+    private func paused(at time: Microseconds) -> Bool {
+        guard let pause, time >= pause.every else { return false }
+        return time % pause.every < pause.length
     }
 
     /// New SSRCs, sequence numbers and RTP time bases for both streams; the old history is of no use any more.
@@ -69,6 +78,12 @@ final class RTPSender {
                 }
                 if now >= due { break }
                 usleep(UInt32(min(due - now, 5_000)))
+            }
+            if paused(at: packet.time) {
+                // Not sent. The encoder keeps going, so the first picture after the pause must stand alone (as after
+                // a track is replaced): every paused picture asks for a keyframe.
+                if packet.video { feed.requestKeyframe() }
+                continue
             }
             if let every = switchSSRCEvery, packet.video {
                 let now = SystemClock().now()

@@ -39,11 +39,16 @@ public final class WHIPPublisher {
         case pattern(size: PixelSize, fps: Int, colour: RGBAColor, tone: Double)
     }
 
-    /// Sender behaviour that servers must survive: picture size changes and SSRC switches, every so many seconds.
+    /// Sender behaviour that servers must survive: picture size changes, SSRC switches and pauses in sending (a
+    /// muted or replaced track: no media, RTCP and consent go on), every so many seconds.
     public struct Churn: Sendable {
         public var resizeEvery: Double?
         public var switchSSRCEvery: Double?
-        public init(resizeEvery: Double? = nil, switchSSRCEvery: Double? = nil) { self.resizeEvery = resizeEvery; self.switchSSRCEvery = switchSSRCEvery }
+        public var pauseEvery: Double?
+        public var pauseFor: Double
+        public init(resizeEvery: Double? = nil, switchSSRCEvery: Double? = nil, pauseEvery: Double? = nil, pauseFor: Double = 5) {
+            self.resizeEvery = resizeEvery; self.switchSSRCEvery = switchSSRCEvery; self.pauseEvery = pauseEvery; self.pauseFor = pauseFor
+        }
     }
 
     /// What happened on the wire, for the caller's summary.
@@ -106,7 +111,7 @@ public final class WHIPPublisher {
         let sender = RTPSender(socket: socket, keepAlive: check,
                                outbound: try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false),
                                inbound: try SRTPContext(profile: keys.profile, key: keys.serverKey, inbound: true),
-                               switchSSRCEvery: churn.switchSSRCEvery)
+                               churn: churn)
         do { try sender.stream(feed, duration: duration, shouldStop: shouldStop) } catch { throw Failure(description: "\(error)") }
         statistics = sender.statistics
     }

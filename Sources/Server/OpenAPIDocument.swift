@@ -50,6 +50,12 @@ enum OpenAPIDocument {
         "type": "object",
         "properties": {
           "file": { "type": "string" }, "duration": { "type": "number" }, "size": { "type": "integer" }, "frames": { "type": "integer" },
+          "lag": { "type": "object", "description": "how late the compositor made frames (ms): at worst and at the end",
+                   "properties": { "max": { "type": "number" }, "final": { "type": "number" } } },
+          "faster_preset": { "type": "object", "description": "overload: seconds encoded with a faster x264 preset than configured, and the fastest",
+                             "properties": { "seconds": { "type": "number" }, "fastest": { "type": "string" } } },
+          "reduced_frame_rate": { "type": "object", "description": "overload: seconds at a lower frame rate, and the lowest",
+                                  "properties": { "seconds": { "type": "number" }, "lowest": { "type": "number" } } },
           "events": { "type": "string" }, "chat": { "type": "string" }
         }
       },

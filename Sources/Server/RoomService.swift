@@ -487,7 +487,8 @@ public final class RoomService: @unchecked Sendable {
 
     static func describe(_ s: LiveRecordingSummary) -> JSONValue {
         var fields: [(String, JSONValue)] = [("file", .string(s.recording.path)), ("duration", .number(Double(s.recording.duration / 1000) / 1000)),
-                                             ("size", .number(Double(s.recording.bytes))), ("frames", .number(Double(s.recording.videoFrames)))]
+                                             ("size", .number(Double(s.recording.bytes))), ("frames", .number(Double(s.recording.videoFrames))),
+                                             ("lag", .object([("max", .number(Double(s.maxLag / 1000))), ("final", .number(Double(s.finalLag / 1000)))]))]
         if s.reducedRate > 0 {
             fields.append(("reduced_frame_rate", .object([("seconds", .number(Double(s.reducedRate / 1000) / 1000)), ("lowest", .number(s.lowestRate))])))
         }

@@ -73,7 +73,7 @@ struct RoomServer: AsyncParsableCommand {
             configuration.maxRooms = options.maxRooms
             guard options.minFreeSpace >= 0 else { throw MediaError(.invalidArgument, "--min-free-space is in MiB, 0 or more") }
             configuration.minFreeBytes = Int64(options.minFreeSpace) << 20
-            guard options.maxLoad > 0, options.maxLoad <= 1 else { throw MediaError(.invalidArgument, "--max-load is a share of the cores, above 0 up to 1") }
+            guard options.maxLoad > 0, options.maxLoad <= 100 else { throw MediaError(.invalidArgument, "--max-load is a share of the cores, above 0 (at most 100)") }
             configuration.maxLoad = options.maxLoad
             if let file = options.watermark {
                 let document = try loadWatermarks(file)

@@ -53,6 +53,12 @@ struct PublishCommand: ParsableCommand {
     @Option(name: .customLong("switch-ssrc-every"), help: "Switch to new SSRCs every so many seconds (churn tests).")
     var switchSSRCEvery: Double?
 
+    @Option(name: .customLong("pause-every"), help: "Stop sending media every so many seconds, for --pause-for seconds (churn tests).")
+    var pauseEvery: Double?
+
+    @Option(name: .customLong("pause-for"), help: "How long each pause of --pause-every lasts, in seconds.")
+    var pauseFor: Double = 5
+
     func run() throws {
         CodecLibrary.configureLogging(verbose: false)
         for sig in [SIGINT, SIGTERM] { signal(sig) { _ in publishStopRequested.store(true, ordering: .relaxed) } }
@@ -72,12 +78,16 @@ struct PublishCommand: ParsableCommand {
                 source = .pattern(size: pictureSize, fps: fps, colour: background, tone: tone)
             }
             if let duration, !(duration > 0) { throw MediaError(.invalidArgument, "--duration must be positive") }
-            for value in [resizeEvery, switchSSRCEvery].compactMap({ $0 }) where !(value >= 0.5) {
-                throw MediaError(.invalidArgument, "--resize-every and --switch-ssrc-every take seconds, 0.5 or more")
+            for value in [resizeEvery, switchSSRCEvery, pauseEvery].compactMap({ $0 }) where !(value >= 0.5) {
+                throw MediaError(.invalidArgument, "--resize-every, --switch-ssrc-every and --pause-every take seconds, 0.5 or more")
+            }
+            if let pauseEvery, !(pauseFor > 0 && pauseFor < pauseEvery) {
+                throw MediaError(.invalidArgument, "--pause-for must be positive and shorter than --pause-every")
             }
             let publisher = try WHIPPublisher()
             try publisher.run(whip: whip, name: name, token: token ?? ProcessInfo.processInfo.environment["MCU_TOKEN"], source: source,
-                              duration: duration, churn: WHIPPublisher.Churn(resizeEvery: resizeEvery, switchSSRCEvery: switchSSRCEvery),
+                              duration: duration, churn: WHIPPublisher.Churn(resizeEvery: resizeEvery, switchSSRCEvery: switchSSRCEvery,
+                                                                         pauseEvery: pauseEvery, pauseFor: pauseFor),
                               shouldStop: { publishStopRequested.load(ordering: .relaxed) })
             let s = publisher.statistics
             printLine("\(name): published \(s.videoFrames) video and \(s.audioFrames) audio frames (\(s.packets) packets, "

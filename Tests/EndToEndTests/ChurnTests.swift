@@ -110,4 +110,42 @@ import Testing
         let considered = pictures.filter { $0.time > 1_500_000 }.count
         #expect(Double(coloured.count) > Double(considered) * 0.75, "\(coloured.count) of \(considered) frames show the sender")
     }
+
+    /// A sender that stops sending media for 5 s and resumes (RTCP and consent go on): its tile holds the last picture,
+    /// shows the slate once the picture is 2 s old, and comes back with the first picture after the pause.
+    @Test func aFiveSecondPauseShowsTheSlateAndRecoversWithinAKeyframe() async throws {
+        let room = try RoomProcess(room: "pausing", extra: ["--size", "320x180"])
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Paths.binary)
+        p.arguments = ["publish", "--whip", "\(room.base)/rooms/pausing/whip", "--name", "Pia", "--colour", "c04020", "--size", "320x240",
+                       "--pause-every", "6", "--pause-for", "5", "--duration", "16"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate() }
+        _ = try await waitForParticipants(room, "pausing", count: 1)
+        try await Task.sleep(nanoseconds: 15_000_000_000)
+        let path = try room.stopAndRecording("pausing")
+        let pictures = try decodePictures(path)
+        #expect(pictures.allSatisfy { $0.width == 320 && $0.height == 180 }, "the output's format never changes")
+        let shows = pictures.map { p in
+            p.meanYUV(in: PixelRect(x: 140, y: 60, width: 40, height: 30)).map { distance($0, yuv(ofHex: "c04020")) < 40 } ?? false
+        }
+        // The longest stretch without the sender's picture after it first showed: the pause minus the 2 s the last
+        // picture is held, plus the time to the first picture after it (a keyframe, sent as the pause ends).
+        guard let first = shows.firstIndex(of: true) else { Issue.record("the sender never showed"); return }
+        var longest = (start: 0, length: 0), run = 0
+        for i in first..<shows.count {
+            if shows[i] { run = 0 } else { run += 1; if run > longest.length { longest = (i - run + 1, run) } }
+        }
+        let end = min(longest.start + longest.length, pictures.count - 1), after = shows[end...]
+        let gap = Double(pictures[end].time - pictures[longest.start].time) / 1e6
+        print("5 s pause: \(String(format: "%.2f", gap)) s without the sender's picture, then \(after.filter { $0 }.count) of \(after.count) frames show it")
+        #expect(gap > 2.4 && gap < 3.6, "slate for \(gap) s of a 5 s pause")
+        #expect(after.count > 30 && Double(after.filter { $0 }.count) >= Double(after.count) * 0.95,
+                "back after the pause: \(after.filter { $0 }.count) of \(after.count) frames")
+        // A frozen picture would count as showing the sender; the stretch is the slate (the participant's name on grey).
+        let slate = try #require(pictures[longest.start + longest.length / 2].meanYUV(in: PixelRect(x: 0, y: 0, width: 320, height: 180)))
+        #expect(distance(slate, yuv(ofHex: "c04020")) > 40, "the slate (mean \(slate)), not the sender's picture")
+    }
 }
