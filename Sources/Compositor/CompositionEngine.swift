@@ -267,8 +267,9 @@ public final class CompositionEngine {
             calmSince = nil
             if lateSince == nil { lateSince = now; lagWhenLate = lastLag }
             if now - lateSince! >= 1_000_000 {
-                // Still late a second on and not catching up: one step more. Catching up: wait and see.
-                if lastLag >= lagWhenLate { step = 1 }
+                // Still late a second on and not catching up: one step more. Catching up: wait and see, unless so
+                // far behind that the sources' buffers (2 s of audio, held up to 4 s) would start dropping media.
+                if lastLag >= lagWhenLate || lastLag > 2_000_000 { step = 1 }
                 lateSince = now; lagWhenLate = lastLag
             }
         } else {
