@@ -3,8 +3,14 @@
 server's RSS and CPU every 10 s; at the end checks both recordings are complete and that lip sync (flash against
 beep of the test pattern, in the composite) at the last minute equals the first within 20 ms.
 
-usage: Benchmarks/soak.py [MINUTES]
+RSS is what the kernel counts, and libx264 asks for transparent huge pages on its big buffers (madvise): the
+kernel's khugepaged later collapses such 4 KiB pages into 2 MiB ones, which raises RSS in 2 MiB steps with no new
+allocation. AnonHugePages is printed beside RSS; with THP=off the server runs with THP disabled for its process
+(prctl PR_SET_THP_DISABLE), so RSS shows only what the program itself allocates.
+
+usage: [THP=off] Benchmarks/soak.py [MINUTES]
 """
+import ctypes
 import json
 import os
 import re
@@ -31,10 +37,17 @@ def request(method, url):
 def sample(pid):
     with open(f"/proc/{pid}/status") as f:
         rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        huge = int(re.search(r"AnonHugePages:\s+(\d+)", f.read()).group(1)) / 1024
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return rss, cpu
+    return rss, cpu, huge
+
+
+def without_huge_pages():
+    """Runs in the server's process before exec: no transparent huge pages for it (inherited across exec)."""
+    ctypes.CDLL(None, use_errno=True).prctl(41, 1, 0, 0, 0)  # PR_SET_THP_DISABLE
 
 
 def offsets(path, start, length=20):
@@ -63,8 +76,10 @@ def offsets(path, start, length=20):
     return pairs
 
 
+thp_off = os.environ.get("THP") == "off"
 server = subprocess.Popen([binary, "--http", "127.0.0.1:0", "--output", folder, "--manual-recording", "--size", "1280x720"],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                          preexec_fn=without_huge_pages if thp_off else None)
 base = None
 while base is None:
     match = re.search(r"(http://[^ ]+)/rooms/", server.stdout.readline())
@@ -81,9 +96,9 @@ samples = []
 started = time.time()
 while time.time() - started < seconds:
     time.sleep(10)
-    rss, cpu = sample(server.pid)
-    samples.append((time.time() - started, rss, cpu))
-    print(f"{samples[-1][0]:7.0f} s  RSS {rss:7.1f} MB  CPU {cpu:8.1f} s", flush=True)
+    rss, cpu, huge = sample(server.pid)
+    samples.append((time.time() - started, rss, cpu, huge))
+    print(f"{samples[-1][0]:7.0f} s  RSS {rss:7.1f} MB  CPU {cpu:8.1f} s  huge pages {huge:6.1f} MB", flush=True)
 files = {room: request("DELETE", f"{base}/rooms/{room}/recording") for room in ("a", "b")}
 for p in publishers:
     p.send_signal(signal.SIGINT)
@@ -95,7 +110,8 @@ server.wait()
 warm = [s for s in samples if s[0] >= 120] or samples
 rss_growth = warm[-1][1] - warm[0][1]
 rates = [(b[2] - a[2]) / (b[0] - a[0]) for a, b in zip(warm, warm[1:])]
-print(f"\nRSS after warm-up (2 min): {warm[0][1]:.1f} MB → {warm[-1][1]:.1f} MB (growth {rss_growth:+.1f} MB)")
+print(f"\nRSS after warm-up (2 min): {warm[0][1]:.1f} MB → {warm[-1][1]:.1f} MB (growth {rss_growth:+.1f} MB); "
+      f"transparent huge pages {'disabled' if thp_off else 'as the system sets them'}: {warm[0][3]:.1f} → {warm[-1][3]:.1f} MB")
 if rates:
     third = max(1, len(rates) // 3)
     print(f"CPU: {statistics.mean(rates[:third]):.2f} cores in the first third, {statistics.mean(rates[-third:]):.2f} in the last")
