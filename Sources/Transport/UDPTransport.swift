@@ -26,6 +26,10 @@ public final class UDPTransport: Sendable {
         let router = try await loop.submit { NIOLoopBound(Router(onOutput: onOutput, epoch: epoch), eventLoop: loop) }.get()
         let channel = try await DatagramBootstrap(group: loop)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            // One socket carries every participant's media: a 4 MiB receive buffer (the kernel caps it at
+            // net.core.rmem_max) rides out a stall of the event loop of a few hundred ms without dropping packets
+            // (audio is not retransmitted). The default, 208 KiB, overflows after ~200 ms at 8 publishers.
+            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RouterHandler(router: router)) }
