@@ -232,7 +232,8 @@ public final class CompositionEngine {
     /// Overload, in steps: while frames come out late the encoder first moves to faster x264 presets (same stream
     /// headers, a keyframe at each change), then only every `decimation`-th tick is composed and encoded — the
     /// output's frame rate drops, its timeline and audio do not, and skipped ticks cost almost nothing, so a backlog
-    /// cannot build up. A step after 1 s of lateness that is not shrinking, a step back after 10 s of keeping up.
+    /// cannot build up. A step after 1 s of lateness that is not shrinking, a step back after 10 s of keeping up
+    /// (longer after steps back that did not hold).
     public struct LoadStep: Sendable, Equatable {
         /// The x264 preset in force.
         public var preset: String
@@ -260,6 +261,11 @@ public final class CompositionEngine {
     /// Called on the engine's thread when the encoder's preset or the output frame rate changes, with the recording time.
     public var onLoadChange: ((LoadStep, Microseconds) -> Void)?
     private var lateSince: Microseconds?, lagWhenLate: Microseconds = 0, calmSince: Microseconds?
+    /// How long frames must keep up before a step back. Doubled (up to 160 s) each time a step back is followed
+    /// within 30 s by a step down again — a machine at the edge would otherwise swing every ~13 s — and reset when
+    /// a step down comes long after the last step back (the load changed).
+    private var calmNeeded: Microseconds = 10_000_000
+    private var lastStepBack: Microseconds?
 
     private func adaptToLoad(now: Microseconds) throws(MediaError) {
         var step = 0
@@ -276,7 +282,7 @@ public final class CompositionEngine {
             lateSince = nil
             if lastLag < 50_000 {
                 calmSince = calmSince ?? now
-                if now - calmSince! >= 10_000_000 { step = -1; calmSince = now }
+                if now - calmSince! >= calmNeeded { step = -1; calmSince = now }
             }
         }
         var level = min(max(0, loadLevel + step), writer.speedSteps + CompositionEngine.maxDecimationStep - 1)
@@ -287,6 +293,10 @@ public final class CompositionEngine {
             // and this step lowers the frame rate instead.
             level = min(level, writer.speedSteps + CompositionEngine.maxDecimationStep - 1)
         }
+        if step > 0, let back = lastStepBack {
+            calmNeeded = now - back < 30_000_000 ? min(calmNeeded * 2, 160_000_000) : 10_000_000
+        }
+        if step < 0 { lastStepBack = now }
         loadLevel = level
         decimation = max(1, level - writer.speedSteps + 1)
         maxDecimation = max(maxDecimation, decimation)

@@ -346,6 +346,8 @@ public final class LiveRoom: @unchecked Sendable {
             self.recording = nil
             return recording.finished
         }
+        // The engine and its encoder are gone with the recording: give their memory back.
+        if result != nil { releaseFreedMemory() }
         return try result?.get()
     }
 

@@ -11,6 +11,11 @@ import Session
 public actor ServiceMetrics {
     private let service: RoomService
     private var last: [String: Double] = [:]
+    /// Rooms with a compositor-lag gauge (a room that stops recording loses it) and with a participants gauge (a
+    /// room that goes loses it).
+    private var lagRooms: Set<String> = [], participantRooms: Set<String> = []
+    /// Keys of `last` updated by the sample in progress.
+    private var seenKeys: Set<String> = []
 
     public init(service: RoomService) { self.service = service }
 
@@ -18,6 +23,7 @@ public actor ServiceMetrics {
     private func advance(_ name: String, _ key: String, to total: Double, dimensions: [(String, String)] = []) {
         let previous = last[key] ?? 0
         last[key] = total
+        seenKeys.insert(key)
         if total > previous {
             FloatingPointCounter(label: name, dimensions: dimensions).increment(by: total - previous)
         }
@@ -25,6 +31,12 @@ public actor ServiceMetrics {
 
     public func sample() async {
         let snapshot = await service.metricsSnapshot()
+        seenKeys.removeAll(keepingCapacity: true)
+        defer {
+            // Totals of sessions and recordings that ended are not needed any more (a busy server sees thousands).
+            last = last.filter { seenKeys.contains($0.key) }
+        }
+        var recordingRooms: Set<String> = []
         Gauge(label: "mcu_rooms").record(snapshot.rooms.count)
         Gauge(label: "mcu_participants").record(snapshot.rooms.reduce(0) { $0 + $1.participants })
         Gauge(label: "mcu_recordings_active").record(snapshot.rooms.filter(\.recording).count)
@@ -36,9 +48,17 @@ public actor ServiceMetrics {
                 advance("mcu_encode_seconds_total", "encode/\(room.name)/\(room.recordingID)", to: Double(work.encode) / 1e6, dimensions: dims)
                 advance("mcu_compose_seconds_total", "compose/\(room.name)/\(room.recordingID)", to: Double(work.compose) / 1e6, dimensions: dims)
                 Gauge(label: "mcu_compositor_lag_seconds", dimensions: dims).record(Double(work.lag) / 1e6)
+                recordingRooms.insert(room.name)
             }
             advance("mcu_bytes_written_total", "bytes/\(room.name)/\(room.recordingID)", to: Double(room.bytesWritten), dimensions: dims)
         }
+        for gone in lagRooms.subtracting(recordingRooms) {
+            Gauge(label: "mcu_compositor_lag_seconds", dimensions: [("room", gone)]).destroy()
+        }
+        lagRooms = recordingRooms
+        let rooms = Set(snapshot.rooms.map(\.name))
+        for gone in participantRooms.subtracting(rooms) { Gauge(label: "mcu_room_participants", dimensions: [("room", gone)]).destroy() }
+        participantRooms = rooms
         for track in snapshot.tracks {
             let key = "\(track.session)/\(track.mid)"
             let dims = [("kind", track.kind)]

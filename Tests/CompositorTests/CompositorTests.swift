@@ -319,4 +319,27 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         #expect(lastSeconds >= 38, "every frame again at the end: \(lastSeconds) in the last 4 s")
         #expect(abs(Double(audio) / 48_000 - 70) < 0.2, "audio covers the whole 70 s")
     }
+
+    /// A machine at the edge (every frame late at the full rate, fine at half): the engine does not swing between
+    /// the two every few seconds — each step back that does not hold doubles the calm it waits for.
+    @Test func aMachineAtTheEdgeDoesNotSwing() throws {
+        let (_, writer, engine) = try smallEngine("live-edge", preset: "grid")
+        let origin: Microseconds = 10_000_000
+        engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: "cam", start: origin, hasAudio: false), buffer: SourceBuffer(mode: .live)))
+        nonisolated(unsafe) var changes: [(CompositionEngine.LoadStep, Microseconds)] = []
+        engine.onLoadChange = { changes.append(($0, $1)) }
+        var clock = origin, made: Int64 = 0
+        try engine.runLive(origin: origin, latency: 100_000, now: {
+            if engine.framesMade != made {
+                made = engine.framesMade
+                clock += engine.decimation == 1 ? 120_000 : 50_000     // 120 % of real time at 10 fps, 25 % at 5
+            }
+            return clock
+        }, sleep: { clock += $0 }, shouldStop: { engine.frameIndex >= 3000 })
+        _ = try writer.finish()
+        let downs = changes.filter { $0.0.divisor == 2 }.map { $0.1 / 1_000_000 }
+        print("a machine at the edge: steps down at \(downs) s")
+        // 10, 20, 40, 80, 160 s of calm between tries: 5 or 6 steps down in 300 s (every ~13 s without the backoff).
+        #expect(downs.count >= 3 && downs.count <= 6, "steps down at \(downs) s")
+    }
 }

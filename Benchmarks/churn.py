@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Churn: one room (640x360) with 4 steady publishers while VISITORS more publish media for a second and leave, two at
+a time, each with one of the churn behaviours in turn (plain, picture size changes, SSRC switches); one steady
+publisher pauses 5 s every 15 s. Prints the server's RSS before and after, how the joins went, and checks the
+recording: one format throughout, its full length, and the steady publishers' tiles showing at the end.
+
+usage: Benchmarks/churn.py [VISITORS]   (default 100; release build)
+"""
+import json
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import os
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, ".build/release/mcu-record")
+VISITORS = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+
+
+def request(method, url):
+    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=60) as r:
+        return json.load(r)
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+
+
+folder = tempfile.mkdtemp(prefix="mcu-churn-")
+server = subprocess.Popen([BIN, "--http", "127.0.0.1:0", "--output", folder, "--manual-recording", "--size", "640x360"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+base = None
+while base is None:
+    match = re.search(r"(http://[^ ]+)/rooms/", server.stdout.readline())
+    base = match.group(1) if match else None
+whip = f"{base}/rooms/churn/whip"
+colours = ["c04040", "40c040", "4040c0", "c0c040"]
+steady = [subprocess.Popen([BIN, "publish", "--whip", whip, "--name", f"steady{n}", "--size", "320x240", "--fps", "15",
+                            "--colour", colours[n]] + (["--pause-every", "15", "--pause-for", "5"] if n == 3 else []),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for n in range(4)]
+time.sleep(3)
+request("POST", f"{base}/rooms/churn/recording")
+time.sleep(5)
+rss_before = rss_mb(server.pid)
+started = time.time()
+behaviours = [[], ["--resize-every", "0.5"], ["--switch-ssrc-every", "0.5"]]
+failures = 0
+running = []
+for v in range(VISITORS):
+    if len(running) >= 2:
+        p = running.pop(0)
+        failures += p.wait() != 0
+    running.append(subprocess.Popen([BIN, "publish", "--whip", whip, "--name", f"visitor{v}", "--size", "320x240", "--fps", "15",
+                                     "--colour", "808080", "--duration", "1"] + behaviours[v % 3],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+for p in running:
+    failures += p.wait() != 0
+churn_seconds = time.time() - started
+time.sleep(5)
+rss_after = rss_mb(server.pid)
+room = request("GET", f"{base}/rooms/churn")
+answer = request("DELETE", f"{base}/rooms/churn/recording")
+for p in steady:
+    p.send_signal(signal.SIGINT)
+for p in steady:
+    p.wait()
+server.send_signal(signal.SIGINT)
+server.wait()
+
+probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries",
+                                   "stream=width,height:frame=width,height", "-of", "json", answer["file"]],
+                                  capture_output=True, text=True).stdout)
+sizes = {(f["width"], f["height"]) for f in probe.get("frames", [])}
+last = subprocess.run(["ffmpeg", "-v", "error", "-sseof", "-1", "-i", answer["file"], "-frames:v", "1", "-vf", "scale=2:2",
+                       "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True).stdout
+print(f"{VISITORS} visitors published for 1 s each (2 at a time; plain, size changes, SSRC switches in turn) in {churn_seconds:.0f} s; "
+      f"{failures} publisher(s) failed")
+print(f"server RSS {rss_before:.1f} MB before the visitors, {rss_after:.1f} MB after ({rss_after - rss_before:+.1f} MB); "
+      f"participants at the end: {len(room.get('participants', []))}")
+print(f"recording {answer['file']}: {answer['duration']:.1f} s, {answer['frames']} frames, frame sizes {sorted(sizes)}; "
+      f"lag max {answer['lag']['max']:.0f} ms")
+print("steady tiles at the end (2x2 corners, RGB):", [tuple(last[i:i + 3]) for i in range(0, len(last), 3)])
