@@ -245,6 +245,8 @@ public final class CompositeWriter {
         try drain(old, stream: videoStream)
         var retired: UnsafeMutablePointer<AVCodecContext>? = old
         avcodec_free_context(&retired)
+        // The old encoder's buffers were allocated by its own threads, in arenas the new one's may not reuse.
+        releaseFreedMemory()
         video = replacement
         speedStep = step
         return true
