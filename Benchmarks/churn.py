@@ -76,12 +76,23 @@ probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-select_streams", 
                                    "stream=width,height:frame=width,height", "-of", "json", answer["file"]],
                                   capture_output=True, text=True).stdout)
 sizes = {(f["width"], f["height"]) for f in probe.get("frames", [])}
-last = subprocess.run(["ffmpeg", "-v", "error", "-sseof", "-1", "-i", answer["file"], "-frames:v", "1", "-vf", "scale=2:2",
+last = subprocess.run(["ffmpeg", "-v", "error", "-sseof", "-1", "-i", answer["file"], "-frames:v", "1", "-vf", "scale=64:36",
                        "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True).stdout
+
+
+def tile_colour(cx, cy):
+    """Mean colour of an 8x6 patch left of a 2x2 grid cell's centre (the test pattern's bar and counter run elsewhere)."""
+    pixels = [last[(y * 64 + x) * 3:(y * 64 + x) * 3 + 3] for y in range(cy - 3, cy + 3) for x in range(cx - 12, cx - 4)]
+    return tuple(sum(p[i] for p in pixels) // len(pixels) for i in range(3))
+
+
 print(f"{VISITORS} visitors published for 1 s each (2 at a time; plain, size changes, SSRC switches in turn) in {churn_seconds:.0f} s; "
       f"{failures} publisher(s) failed")
 print(f"server RSS {rss_before:.1f} MB before the visitors, {rss_after:.1f} MB after ({rss_after - rss_before:+.1f} MB); "
       f"participants at the end: {len(room.get('participants', []))}")
 print(f"recording {answer['file']}: {answer['duration']:.1f} s, {answer['frames']} frames, frame sizes {sorted(sizes)}; "
       f"lag max {answer['lag']['max']:.0f} ms")
-print("steady tiles at the end (2x2 corners, RGB):", [tuple(last[i:i + 3]) for i in range(0, len(last), 3)])
+shown = [tile_colour(cx, cy) for cy in (9, 27) for cx in (16, 48)]
+expected = [tuple(int(c[i:i + 2], 16) for i in (0, 2, 4)) for c in colours]
+matches = sum(any(max(abs(a - b) for a, b in zip(s, e)) < 40 for e in expected) for s in shown)
+print(f"steady tiles in the last frame: {matches} of 4 show a steady publisher's colour {shown}")

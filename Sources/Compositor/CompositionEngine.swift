@@ -14,6 +14,8 @@ public final class CompositionEngine {
         public var muted = false
         /// Output frames this source was present for, showed a stale picture in, and had no picture yet in.
         fileprivate var presentTicks: Int64 = 0, frozenTicks: Int64 = 0, blankTicks: Int64 = 0
+        /// Left, and its buffer's memory given back (it stays in the layout's history).
+        fileprivate var released = false
         public init(descriptor: SourceDescriptor, buffer: SourceBuffer, gain: Float = 1) {
             self.descriptor = descriptor; self.buffer = buffer; self.gain = gain
         }
@@ -187,6 +189,7 @@ public final class CompositionEngine {
             guard let source = sources.last(where: { $0.descriptor.id == rejoin.id }) else { continue }
             source.descriptor.end = nil
             source.buffer = rejoin.buffer
+            source.released = false
         }
         for control in controls {
             control.change(self)
@@ -215,6 +218,11 @@ public final class CompositionEngine {
             lastLag = -due
             maxLag = max(maxLag, lastLag)
             applyChanges()
+            // A second after a source left the timeline nothing reads its buffer again.
+            for source in sources where !source.released && (source.descriptor.end.map { $0 + 1_000_000 < t } ?? false) {
+                source.buffer.releaseMemory()
+                source.released = true
+            }
             try adaptToLoad(now: now())
             if writer.speedStep > 0 { fasterPresetTicks += 1 }
             if decimation > 1 {

@@ -119,6 +119,19 @@ public final class SourceBuffer: @unchecked Sendable {
         condition.lock(); cancelled = true; condition.broadcast(); condition.unlock()
     }
 
+    /// Cancels and drops everything held (pictures, queued and pooled audio: about 1.5 MB): for a source that has
+    /// left and will not be read again. A room with hundreds of comings and goings would otherwise keep them all.
+    public func releaseMemory() {
+        condition.lock(); defer { condition.unlock() }
+        cancelled = true
+        frames.removeAll()
+        current = nil
+        chunks.removeAll()
+        chunkHead = 0
+        pool.removeAll()
+        condition.broadcast()
+    }
+
     // MARK: Consumer
 
     /// The newest picture whose time is ≤ `time`; the last one again when the source stalls; nil before
