@@ -7,37 +7,18 @@ recording: one format throughout, its full length, and the steady publishers' ti
 usage: Benchmarks/churn.py [VISITORS]   (default 100; release build)
 """
 import json
-import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-import os
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, ".build/release/mcu-record")
+from liveserver import BIN, request, rss_mb, start_server, stop
+
 VISITORS = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 
 
-def request(method, url):
-    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=60) as r:
-        return json.load(r)
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
-
-
 folder = tempfile.mkdtemp(prefix="mcu-churn-")
-server = subprocess.Popen([BIN, "--http", "127.0.0.1:0", "--output", folder, "--manual-recording", "--size", "640x360"],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-base = None
-while base is None:
-    match = re.search(r"(http://[^ ]+)/rooms/", server.stdout.readline())
-    base = match.group(1) if match else None
+server, base = start_server(folder, "640x360")
 whip = f"{base}/rooms/churn/whip"
 colours = ["c04040", "40c040", "4040c0", "c0c040"]
 steady = [subprocess.Popen([BIN, "publish", "--whip", whip, "--name", f"steady{n}", "--size", "320x240", "--fps", "15",
@@ -65,12 +46,8 @@ time.sleep(5)
 rss_after = rss_mb(server.pid)
 room = request("GET", f"{base}/rooms/churn")
 answer = request("DELETE", f"{base}/rooms/churn/recording")
-for p in steady:
-    p.send_signal(signal.SIGINT)
-for p in steady:
-    p.wait()
-server.send_signal(signal.SIGINT)
-server.wait()
+stop(steady)
+stop([server])
 
 probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries",
                                    "stream=width,height:frame=width,height", "-of", "json", answer["file"]],

@@ -15,16 +15,15 @@ import json
 import os
 import pathlib
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 
+from liveserver import BIN, call, request, rss_mb, start_server, stop
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BIN = str(ROOT / ".build/release/mcu-record")
 INPUTS = ROOT / "Fixtures/generated/bench"
 ROOMS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 HOLD = float(sys.argv[2]) if len(sys.argv) > 2 else 90
@@ -33,42 +32,10 @@ KEEP = int(os.environ.get("KEEP", "2"))
 ADMIT_ROOMS = int(os.environ.get("ADMIT_ROOMS", "5"))
 
 
-def request(method, url):
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=60) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
-
-
-def start_server(folder, extra):
-    server = subprocess.Popen([BIN, "--http", "127.0.0.1:0", "--output", folder, "--manual-recording", "--size", "1280x720",
-                               "--idle-timeout", "600"] + extra, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    while True:
-        line = server.stdout.readline()
-        if not line:
-            sys.exit("the server did not start")
-        match = re.search(r"(http://[^ ]+)/rooms/", line)
-        if match:
-            return server, match.group(1)
-
-
 def publishers(base, room, index, seconds):
     return [subprocess.Popen([BIN, "publish", "--whip", f"{base}/rooms/{room}/whip", "--name", f"p{p}",
                               "--file", str(INPUTS / f"in{(index * 4 + p) % 16}.webm"), "--duration", str(seconds)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for p in range(4)]
-
-
-def stop(processes):
-    for p in processes:
-        p.send_signal(signal.SIGINT)
-    for p in processes:
-        p.wait()
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
 
 
 def metric(base, name):
@@ -80,27 +47,26 @@ def metric(base, name):
 
 def admission():
     folder = tempfile.mkdtemp(prefix="mcu-admit-")
-    server, base = start_server(folder, [])
+    server, base = start_server(folder, "1280x720")
     senders = []
     print(f"1. admission (--max-load 0.9, {os.cpu_count()} cores): a new room asks to record every 15 s", flush=True)
     for r in range(ADMIT_ROOMS):
         room = f"admit{r}"
         senders += publishers(base, room, r, 15 * (ADMIT_ROOMS - r) + 10)
         time.sleep(3)
-        status, body = request("POST", f"{base}/rooms/{room}/recording")
+        status, body = call("POST", f"{base}/rooms/{room}/recording")
         cores = metric(base, "mcu_cpu_cores_used")
         detail = body.get("detail", body.get("file", ""))
         print(f"   room {r + 1}: {status} ({'admitted' if status == 201 else 'refused'}) "
               f"with the server using {cores[0] if cores else float('nan'):.2f} cores; {detail}", flush=True)
         time.sleep(12)
     stop(senders)
-    server.send_signal(signal.SIGINT)
-    server.wait()
+    stop([server])
 
 
 def overcommit():
     folder = tempfile.mkdtemp(prefix="mcu-overload-")
-    server, base = start_server(folder, ["--max-load", "100"])
+    server, base = start_server(folder, "1280x720", ["--max-load", "100"])
     rooms = [f"over{r}" for r in range(ROOMS)]
     print(f"\n2. over-commit: {ROOMS} rooms record at once for {HOLD:.0f} s, then {KEEP} go on for {CALM:.0f} s", flush=True)
     senders = {}
@@ -108,7 +74,7 @@ def overcommit():
         senders[room] = publishers(base, room, r, HOLD + CALM + 30)
     time.sleep(3)
     for room in rooms:
-        status, body = request("POST", f"{base}/rooms/{room}/recording")
+        status, body = call("POST", f"{base}/rooms/{room}/recording")
         if status != 201:
             sys.exit(f"{room}: {status} {body}")
     started = time.time()
@@ -122,15 +88,14 @@ def overcommit():
         print(f"   {elapsed:5.0f} s  RSS {rss[-1][1]:6.1f} MB  lag (s) {' '.join(f'{v:.2f}' for v in lag)}", flush=True)
         if elapsed >= HOLD and not answers:
             for room in rooms[KEEP:]:
-                answers[room] = request("DELETE", f"{base}/rooms/{room}/recording")[1]
+                answers[room] = request("DELETE", f"{base}/rooms/{room}/recording")
                 stop(senders[room])
             print(f"   {rooms[KEEP:]} stopped", flush=True)
     for room in rooms[:KEEP]:
-        answers[room] = request("DELETE", f"{base}/rooms/{room}/recording")[1]
+        answers[room] = request("DELETE", f"{base}/rooms/{room}/recording")
     for room in rooms[:KEEP]:
         stop(senders[room])
-    server.send_signal(signal.SIGINT)
-    server.wait()
+    stop([server])
 
     print(f"\n   server RSS: {min(v for _, v in rss):.0f}-{max(v for _, v in rss):.0f} MB over the run; "
           f"{rss[len(rss) // 3][1]:.0f} MB at a third, {rss[-1][1]:.0f} MB at the end")
@@ -145,7 +110,7 @@ def overcommit():
         faster, reduced = a.get("faster_preset"), a.get("reduced_frame_rate")
         print(f"   {room}: {duration:.1f} s of ~{planned:.0f} s, {frames} frames decode ({frames / max(duration, 0.001):.1f} fps average); "
               f"lag max {a['lag']['max']:.0f} ms, at the end {a['lag']['final']:.0f} ms; "
-              f"faster preset {faster['seconds']:.0f} s (up to {faster['fastest']})" if faster else "no faster preset", end="")
+              + (f"faster preset {faster['seconds']:.0f} s (up to {faster['fastest']})" if faster else "no faster preset"), end="")
         print(f"; lower frame rate {reduced['seconds']:.0f} s (down to {reduced['lowest']} fps)" if reduced else "; full frame rate")
         steps = []
         with open(a["events"]) as f:

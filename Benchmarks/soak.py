@@ -11,32 +11,23 @@ allocation. AnonHugePages is printed beside RSS; with THP=off the server runs wi
 usage: [THP=off] Benchmarks/soak.py [MINUTES]
 """
 import ctypes
-import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-binary = os.path.join(root, ".build/release/mcu-record")
+from liveserver import BIN as binary, request, rss_mb, start_server, stop
+
 minutes = float(sys.argv[1]) if len(sys.argv) > 1 else 30
 seconds = int(minutes * 60)
 folder = tempfile.mkdtemp(prefix="mcu-soak-")
 
 
-def request(method, url):
-    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=30) as r:
-        return json.load(r)
-
-
 def sample(pid):
-    with open(f"/proc/{pid}/status") as f:
-        rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+    rss = rss_mb(pid)
     with open(f"/proc/{pid}/smaps_rollup") as f:
         huge = int(re.search(r"AnonHugePages:\s+(\d+)", f.read()).group(1)) / 1024
     with open(f"/proc/{pid}/stat") as f:
@@ -77,13 +68,7 @@ def offsets(path, start, length=20):
 
 
 thp_off = os.environ.get("THP") == "off"
-server = subprocess.Popen([binary, "--http", "127.0.0.1:0", "--output", folder, "--manual-recording", "--size", "1280x720"],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                          preexec_fn=without_huge_pages if thp_off else None)
-base = None
-while base is None:
-    match = re.search(r"(http://[^ ]+)/rooms/", server.stdout.readline())
-    base = match.group(1) if match else None
+server, base = start_server(folder, "1280x720", preexec_fn=without_huge_pages if thp_off else None)
 for room in ("a", "b"):
     request("POST", f"{base}/rooms/{room}/recording")
 publishers = []
@@ -100,12 +85,8 @@ while time.time() - started < seconds:
     samples.append((time.time() - started, rss, cpu, huge))
     print(f"{samples[-1][0]:7.0f} s  RSS {rss:7.1f} MB  CPU {cpu:8.1f} s  huge pages {huge:6.1f} MB", flush=True)
 files = {room: request("DELETE", f"{base}/rooms/{room}/recording") for room in ("a", "b")}
-for p in publishers:
-    p.send_signal(signal.SIGINT)
-for p in publishers:
-    p.wait()
-server.send_signal(signal.SIGINT)
-server.wait()
+stop(publishers)
+stop([server])
 
 warm = [s for s in samples if s[0] >= 120] or samples
 rss_growth = warm[-1][1] - warm[0][1]

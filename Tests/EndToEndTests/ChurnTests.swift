@@ -18,6 +18,30 @@ import Testing
         return p
     }
 
+    /// The built-in publisher's test pattern, with churn options, publishing into `roomName` (already running).
+    static func patternPublisher(base: String, _ roomName: String, name: String, colour: String, size: String, _ options: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Paths.binary)
+        p.arguments = ["publish", "--whip", "\(base)/rooms/\(roomName)/whip", "--name", name, "--colour", colour, "--size", size] + options
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    /// A 320x180 room recorded for `seconds` after one pattern publisher (colour c04020) with `options` joined:
+    /// what the room printed when it stopped, and its recording.
+    func recordOnePublisher(_ roomName: String, name: String, size: String, seconds: UInt64, _ options: [String]) async throws -> (String, String) {
+        let room = try RoomProcess(room: roomName, extra: ["--size", "320x180"])
+        let p = try Self.patternPublisher(base: room.base, roomName, name: name, colour: "c04020", size: size, options)
+        defer { p.terminate() }
+        _ = try await waitForParticipants(room, roomName, count: 1)
+        try await Task.sleep(nanoseconds: seconds * 1_000_000_000)
+        let printed = room.stop()
+        let path = try #require(printed.split(separator: "\n").first { $0.hasPrefix("recorded \(roomName):") }.map { String($0.split(separator: " ")[2]) })
+        return (printed, path)
+    }
+
     /// 25 participants in one room, while 100 more sessions join and leave (10 of them with media for a second): every
     /// tile shows its participant, the output keeps its format and rate, nothing is lost from the room.
     @Test func twentyFiveParticipantsAndAHundredJoinsAndLeaves() async throws {
@@ -33,13 +57,8 @@ import Testing
         let base = room.base
         let withMedia = Task.detached { () -> [Int32] in
             (0..<10).map { i in
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: Paths.binary)
-                p.arguments = ["publish", "--whip", "\(base)/rooms/crowd/whip", "--name", "visitor\(i)", "--colour", "404040", "--size", "320x240",
-                               "--duration", "1"]
-                p.standardOutput = FileHandle.nullDevice
-                p.standardError = FileHandle.nullDevice
-                guard (try? p.run()) != nil else { return -1 }
+                guard let p = try? ChurnTests.patternPublisher(base: base, "crowd", name: "visitor\(i)", colour: "404040", size: "320x240",
+                                                               ["--duration", "1"]) else { return -1 }
                 p.waitUntilExit()
                 return p.terminationStatus
             }
@@ -100,19 +119,8 @@ import Testing
     /// A sender whose picture changes size every 2 s and whose SSRCs change every 3 s: the output keeps its format,
     /// and the tile comes back within about a keyframe each time.
     @Test func sizeChangesAndSSRCSwitchesRecoverWithinAKeyframe() async throws {
-        let room = try RoomProcess(room: "shifty", extra: ["--size", "320x180"])
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Paths.binary)
-        p.arguments = ["publish", "--whip", "\(room.base)/rooms/shifty/whip", "--name", "Shifty", "--colour", "c04020", "--size", "640x480",
-                       "--resize-every", "2", "--switch-ssrc-every", "3", "--duration", "12"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        defer { p.terminate() }
-        _ = try await waitForParticipants(room, "shifty", count: 1)
-        try await Task.sleep(nanoseconds: 11_000_000_000)
-        let printed = room.stop()
-        let path = try #require(printed.split(separator: "\n").first { $0.hasPrefix("recorded shifty:") }.map { String($0.split(separator: " ")[2]) })
+        let (printed, path) = try await recordOnePublisher("shifty", name: "Shifty", size: "640x480", seconds: 11,
+                                                           ["--resize-every", "2", "--switch-ssrc-every", "3", "--duration", "12"])
         let line = try #require(printed.split(separator: "\n").first { $0.contains("Shifty:") }.map(String.init))
         let frozen = try #require(line.range(of: "frozen ").flatMap { Double(line[$0.upperBound...].prefix { $0 != " " && $0 != ";" }) })
         // 5 size changes and 3 SSRC switches in 11 s: each costs a keyframe round trip at most.
@@ -130,18 +138,8 @@ import Testing
     /// A sender that stops sending media for 5 s and resumes (RTCP and consent go on): its tile holds the last picture,
     /// shows the slate once the picture is 2 s old, and comes back with the first picture after the pause.
     @Test func aFiveSecondPauseShowsTheSlateAndRecoversWithinAKeyframe() async throws {
-        let room = try RoomProcess(room: "pausing", extra: ["--size", "320x180"])
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Paths.binary)
-        p.arguments = ["publish", "--whip", "\(room.base)/rooms/pausing/whip", "--name", "Pia", "--colour", "c04020", "--size", "320x240",
-                       "--pause-every", "6", "--pause-for", "5", "--duration", "16"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        defer { p.terminate() }
-        _ = try await waitForParticipants(room, "pausing", count: 1)
-        try await Task.sleep(nanoseconds: 15_000_000_000)
-        let path = try room.stopAndRecording("pausing")
+        let (_, path) = try await recordOnePublisher("pausing", name: "Pia", size: "320x240", seconds: 15,
+                                                     ["--pause-every", "6", "--pause-for", "5", "--duration", "16"])
         let pictures = try decodePictures(path)
         #expect(pictures.allSatisfy { $0.width == 320 && $0.height == 180 }, "the output's format never changes")
         let shows = pictures.map { p in
