@@ -263,8 +263,12 @@ public final class CompositionEngine {
     /// Ticks spent at a reduced frame rate, and at a faster preset than configured.
     public private(set) var degradedTicks: Int64 = 0
     public private(set) var fasterPresetTicks: Int64 = 0
-    /// The fastest preset used.
-    public private(set) var fastestPreset: String?
+    /// The fastest preset used (nil: only the configured one).
+    public var fastestPreset: String? {
+        guard maxSpeedStep > 0, let configured = EncoderSettings.presets.firstIndex(of: writer.settings.preset) else { return nil }
+        return EncoderSettings.presets[configured - maxSpeedStep]
+    }
+    private var maxSpeedStep = 0
     public static let maxDecimationStep = 4
     /// Called on the engine's thread when the encoder's preset or the output frame rate changes, with the recording time.
     public var onLoadChange: ((LoadStep, Microseconds) -> Void)?
@@ -308,10 +312,9 @@ public final class CompositionEngine {
         loadLevel = level
         decimation = max(1, level - writer.speedSteps + 1)
         maxDecimation = max(maxDecimation, decimation)
-        if writer.speedStep > maxSpeedStep { maxSpeedStep = writer.speedStep; fastestPreset = writer.presetInForce }
+        maxSpeedStep = max(maxSpeedStep, writer.speedStep)
         onLoadChange?(LoadStep(preset: writer.presetInForce, divisor: decimation), fps.tickTime(frameIndex))
     }
-    private var maxSpeedStep = 0
 
     /// A tick under overload: no picture, only its audio (and the presence it counts).
     private func skipTick(time: Microseconds) throws(MediaError) {

@@ -308,6 +308,8 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         let expectedStart = (0..<presetSteps).map { EncoderSettings.presets[presetSteps - 1 - $0] + "/1" } + ["ultrafast/2"]
         #expect(Array(changes.prefix(presetSteps + 1).map { "\($0.0.preset)/\($0.0.divisor)" }) == expectedStart, "\(story)")
         #expect(engine.maxDecimation >= 3, "the frame rate goes on down while frames stay late: \(story)")
+        #expect(engine.fastestPreset == (presetSteps > 0 ? "ultrafast" : nil), "the summary's fastest preset")
+        #expect(presetSteps == 0 || engine.fasterPresetTicks > 0)
         #expect(changes.last.map { $0.0 == CompositionEngine.LoadStep(preset: encoderPreset, divisor: 1) } == true,
                 "back to every frame at the configured preset once it keeps up: \(story)")
         #expect(maxBehind < 6_000_000, "the backlog stays bounded (\(maxBehind) µs behind at worst)")
