@@ -90,6 +90,8 @@ public final class CompositeWriter {
         guard EncoderSettings.presets.contains(settings.preset) else {
             throw MediaError(.invalidArgument, "unknown x264 preset '\(settings.preset)' (one of \(EncoderSettings.presets.joined(separator: ", ")))")
         }
+        presetIndex = EncoderSettings.presets.firstIndex(of: settings.preset) ?? 0
+        speedSteps = EncoderSettings.pinnedParameters(configured: settings.preset, preset: settings.preset) == nil ? 0 : presetIndex
         packet = av_packet_alloc()
         audioFrameSize = 1024
         try openOutput()
@@ -210,18 +212,16 @@ public final class CompositeWriter {
         return v
     }
 
-    /// How many presets faster than the configured one the encoder can step to under load.
-    public var speedSteps: Int {
-        guard EncoderSettings.pinnedParameters(configured: settings.preset, preset: settings.preset) != nil else { return 0 }
-        return min(EncoderSettings.presets.firstIndex(of: settings.preset) ?? 0, (failedStep ?? Int.max) - 1)
-    }
+    /// How many presets faster than the configured one the encoder can step to under load (fewer once a step was
+    /// found to change the stream headers).
+    public private(set) var speedSteps: Int
     /// 0: the configured preset; n: n presets faster.
     public private(set) var speedStep = 0
-    public var presetInForce: String {
-        EncoderSettings.presets[(EncoderSettings.presets.firstIndex(of: settings.preset) ?? 0) - speedStep]
-    }
-    /// The first step found to change the stream headers (a libx264 whose presets differ from the table).
-    private var failedStep: Int?
+    /// The configured preset's place in `EncoderSettings.presets`.
+    private let presetIndex: Int
+    /// The preset `step` presets faster than the configured one.
+    public func preset(atStep step: Int) -> String { EncoderSettings.presets[presetIndex - step] }
+    public var presetInForce: String { preset(atStep: speedStep) }
     private var globalHeader = false
 
     /// Replaces the H.264 encoder by one `step` presets faster than the configured one (0: the configured one):
@@ -230,15 +230,14 @@ public final class CompositeWriter {
     @discardableResult
     public func setSpeedStep(_ step: Int) throws(MediaError) -> Bool {
         guard let old = video, let stream = videoStream, step != speedStep, (0...speedSteps).contains(step) else { return false }
-        let index = (EncoderSettings.presets.firstIndex(of: settings.preset) ?? 0) - step
-        var replacement: UnsafeMutablePointer<AVCodecContext>? = try openVideoEncoder(preset: EncoderSettings.presets[index])
-        let same = replacement.map { new in
-            new.pointee.extradata_size == stream.pointee.codecpar.pointee.extradata_size
-                && memcmp(new.pointee.extradata, stream.pointee.codecpar.pointee.extradata, Int(new.pointee.extradata_size)) == 0
-        } ?? false
-        guard same else {
-            avcodec_free_context(&replacement)
-            failedStep = min(failedStep ?? step, step)
+        let replacement = try openVideoEncoder(preset: preset(atStep: step))
+        let header = stream.pointee.codecpar.pointee
+        guard replacement.pointee.extradata_size == header.extradata_size,
+              memcmp(replacement.pointee.extradata, header.extradata, Int(header.extradata_size)) == 0 else {
+            // A libx264 whose presets differ from the pinned table: the ladder ends below this step.
+            var refused: UnsafeMutablePointer<AVCodecContext>? = replacement
+            avcodec_free_context(&refused)
+            speedSteps = min(speedSteps, step - 1)
             return false
         }
         avcodec_send_frame(old, nil)

@@ -264,10 +264,7 @@ public final class CompositionEngine {
     public private(set) var degradedTicks: Int64 = 0
     public private(set) var fasterPresetTicks: Int64 = 0
     /// The fastest preset used (nil: only the configured one).
-    public var fastestPreset: String? {
-        guard maxSpeedStep > 0, let configured = EncoderSettings.presets.firstIndex(of: writer.settings.preset) else { return nil }
-        return EncoderSettings.presets[configured - maxSpeedStep]
-    }
+    public var fastestPreset: String? { maxSpeedStep > 0 ? writer.preset(atStep: maxSpeedStep) : nil }
     private var maxSpeedStep = 0
     public static let maxDecimationStep = 4
     /// Called on the engine's thread when the encoder's preset or the output frame rate changes, with the recording time.
@@ -297,6 +294,7 @@ public final class CompositionEngine {
                 if now - calmSince! >= calmNeeded { step = -1; calmSince = now }
             }
         }
+        guard step != 0 else { return }
         var level = min(max(0, loadLevel + step), writer.speedSteps + CompositionEngine.maxDecimationStep - 1)
         guard level != loadLevel else { return }
         let speed = min(level, writer.speedSteps)
