@@ -42,9 +42,16 @@ let package = Package(
 
         // Engine and product.
         .target(name: "Compositor", dependencies: ["MediaCore", "Layout", "Codecs", "Text"]),
-        .target(name: "Recorder", dependencies: ["MediaCore", "Layout", "Codecs", "Compositor"]),
+        // Sinks of the composite: the recording file (x264 + AAC, the load ladder).
+        .target(name: "Output", dependencies: ["MediaCore", "Codecs", "Compositor"]),
+        .target(name: "Recorder", dependencies: ["MediaCore", "Layout", "Codecs", "Compositor", "Output"]),
+        // Live rooms: participants' pipelines, recording sessions, commands, and the directory that routes ingest.
+        .target(name: "Rooms", dependencies: ["Recorder", "Output", "Compositor", "Codecs", "Layout", "MediaCore", "Text", "RTP", "SDP", "Session",
+                                              "SecureTransport", "Transport", .product(name: "Logging", package: "swift-log"),
+                                              .product(name: "Metrics", package: "swift-metrics")]),
         .target(name: "Publisher", dependencies: ["Codecs", "Text", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport"]),
-        .target(name: "Server", dependencies: ["Recorder", "Compositor", "RTP", "Transport", "Session", "SDP", "SecureTransport", "Layout", "MediaCore", "Text", "Codecs",
+        // HTTP only: maps requests onto room commands; no media code.
+        .target(name: "Server", dependencies: ["Rooms", "Recorder", "Layout", "MediaCore",
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "Logging", package: "swift-log"),
                                                .product(name: "Metrics", package: "swift-metrics")]),
@@ -58,7 +65,7 @@ let package = Package(
         ]),
         // The live room (`mcu-record --room` runs it).
         .executableTarget(name: "mcu-record-server", dependencies: [
-            "Recorder", "Text",
+            "Recorder", "Rooms", "Text",
             "CommandSupport", "Server", "Transport", "Layout", "MediaCore", "Codecs",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -68,17 +75,17 @@ let package = Package(
         ]),
 
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Rooms", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"]),
         .testTarget(name: "SecureTransportTests", dependencies: ["SecureTransport"]),
         .testTarget(name: "SessionTests", dependencies: ["Session", "STUN", "RTP", "SDP", "SecureTransport"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "Session", "STUN", "RTP", "SDP", "SecureTransport", "Recorder", "Codecs", "Layout", "MediaCore",
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "Rooms", "Session", "STUN", "RTP", "SDP", "SecureTransport", "Recorder", "Codecs", "Layout", "MediaCore",
                                                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Codecs", "Layout", "MediaCore", "Text"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Compositor", "Text", "Layout", "MediaCore", "STUN", "RTP", "SDP", "SecureTransport"]),
+        .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Output", "Codecs", "Layout", "MediaCore", "Text"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Compositor", "Output", "Text", "Layout", "MediaCore", "STUN", "RTP", "SDP", "SecureTransport"]),
     ],
     swiftLanguageModes: [.v6]
 )

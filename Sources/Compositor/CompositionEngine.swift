@@ -4,8 +4,8 @@ import MediaCore
 import Text
 
 /// One output clock at the canvas frame rate. At every tick: the newest picture of each source at or
-/// before the tick, the layout solved for who is present, one frame composited and encoded, and the audio
-/// of the same span mixed and encoded. The output rate is constant whatever the inputs do.
+/// before the tick, the layout solved for who is present, one frame composited and handed to the sinks, and the
+/// audio of the same span mixed and handed to them. The output rate is constant whatever the inputs do.
 public final class CompositionEngine {
     public final class Source {
         public var descriptor: SourceDescriptor
@@ -41,7 +41,8 @@ public final class CompositionEngine {
     public private(set) var layout: LayoutDocument
     public let canvasSize: PixelSize
     public let fps: Rational
-    private let writer: CompositeWriter
+    /// Where frames and audio go (a recording file, live outputs, a test's frame collector).
+    public let sinks: [any CompositeSink]
     private let compositor: VideoCompositor
     private let mixer = AudioMixer()
     private var speakers = SpeakerDetector()
@@ -66,7 +67,7 @@ public final class CompositionEngine {
     private var reportedLevels: [String: [(time: Microseconds, level: Float)]] = [:]
     private var lastReported: [String: (time: Microseconds, level: Float)] = [:]
     private var published: [SourceStatistics] = []
-    /// Work done so far: frames made, time spent compositing and encoding (µs). Published with the statistics.
+    /// Work done so far: frames made, time spent compositing and in the sinks (encoding, µs). Published with the statistics.
     public struct Counters: Sendable, Equatable { public var frames: Int64 = 0; public var compose: Int64 = 0; public var encode: Int64 = 0; public var lag: Microseconds = 0 }
     private var counters = Counters()
     private var publishedCounters = Counters()
@@ -89,12 +90,13 @@ public final class CompositionEngine {
     public private(set) var maxLag: Microseconds = 0
     public private(set) var lastLag: Microseconds = 0
 
-    public init(layout: LayoutDocument, canvasSize: PixelSize, fps: Rational, writer: CompositeWriter,
+    public init(layout: LayoutDocument, canvasSize: PixelSize, fps: Rational, sinks: [any CompositeSink],
                 text: TextRenderer?, backgroundImage: VideoPicture? = nil) throws(MediaError) {
+        guard !sinks.isEmpty else { throw MediaError(.invalidArgument, "a composition needs at least one output") }
         self.layout = layout
         self.canvasSize = canvasSize
         self.fps = fps
-        self.writer = writer
+        self.sinks = sinks
         compositor = try VideoCompositor(size: canvasSize, background: layout.canvas.background,
                                          backgroundImage: backgroundImage, text: text)
     }
@@ -223,12 +225,10 @@ public final class CompositionEngine {
                 source.buffer.releaseMemory()
                 source.released = true
             }
-            try adaptToLoad(now: now())
-            if writer.speedStep > 0 { fasterPresetTicks += 1 }
-            if decimation > 1 {
-                degradedTicks += 1
-                if frameIndex % Int64(decimation) != 0 { try skipTick(time: t); continue }
-            }
+            let clock = now()
+            for sink in sinks { try sink.observe(lag: lastLag, frame: frameIndex, now: clock) }
+            // Under load a sink may take fewer frames: a tick none takes costs only its audio.
+            guard sinks.contains(where: { $0.takes(frame: frameIndex) }) else { try skipTick(time: t); continue }
             var pictures: [String: VideoPicture] = [:]
             for source in sources where source.descriptor.isPresent(at: t) {
                 if let p = source.buffer.picture(atOrBefore: t + halfFrame) { pictures[source.descriptor.id] = p }
@@ -237,82 +237,8 @@ public final class CompositionEngine {
         }
     }
 
-    /// Overload, in steps: while frames come out late the encoder first moves to faster x264 presets (same stream
-    /// headers, a keyframe at each change), then only every `decimation`-th tick is composed and encoded — the
-    /// output's frame rate drops, its timeline and audio do not, and skipped ticks cost almost nothing, so a backlog
-    /// cannot build up. A step after 1 s of lateness that is not shrinking, a step back after 10 s of keeping up
-    /// (longer after steps back that did not hold).
-    public struct LoadStep: Sendable, Equatable {
-        /// The x264 preset in force.
-        public var preset: String
-        /// Every how many ticks a frame is made (1: every tick).
-        public var divisor: Int
-        public init(preset: String, divisor: Int) { self.preset = preset; self.divisor = divisor }
-        /// More degraded than `other`: a lower frame rate, or the same rate with a faster preset.
-        public func isHeavier(than other: LoadStep) -> Bool {
-            if divisor != other.divisor { return divisor > other.divisor }
-            return (EncoderSettings.presets.firstIndex(of: preset) ?? 0) < (EncoderSettings.presets.firstIndex(of: other.preset) ?? 0)
-        }
-    }
-    public private(set) var decimation = 1
-    /// 0: nothing degraded; 1…speedSteps: faster presets; then frame-rate divisors 2…maxDecimationStep.
-    private var loadLevel = 0
-    /// Frames composed and encoded (fewer than ticks under overload).
+    /// Frames composed (fewer than ticks while the sinks take fewer frames under load).
     public private(set) var framesMade: Int64 = 0
-    public private(set) var maxDecimation = 1
-    /// Ticks spent at a reduced frame rate, and at a faster preset than configured.
-    public private(set) var degradedTicks: Int64 = 0
-    public private(set) var fasterPresetTicks: Int64 = 0
-    /// The fastest preset used (nil: only the configured one).
-    public var fastestPreset: String? { maxSpeedStep > 0 ? writer.preset(atStep: maxSpeedStep) : nil }
-    private var maxSpeedStep = 0
-    public static let maxDecimationStep = 4
-    /// Called on the engine's thread when the encoder's preset or the output frame rate changes, with the recording time.
-    public var onLoadChange: ((LoadStep, Microseconds) -> Void)?
-    private var lateSince: Microseconds?, lagWhenLate: Microseconds = 0, calmSince: Microseconds?
-    /// How long frames must keep up before a step back. Doubled (up to 160 s) each time a step back is followed
-    /// within 30 s by a step down again — a machine at the edge would otherwise swing every ~13 s — and reset when
-    /// a step down comes long after the last step back (the load changed).
-    private var calmNeeded: Microseconds = 10_000_000
-    private var lastStepBack: Microseconds?
-
-    private func adaptToLoad(now: Microseconds) throws(MediaError) {
-        var step = 0
-        if lastLag > 300_000 {
-            calmSince = nil
-            if lateSince == nil { lateSince = now; lagWhenLate = lastLag }
-            if now - lateSince! >= 1_000_000 {
-                // Still late a second on and not catching up: one step more. Catching up: wait and see, unless so
-                // far behind that the sources' buffers (2 s of audio, held up to 4 s) would start dropping media.
-                if lastLag >= lagWhenLate || lastLag > 2_000_000 { step = 1 }
-                lateSince = now; lagWhenLate = lastLag
-            }
-        } else {
-            lateSince = nil
-            if lastLag < 50_000 {
-                calmSince = calmSince ?? now
-                if now - calmSince! >= calmNeeded { step = -1; calmSince = now }
-            }
-        }
-        guard step != 0 else { return }
-        var level = min(max(0, loadLevel + step), writer.speedSteps + CompositionEngine.maxDecimationStep - 1)
-        guard level != loadLevel else { return }
-        let speed = min(level, writer.speedSteps)
-        if speed != writer.speedStep, !(try writer.setSpeedStep(speed)) {
-            // That preset would change the stream's headers: the writer's ladder now ends at the preset in force,
-            // and this step lowers the frame rate instead.
-            level = min(level, writer.speedSteps + CompositionEngine.maxDecimationStep - 1)
-        }
-        if step > 0, let back = lastStepBack {
-            calmNeeded = now - back < 30_000_000 ? min(calmNeeded * 2, 160_000_000) : 10_000_000
-        }
-        if step < 0 { lastStepBack = now }
-        loadLevel = level
-        decimation = max(1, level - writer.speedSteps + 1)
-        maxDecimation = max(maxDecimation, decimation)
-        maxSpeedStep = max(maxSpeedStep, writer.speedStep)
-        onLoadChange?(LoadStep(preset: writer.presetInForce, divisor: decimation), fps.tickTime(frameIndex))
-    }
 
     /// A tick under overload: no picture, only its audio (and the presence it counts).
     private func skipTick(time: Microseconds) throws(MediaError) {
@@ -427,7 +353,7 @@ public final class CompositionEngine {
             return time - picture.time > CompositionEngine.slateAfter ? "video stopped" : nil
         }, overlays: overlays, time: recordingTime)
         let encodeStart = stopwatch.now()
-        try writer.writeVideo(compositor.canvas, index: frameIndex)
+        for sink in sinks where sink.takes(frame: frameIndex) { try sink.write(frame: frameIndex, canvas: compositor.canvas) }
         counters.compose += encodeStart - composeStart
         counters.encode += stopwatch.now() - encodeStart
         framesMade += 1
@@ -459,7 +385,7 @@ public final class CompositionEngine {
             if count == AudioMixer.blockSamples {
                 speakers.update(levels: speakerLevels(inputs, at: time))
             }
-            try writer.writeAudio(left: mixed.left, right: mixed.right)
+            for sink in sinks { try sink.write(audioLeft: mixed.left, right: mixed.right) }
             audioPosition += Int64(count)
         }
     }

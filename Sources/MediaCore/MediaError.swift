@@ -12,6 +12,8 @@ public struct MediaError: Error, CustomStringConvertible, Sendable, Equatable {
         case fontUnavailable = "font-unavailable"
         case conflict
         case cancelled
+        /// No thread, memory or descriptor to be had.
+        case resourceExhausted = "resource-exhausted"
     }
 
     public var code: Code

@@ -35,9 +35,21 @@ public final class ConditionLock: @unchecked Sendable {
     }
 }
 
+/// Moves a value to another thread. `@unchecked Sendable`: the sender gives the value up when it wraps it
+/// and only the receiving thread calls `take()`, so the value is never used by two threads.
+public final class Handoff<Value>: @unchecked Sendable {
+    private var value: Value?
+    public init(_ value: Value) { self.value = value }
+    public func take() -> Value {
+        defer { value = nil }
+        return value!
+    }
+}
+
 /// Starts a detached OS thread (decoder workers and other data-plane loops that must not share the
-/// cooperative pool). `name` is for reading the code and crash reports.
-public func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
+/// cooperative pool), named `name` as `top`, `gdb` and crash reports show it (the first 15 bytes: the kernel's
+/// limit). Throws when the system has no thread to give (then `body` never runs).
+public func startThread(name: String, _ body: @escaping @Sendable () -> Void) throws(MediaError) {
     final class Box: @unchecked Sendable {   // handed to exactly one new thread, which releases it
         let body: @Sendable () -> Void
         let name: String
@@ -51,12 +63,24 @@ public func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
     var thread = pthread_t()
     let created = pthread_create(&thread, &attributes, { raw in
         let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+        var name = Array(box.name.utf8.prefix(15))
+        while !name.isEmpty, String(validating: name, as: UTF8.self) == nil { name.removeLast() }   // no half character
+        _ = setThreadName?(pthread_self(), String(decoding: name, as: UTF8.self))
         box.body()
         return nil
     }, box)
     pthread_attr_destroy(&attributes)
-    precondition(created == 0, "cannot start a thread (\(created))")
+    if created != 0 {
+        Unmanaged<Box>.fromOpaque(box).release()
+        throw MediaError(.resourceExhausted, "cannot start the \(name) thread (error \(created))")
+    }
 }
+
+/// glibc's `pthread_setname_np` (a GNU extension the Glibc module does not show: looked up once); elsewhere nil.
+private let setThreadName: (@convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32)? = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pthread_setname_np") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32).self)
+}()
 
 /// `String(format: "%.2f")` without Foundation: fixed decimals, rounded.
 public func decimal(_ value: Double, _ places: Int) -> String {

@@ -6,6 +6,7 @@ import Glibc
 #endif
 import Layout
 import MediaCore
+import Output
 import Text
 
 /// One input of `compose`: a file placed on the timeline.
@@ -119,8 +120,8 @@ public enum Composer {
 
         try prepareOutputDirectory(job.output)
         let settings = EncoderSettings(size: canvas, fps: fps, preset: job.preset, crf: job.crf, bitrate: job.bitrate)
-        let writer = try CompositeWriter(path: job.output, settings: settings)
-        let engine = try CompositionEngine(layout: job.layout, canvasSize: canvas, fps: fps, writer: writer,
+        let recording = try RecordingSink(path: job.output, settings: settings)
+        let engine = try CompositionEngine(layout: job.layout, canvasSize: canvas, fps: fps, sinks: [recording],
                                            text: text, backgroundImage: background)
         for mark in job.presentation.watermarks { engine.overlays.append(WatermarkOverlay(item: mark.item, image: mark.image, text: text)) }
         if let style = job.presentation.chat {
@@ -145,14 +146,14 @@ public enum Composer {
             sources.append(source)
         }
         readers.removeAll()
-        for source in sources { source.start(warnings: log) }
+        for source in sources { try source.start(warnings: log) }
         defer { for source in sources { source.buffer.cancel() } }
 
         try engine.runToEnd(progress: { progress(ComposeProgress(time: $0, expected: expected > 0 ? expected : nil)) },
                             shouldStop: shouldStop)
         for source in sources { source.buffer.cancel() }
         for message in log.all { warning(message) }
-        return try writer.finish(annotations: job.events?.annotations(chatLifetime: job.presentation.chat?.lifetime ?? 30) ?? RecordingAnnotations())
+        return try recording.finish(annotations: job.events?.annotations(chatLifetime: job.presentation.chat?.lifetime ?? 30) ?? RecordingAnnotations())
     }
 
     /// The first picture of an image (or video) file.

@@ -2,17 +2,6 @@ import Codecs
 import Compositor
 import MediaCore
 
-/// Moves a value to another thread. `@unchecked Sendable`: the sender gives the value up when it wraps it
-/// and only the receiving thread calls `take()`, so the value is never used by two threads.
-final class Handoff<Value>: @unchecked Sendable {
-    private var value: Value?
-    init(_ value: Value) { self.value = value }
-    func take() -> Value {
-        defer { value = nil }
-        return value!
-    }
-}
-
 /// Collects warnings from worker threads. `@unchecked Sendable`: `items` is only touched under `lock`.
 final class WarningLog: @unchecked Sendable {
     private let lock = ConditionLock()
@@ -35,12 +24,12 @@ final class FileSource {
         self.start = start
     }
 
-    func start(warnings: WarningLog) {
+    func start(warnings: WarningLog) throws(MediaError) {
         let buffer = self.buffer
         let label = self.label
         let start = self.start
         let handoff = Handoff(reader)
-        startThread(name: "decode \(label)") {
+        try startThread(name: "decode \(label)") {
             let reader = handoff.take()
             var running = true
             while running {

@@ -3,6 +3,7 @@ import Hummingbird
 import Layout
 import Recorder
 import MediaCore
+import Rooms
 import NIOCore
 
 /// Bearer token on every request when one is configured (compared in constant time), and CORS so a page on
@@ -18,8 +19,8 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
             response = problem(.unauthorized, "missing or wrong bearer token")
             response.headers[.wwwAuthenticate] = "Bearer"
         } else {
-            do { response = try await next(request, context) } catch let error as ServiceError {
-                response = problem(HTTPResponse.Status(code: error.status), error.reason, field: error.field)
+            do { response = try await next(request, context) } catch let error as RoomError {
+                response = problem(HTTPResponse.Status(code: AccessMiddleware.status(of: error.kind)), error.reason, field: error.field)
             } catch let error as HTTPError {
                 response = problem(error.status, error.body ?? error.status.reasonPhrase)
             }
@@ -29,6 +30,16 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type"
         response.headers[.accessControlExposeHeaders] = "Location"
         return response
+    }
+
+    static func status(of kind: RoomError.Kind) -> Int {
+        switch kind {
+        case .invalid: 400
+        case .notFound: 404
+        case .conflict: 409
+        case .unavailable: 503
+        case .failed: 500
+        }
     }
 
     /// The pages themselves carry no secret (they ask for the token and send it with every API call).
@@ -72,11 +83,11 @@ func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFi
 /// A request's body: 415 unless its content type starts with `type`, 413 past `limit`.
 func body(_ request: Request, type: String, limit: Int, what: String = "the body") async throws -> ByteBuffer {
     guard request.headers[.contentType]?.lowercased().hasPrefix(type) == true else {
-        throw ServiceError(status: 415, reason: "\(what) must be \(type)")
+        throw HTTPError(.unsupportedMediaType, message: "\(what) must be \(type)")
     }
     var request = request
     do { return try await request.collectBody(upTo: limit) } catch {
-        throw ServiceError(status: 413, reason: "\(what) is limited to \(limit) bytes")
+        throw HTTPError(.contentTooLarge, message: "\(what) is limited to \(limit) bytes")
     }
 }
 
@@ -84,7 +95,7 @@ func body(_ request: Request, type: String, limit: Int, what: String = "the body
 func jsonBody(_ request: Request, limit: Int) async throws -> (bytes: [UInt8], value: JSONValue) {
     let bytes = Array(try await body(request, type: "application/json", limit: limit).readableBytesView)
     do { return (bytes, try JSONParser.parse(bytes)) } catch {
-        throw ServiceError(status: 400, reason: "not valid JSON: \(error.description)")
+        throw RoomError(.invalid, "not valid JSON: \(error.description)")
     }
 }
 
@@ -92,7 +103,7 @@ func jsonBody(_ request: Request, limit: Int) async throws -> (bytes: [UInt8], v
 struct RequestFields {
     private var entries: [(String, JSONValue)]
     init(_ value: JSONValue) throws {
-        guard case let .object(entries) = value else { throw ServiceError(status: 400, reason: "the body must be a JSON object") }
+        guard case let .object(entries) = value else { throw RoomError(.invalid, "the body must be a JSON object") }
         self.entries = entries
     }
     mutating func take(_ key: String) -> JSONValue? {
@@ -102,33 +113,35 @@ struct RequestFields {
     mutating func string(_ key: String, max: Int, allowEmpty: Bool = false) throws -> String? {
         guard let value = take(key) else { return nil }
         guard case let .string(s) = value, s.count <= max, allowEmpty || !s.isEmpty else {
-            throw ServiceError(status: 400, reason: "must be a string of \(allowEmpty ? 0 : 1)-\(max) characters", field: key)
+            throw RoomError(.invalid, "must be a string of \(allowEmpty ? 0 : 1)-\(max) characters", field: key)
         }
         return s
     }
     mutating func bool(_ key: String) throws -> Bool? {
         guard let value = take(key) else { return nil }
-        guard case let .bool(b) = value else { throw ServiceError(status: 400, reason: "must be true or false", field: key) }
+        guard case let .bool(b) = value else { throw RoomError(.invalid, "must be true or false", field: key) }
         return b
     }
     mutating func number(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let value = take(key) else { return nil }
         guard case let .number(n) = value, range.contains(n) else {
-            throw ServiceError(status: 400, reason: "must be a number from \(range.lowerBound) to \(range.upperBound)", field: key)
+            throw RoomError(.invalid, "must be a number from \(range.lowerBound) to \(range.upperBound)", field: key)
         }
         return n
     }
     func finish() throws {
-        if let (key, _) = entries.first { throw ServiceError(status: 400, reason: "unknown field", field: key) }
+        if let (key, _) = entries.first { throw RoomError(.invalid, "unknown field", field: key) }
     }
 }
 
 /// The HTTP side: WHIP (RFC 9725) and the join page.
 public enum HTTPServer {
     public static let maxOfferBytes = 64 * 1024
+    /// A layout sent through the API (the largest preset is under 2 KiB; files given to the CLI may be larger).
+    public static let maxLayoutBytes = 64 * 1024
 
     /// `metrics`: the Prometheus text of the metrics registry.
-    public static func router(service: RoomService, metrics: @escaping @Sendable () -> [UInt8] = { [] }) -> Router<BasicRequestContext> {
+    public static func router(service: RoomDirectory, metrics: @escaping @Sendable () -> [UInt8] = { [] }) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: AccessMiddleware(token: service.configuration.token))
         router.get("/healthz") { _, _ in "ok\n" }
@@ -158,7 +171,7 @@ public enum HTTPServer {
         }
         router.get("/rooms/{room}") { request, context -> Response in
             let room = try context.parameters.require("room")
-            guard RoomService.isValidRoomName(room) else { throw ServiceError(status: 400, reason: "bad room name") }
+            guard RoomDirectory.isValidRoomName(room) else { throw RoomError(.invalid, "bad room name") }
             // A browser asks for HTML and gets the join page; API clients get the room as JSON.
             let accept = request.headers[.accept] ?? ""
             if accept.contains("text/html") && !accept.contains("application/json") {
@@ -178,10 +191,10 @@ public enum HTTPServer {
         router.put("/rooms/{room}/layout") { request, context -> Response in
             let room = try context.parameters.require("room")
             _ = try service.layout(room: room)                       // 404 before reading the body
-            let body = try await jsonBody(request, limit: LayoutParser.maxDocumentBytes)
+            let body = try await jsonBody(request, limit: maxLayoutBytes)
             let layout: LayoutDocument
             do { layout = try LayoutParser.parseRequest(bytes: body.bytes) } catch let error as MediaError {
-                throw ServiceError(status: 400, reason: error.message, field: error.location)
+                throw RoomError(.invalid, error.message, field: error.location)
             }
             let effect = try await service.applyLayout(room: room, layout)
             var headers: HTTPFields = [:]
@@ -214,7 +227,7 @@ public enum HTTPServer {
         }
         router.delete("/rooms/{room}/recording") { _, context -> Response in
             let summary = try service.stopRecording(room: try context.parameters.require("room"))
-            return json(RoomService.describe(summary))
+            return json(RoomDirectory.describe(summary))
         }
         router.patch("/rooms/{room}/participants/{id}") { request, context -> Response in
             let room = try context.parameters.require("room"), id = try context.parameters.require("id")
@@ -237,10 +250,10 @@ public enum HTTPServer {
             let room = try context.parameters.require("room")
             var fields = try RequestFields(try await jsonBody(request, limit: 16 * 1024).value)
             let from = try fields.string("from", max: 64, allowEmpty: true) ?? ""
-            guard let text = try fields.string("text", max: 2000) else { throw ServiceError(status: 400, reason: "is required", field: "text") }
+            guard let text = try fields.string("text", max: 2000) else { throw RoomError(.invalid, "is required", field: "text") }
             try fields.finish()
             guard let effect = try await service.chat(room: room, from: from, text: text) else {
-                throw ServiceError(status: 409, reason: "room \(room) is not recording: chat shows in the recording")
+                throw RoomError(.conflict, "room \(room) is not recording: chat shows in the recording")
             }
             return json(.object([("from", .string(from)), ("text", .string(text)), ("time", .number(Double(effect.time / 1000) / 1000))]), status: .created)
         }

@@ -8,8 +8,6 @@ import Session
 /// validated it; a STUN request from a new address goes to the session whose ufrag its USERNAME names. Session
 /// state lives on the channel's event loop only: every packet is handled synchronously there, no `await`.
 public final class UDPTransport: Sendable {
-    public typealias FrameHandler = @Sendable (_ sessionID: String, _ output: PeerSession.Output) -> Void
-
     let channel: Channel
     private let handler: NIOLoopBound<Router>
     public let localPort: Int
@@ -18,12 +16,12 @@ public final class UDPTransport: Sendable {
     /// The room clock: microseconds since the transport started. Sessions stamp frames with it.
     public func now() -> RTPTime { (NIODeadline.now() - epoch).nanoseconds / 1000 }
 
-    /// Binds `host:port` (port 0 picks one) on `group`. Frames and session events go to `onOutput` (on the loop).
-    public static func bind(host: String, port: Int, group: EventLoopGroup, onOutput: @escaping FrameHandler) async throws -> UDPTransport {
+    /// Binds `host:port` (port 0 picks one) on `group`. Frames and session events go to `ingest` (on the loop).
+    public static func bind(host: String, port: Int, group: EventLoopGroup, ingest: any MediaIngest) async throws -> UDPTransport {
         let loop = group.next()
         // Made on its loop and only ever handed around loop-bound.
         let epoch = NIODeadline.now()
-        let router = try await loop.submit { NIOLoopBound(Router(onOutput: onOutput, epoch: epoch), eventLoop: loop) }.get()
+        let router = try await loop.submit { NIOLoopBound(Router(ingest: ingest, epoch: epoch), eventLoop: loop) }.get()
         let channel = try await DatagramBootstrap(group: loop)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             // One socket carries every participant's media: a 4 MiB receive buffer (the kernel caps it at
@@ -70,9 +68,15 @@ public final class UDPTransport: Sendable {
         return (try? await channel.eventLoop.submit { handler.value.reports(id: sessionID) }.get()) ?? []
     }
 
+    /// Stops the session timer and closes the socket: nothing reaches the ingest afterwards.
     public func close() async {
+        let handler = self.handler
+        try? await channel.eventLoop.submit { handler.value.stop() }.get()
         try? await channel.close()
     }
+
+    /// Timer ticks so far (tests: none after `close`).
+    var ticks: Int { get async { let handler = self.handler; return (try? await channel.eventLoop.submit { handler.value.ticks }.get()) ?? 0 } }
 }
 
 /// Routing table and timers; confined to the channel's event loop (wrapped in `NIOLoopBound` everywhere else).
@@ -82,12 +86,14 @@ final class Router {
     func reports(id: String) -> [PeerSession.TrackReport] { sessions[id]?.session.reports ?? [] }
     private var sessions: [String: Entry] = [:]
     private var byAddress: [TransportAddress: String] = [:]
-    private let onOutput: UDPTransport.FrameHandler
+    private let ingest: any MediaIngest
+    private var timer: RepeatedTask?
+    private(set) var ticks = 0
     private weak var channel: Channel?
     private let clock: NIODeadline
     private(set) var dropped = 0
 
-    init(onOutput: @escaping UDPTransport.FrameHandler, epoch: NIODeadline) { self.onOutput = onOutput; self.clock = epoch }
+    init(ingest: any MediaIngest, epoch: NIODeadline) { self.ingest = ingest; self.clock = epoch }
 
     var now: RTPTime { (NIODeadline.now() - clock).nanoseconds / 1000 }
 
@@ -95,7 +101,15 @@ final class Router {
         self.channel = channel
         let loop = channel.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { _ in bound.value.tick() }
+        timer = loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { _ in bound.value.tick() }
+    }
+
+    /// The transport is closing: no more ticks, and every session ends without reaching the ingest.
+    func stop() {
+        timer?.cancel()
+        timer = nil
+        sessions.removeAll()
+        byAddress.removeAll()
     }
 
     func add(id: String, ufrag: String, session: PeerSession) {
@@ -141,9 +155,9 @@ final class Router {
             case .closed:
                 sessions[id] = nil
                 byAddress = byAddress.filter { $0.value != id }
-                onOutput(id, output)
+                ingest.ingest(sessionID: id, output)
             default:
-                onOutput(id, output)
+                ingest.ingest(sessionID: id, output)
             }
         }
     }
@@ -156,6 +170,7 @@ final class Router {
     }
 
     func tick() {
+        ticks += 1
         let t = now
         for (id, entry) in sessions { deliver(entry.session.poll(now: t), id: id) }
     }

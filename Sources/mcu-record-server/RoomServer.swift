@@ -7,6 +7,7 @@ import Layout
 import Recorder
 import Text
 import MediaCore
+import Rooms
 import Metrics
 import NIOPosix
 import Prometheus
@@ -35,7 +36,7 @@ struct RoomServer: AsyncParsableCommand {
         let (idle, maxDuration, preset, crf) = (options.idleTimeout, options.maxDuration, options.preset, options.crf)
         CodecLibrary.configureLogging(verbose: false)
         unblockStopSignals()
-        let service: RoomService
+        let service: RoomDirectory
         let host: String, port: Int
         do {
             guard let parts = Optional(http.split(separator: ":")), parts.count == 2, let p = Int(parts[1]), (0...65535).contains(p) else {
@@ -61,7 +62,7 @@ struct RoomServer: AsyncParsableCommand {
             configuration.announceIPs = announceIP.isEmpty ? [udpHost == "0.0.0.0" ? "127.0.0.1" : udpHost] : announceIP
             configuration.token = token ?? ProcessInfo.processInfo.environment["MCU_TOKEN"]
             if let room {
-                guard RoomService.isValidRoomName(room) else { throw MediaError(.invalidArgument, "--room: 1-64 letters, digits, '-' or '_'") }
+                guard RoomDirectory.isValidRoomName(room) else { throw MediaError(.invalidArgument, "--room: 1-64 letters, digits, '-' or '_'") }
                 configuration.allowedRooms = [room]
             }
             configuration.autoRecord = !options.manualRecording
@@ -89,7 +90,7 @@ struct RoomServer: AsyncParsableCommand {
                 }
                 configuration.presentation.chat = style
             }
-            do { service = try RoomService(configuration: configuration) } catch { throw MediaError(.codecFailure, "cannot create the DTLS certificate: \(error)") }
+            do { service = try RoomDirectory(configuration: configuration) } catch { throw MediaError(.codecFailure, "cannot create the DTLS certificate: \(error)") }
         } catch let error as MediaError {
             throw fail(error)
         }
@@ -104,9 +105,7 @@ struct RoomServer: AsyncParsableCommand {
         }
         let transport: UDPTransport
         do {
-            transport = try await UDPTransport.bind(host: udpHost, port: udpPort, group: MultiThreadedEventLoopGroup.singleton) { id, output in
-                service.handle(sessionID: id, output: output)
-            }
+            transport = try await UDPTransport.bind(host: udpHost, port: udpPort, group: MultiThreadedEventLoopGroup.singleton, ingest: service)
         } catch {
             throw fail(MediaError(.invalidArgument, "cannot bind UDP \(udpHost):\(udpPort): \(error)"))
         }
@@ -114,7 +113,7 @@ struct RoomServer: AsyncParsableCommand {
         if let room { try? service.createRoom(room) }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let sampler = ServiceMetrics(service: service)
+        let sampler = RoomMetrics(service: service)
         let app = Application(router: HTTPServer.router(service: service, metrics: { registry.emitToBuffer() }),
                               configuration: .init(address: .hostname(host, port: port), serverName: "mcu-record"),
                               onServerRunning: { channel in
@@ -173,7 +172,7 @@ struct RoomServer: AsyncParsableCommand {
 
     /// Lists the track files, writes them as a JSON manifest next to them, and prints the command that
     /// re-renders the room from them.
-    static func reportTracks(_ s: RoomService.Summary, folder: String) {
+    static func reportTracks(_ s: RoomDirectory.Summary, folder: String) {
         var manifest = "{\n  \"room\": \(jsonString(s.room)),\n  \"recording\": \(jsonString(s.recording?.path ?? "")),\n  \"tracks\": ["
         var command = "mcu-record compose --layout grid"
         for (i, t) in s.tracks.enumerated() {
@@ -210,7 +209,7 @@ struct RoomServer: AsyncParsableCommand {
     }
 
     /// One summary line per participant: `Alice: in the room 14.2 s, frozen 0.3 s, video lost 12 packets (…)`.
-    static func describe(_ p: RoomService.ParticipantReport) -> String {
+    static func describe(_ p: RoomDirectory.ParticipantReport) -> String {
         var parts: [String] = []
         if let tile = p.tile {
             parts.append("in the room \(decimal(Double(tile.present) / 1e6, 1)) s")

@@ -2,6 +2,7 @@ import Codecs
 import Compositor
 import Foundation
 import Layout
+import Output
 import MediaCore
 import Testing
 
@@ -178,9 +179,9 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
     @Test func joinsAndLeavesFollowTheClock() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("live-engine-\(getpid()).mp4").path
         let size = PixelSize(width: 320, height: 180)
-        let writer = try CompositeWriter(path: path, settings: EncoderSettings(size: size, fps: Rational(10), preset: "ultrafast"))
+        let writer = try RecordingSink(path: path, settings: EncoderSettings(size: size, fps: Rational(10), preset: "ultrafast"))
         let layout = try #require(LayoutPresets.document(named: "grid"))
-        let engine = try CompositionEngine(layout: layout, canvasSize: size, fps: Rational(10), writer: writer, text: nil)
+        let engine = try CompositionEngine(layout: layout, canvasSize: size, fps: Rational(10), sinks: [writer], text: nil)
         let origin: Microseconds = 50_000_000
         let red = SourceBuffer(mode: .live), blue = SourceBuffer(mode: .live)
         engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: "red", start: origin, hasAudio: false, sequence: 0), buffer: red))
@@ -217,11 +218,11 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
     }
 
     /// A 160x90, 10 fps engine writing to a temporary file.
-    func smallEngine(_ name: String, preset: String, encoderPreset: String = "ultrafast") throws -> (String, CompositeWriter, CompositionEngine) {
+    func smallEngine(_ name: String, preset: String, encoderPreset: String = "ultrafast") throws -> (String, RecordingSink, CompositionEngine) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(getpid()).mp4").path
         let size = PixelSize(width: 160, height: 90)
-        let writer = try CompositeWriter(path: path, settings: EncoderSettings(size: size, fps: Rational(10), preset: encoderPreset))
-        let engine = try CompositionEngine(layout: try #require(LayoutPresets.document(named: preset)), canvasSize: size, fps: Rational(10), writer: writer, text: nil)
+        let writer = try RecordingSink(path: path, settings: EncoderSettings(size: size, fps: Rational(10), preset: encoderPreset))
+        let engine = try CompositionEngine(layout: try #require(LayoutPresets.document(named: preset)), canvasSize: size, fps: Rational(10), sinks: [writer], text: nil)
         return (path, writer, engine)
     }
 
@@ -288,8 +289,8 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         let origin: Microseconds = 10_000_000
         let buffer = SourceBuffer(mode: .live)
         engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: "cam", start: origin, hasAudio: false), buffer: buffer))
-        nonisolated(unsafe) var changes: [(CompositionEngine.LoadStep, Microseconds)] = []
-        engine.onLoadChange = { changes.append(($0, $1)) }
+        nonisolated(unsafe) var changes: [(RecordingSink.LoadStep, Microseconds)] = []
+        writer.onLoadChange = { changes.append(($0, $1)) }
         var clock = origin, made: Int64 = 0, maxBehind: Microseconds = 0
         try engine.runLive(origin: origin, latency: 100_000, now: {
             // Each frame made costs 250 ms of a 100 ms frame interval for the first 8 s of output, 10 ms after
@@ -307,10 +308,10 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         // First the faster presets, one per second of lateness, then the frame rate.
         let expectedStart = (0..<presetSteps).map { EncoderSettings.presets[presetSteps - 1 - $0] + "/1" } + ["ultrafast/2"]
         #expect(Array(changes.prefix(presetSteps + 1).map { "\($0.0.preset)/\($0.0.divisor)" }) == expectedStart, "\(story)")
-        #expect(engine.maxDecimation >= 3, "the frame rate goes on down while frames stay late: \(story)")
-        #expect(engine.fastestPreset == (presetSteps > 0 ? "ultrafast" : nil), "the summary's fastest preset")
-        #expect(presetSteps == 0 || engine.fasterPresetTicks > 0)
-        #expect(changes.last.map { $0.0 == CompositionEngine.LoadStep(preset: encoderPreset, divisor: 1) } == true,
+        #expect(writer.maxDecimation >= 3, "the frame rate goes on down while frames stay late: \(story)")
+        #expect(writer.fastestPreset == (presetSteps > 0 ? "ultrafast" : nil), "the summary's fastest preset")
+        #expect(presetSteps == 0 || writer.fasterPresetTicks > 0)
+        #expect(changes.last.map { $0.0 == RecordingSink.LoadStep(preset: encoderPreset, divisor: 1) } == true,
                 "back to every frame at the configured preset once it keeps up: \(story)")
         #expect(maxBehind < 6_000_000, "the backlog stays bounded (\(maxBehind) µs behind at worst)")
         let reader = try MediaFileReader(path: path)
@@ -328,13 +329,13 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         let (_, writer, engine) = try smallEngine("live-edge", preset: "grid")
         let origin: Microseconds = 10_000_000
         engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: "cam", start: origin, hasAudio: false), buffer: SourceBuffer(mode: .live)))
-        nonisolated(unsafe) var changes: [(CompositionEngine.LoadStep, Microseconds)] = []
-        engine.onLoadChange = { changes.append(($0, $1)) }
+        nonisolated(unsafe) var changes: [(RecordingSink.LoadStep, Microseconds)] = []
+        writer.onLoadChange = { changes.append(($0, $1)) }
         var clock = origin, made: Int64 = 0
         try engine.runLive(origin: origin, latency: 100_000, now: {
             if engine.framesMade != made {
                 made = engine.framesMade
-                clock += engine.decimation == 1 ? 120_000 : 50_000     // 120 % of real time at 10 fps, 25 % at 5
+                clock += writer.decimation == 1 ? 120_000 : 50_000     // 120 % of real time at 10 fps, 25 % at 5
             }
             return clock
         }, sleep: { clock += $0 }, shouldStop: { engine.frameIndex >= 3000 })

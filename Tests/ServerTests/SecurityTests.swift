@@ -1,4 +1,5 @@
 import Hummingbird
+@testable import Rooms
 @testable import Server
 import Testing
 
@@ -16,7 +17,7 @@ import Testing
 
     /// Session ids (the WHIP resource URL) and ICE credentials: at least 128 bits from the system's generator.
     @Test func sessionIDsCarryAtLeast128BitsOfRandomness() {
-        let ids = (0..<2000).map { _ in RoomService.random(32) }
+        let ids = (0..<2000).map { _ in RoomDirectory.random(32) }
         #expect(Set(ids).count == ids.count)
         let alphabet = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         #expect(ids.allSatisfy { $0.count == 32 && $0.allSatisfy(alphabet.contains) })
@@ -31,8 +32,8 @@ import Testing
     /// Room names cannot reach outside the recordings folder or carry anything but letters, digits, - and _.
     @Test func roomNamesCannotEscapeTheRecordingsFolder() {
         for bad in ["", ".", "..", "../x", "a/b", "a\\b", "a b", "ä", String(repeating: "x", count: 65), "x\u{0}", "%2e%2e"] {
-            #expect(!RoomService.isValidRoomName(bad), "\(bad) accepted")
+            #expect(!RoomDirectory.isValidRoomName(bad), "\(bad) accepted")
         }
-        #expect(RoomService.isValidRoomName("standup-2026_11"))
+        #expect(RoomDirectory.isValidRoomName("standup-2026_11"))
     }
 }

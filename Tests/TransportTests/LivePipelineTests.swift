@@ -6,12 +6,13 @@ import NIOCore
 import NIOPosix
 import RTP
 import Recorder
+import Rooms
 import SDP
 import STUN
 import SecureTransport
 import Session
 import Testing
-import Transport
+@testable import Transport
 
 @Suite struct LivePipelineTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -21,7 +22,7 @@ import Transport
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("live-\(getpid()).mp4").path
         let box = RoomBox()
-        let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: group) { id, out in
+        let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: group, ingest: IngestClosure { id, out in
             guard let room = box.room else { return }
             switch out {
             case .connected:
@@ -31,7 +32,7 @@ import Transport
             default:
                 break
             }
-        }
+        })
         let liveRoom = LiveRoom(name: "test", layout: try #require(LayoutPresets.document(named: "grid")), clock: { transport.now() }, latency: 300_000)
         box.room = liveRoom
         let size = PixelSize(width: 320, height: 180)

@@ -7,7 +7,7 @@ import STUN
 import SecureTransport
 import Session
 import Testing
-import Transport
+@testable import Transport
 
 /// A blocking UDP socket on loopback for the test publisher.
 final class TestSocket {
@@ -77,11 +77,18 @@ func connectPublisher(to transport: UDPTransport, sessionID: String) async throw
     return (socket, try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false))
 }
 
+/// A closure as the transport's ingest.
+final class IngestClosure: MediaIngest {
+    let body: @Sendable (String, PeerSession.Output) -> Void
+    init(_ body: @escaping @Sendable (String, PeerSession.Output) -> Void) { self.body = body }
+    func ingest(sessionID: String, _ output: PeerSession.Output) { body(sessionID, output) }
+}
+
 @Suite struct UDPTransportTests {
     @Test func publisherOverLoopbackReachesItsSession() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let collected = Collected()
-        let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: group) { _, output in collected.add(output) }
+        let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: group, ingest: IngestClosure { _, output in collected.add(output) })
         let (socket, srtp) = try await connectPublisher(to: transport, sessionID: "p1")
         let stranger = try TestSocket()
         let port = transport.localPort
@@ -102,6 +109,20 @@ func connectPublisher(to transport: UDPTransport, sessionID: String) async throw
         }
         #expect(frames.filter { $0 == "1" }.count == 5 && frames.filter { $0 == "0" }.count == 5, "frames: \(frames)")
         await transport.close()
+        try await group.shutdownGracefully()
+    }
+
+    /// Closing the transport stops its session timer: nothing polls sessions or reaches the ingest afterwards.
+    @Test func theTimerStopsWithTheTransport() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: group, ingest: IngestClosure { _, _ in })
+        try await Task.sleep(nanoseconds: 100_000_000)
+        let running = await transport.ticks
+        #expect(running > 0, "the timer runs while the transport is open")
+        await transport.close()
+        let atClose = await transport.ticks
+        try await Task.sleep(nanoseconds: 200_000_000)
+        #expect(await transport.ticks == atClose, "no tick after close")
         try await group.shutdownGracefully()
     }
 }

@@ -53,19 +53,10 @@ public struct ServerConfiguration: Sendable {
     public init(layout: LayoutDocument) { self.layout = layout }
 }
 
-public struct ServiceError: Error, Sendable, CustomStringConvertible {
-    public var status: Int
-    public var reason: String
-    /// The field a 400 is about (`regions[1].max_rows`), when there is one.
-    public var field: String?
-    public var description: String { reason }
-    public init(status: Int, reason: String, field: String? = nil) { self.status = status; self.reason = reason; self.field = field }
-}
-
 /// Rooms, their participants and the shared UDP transport. The media path never goes through here per packet:
 /// the transport's callback finds the room in `routes` under a lock and hands the frame to the room.
 /// `@unchecked Sendable`: `rooms` and `routes` are only touched under `lock`.
-public final class RoomService: @unchecked Sendable {
+public final class RoomDirectory: MediaIngest, @unchecked Sendable {
     public struct Participant: Sendable { public var id: String; public var name: String; public var room: String }
     /// How one participant fared: time in the room and frozen in its tile (from the compositor), packets
     /// lost for good, recovered by NACK, and keyframe requests (from its session).
@@ -121,7 +112,7 @@ public final class RoomService: @unchecked Sendable {
     public func attach(_ transport: UDPTransport) { lock.withLock { self.transport = transport } }
 
     /// Called on the transport's event loop for every session output that is not a datagram.
-    public func handle(sessionID: String, output: PeerSession.Output) {
+    public func ingest(sessionID: String, _ output: PeerSession.Output) {
         if case let .report(tracks) = output {
             lock.withLock { if routes[sessionID] != nil { trackReports[sessionID] = tracks } }
             return
@@ -169,33 +160,33 @@ public final class RoomService: @unchecked Sendable {
     /// WHIP: answer the offer, create the session, join the room (starting its recording). Returns the answer
     /// and the session id for the Location URL.
     public func publish(room: String, name: String?, offer: String) async throws -> (answer: String, sessionID: String) {
-        guard RoomService.isValidRoomName(room) else { throw ServiceError(status: 400, reason: "room names are 1-64 letters, digits, '-' or '_'") }
-        if let allowed = configuration.allowedRooms, !allowed.contains(room) { throw ServiceError(status: 404, reason: "no room \(room) here") }
-        guard let transport = lock.withLock({ self.transport }) else { throw ServiceError(status: 503, reason: "media transport not ready") }
-        let ufrag = RoomService.random(8), pwd = RoomService.random(24), sessionID = RoomService.random(32)
+        guard RoomDirectory.isValidRoomName(room) else { throw RoomError(.invalid, "room names are 1-64 letters, digits, '-' or '_'") }
+        if let allowed = configuration.allowedRooms, !allowed.contains(room) { throw RoomError(.notFound, "no room \(room) here") }
+        guard let transport = lock.withLock({ self.transport }) else { throw RoomError(.unavailable, "media transport not ready") }
+        let ufrag = RoomDirectory.random(8), pwd = RoomDirectory.random(24), sessionID = RoomDirectory.random(32)
         let options = AnswerOptions(iceUfrag: ufrag, icePwd: pwd, fingerprint: certificate.fingerprint,
                                     candidates: configuration.announceIPs.map { ($0, transport.localPort) }, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
         let negotiation: Negotiation
         do { negotiation = try SDPAnswerer.answer(offer: offer, options: options) } catch {
-            throw ServiceError(status: 400, reason: error.reason)
+            throw RoomError(.invalid, error.reason)
         }
         guard negotiation.tracks.count <= configuration.maxTracksPerParticipant else {
-            throw ServiceError(status: 400, reason: "an offer may carry at most \(configuration.maxTracksPerParticipant) media tracks, not \(negotiation.tracks.count)")
+            throw RoomError(.invalid, "an offer may carry at most \(configuration.maxTracksPerParticipant) media tracks, not \(negotiation.tracks.count)")
         }
         let participantName = String((name ?? "participant").prefix(64))
         let live = try lock.withLock { () throws -> LiveRoom in
             if let existing = rooms[room], existing.participants.count >= configuration.maxParticipants {
-                throw ServiceError(status: 409, reason: "room \(room) is full (\(configuration.maxParticipants) participants)")
+                throw RoomError(.conflict, "room \(room) is full (\(configuration.maxParticipants) participants)")
             }
             return try roomLocked(room).live
         }
         if configuration.autoRecord, lock.withLock({ rooms[room].map { !$0.recorded } ?? false }) {
-            do { _ = try startRecording(room: room) } catch let error as ServiceError where error.status == 409 {}
+            do { _ = try startRecording(room: room) } catch let error as RoomError where error.kind == .conflict {}
         }
         var trackFile: String?
         if let folder = configuration.tracks {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-                throw ServiceError(status: 500, reason: "cannot create the tracks folder \(folder)")
+                throw RoomError(.failed, "cannot create the tracks folder \(folder)")
             }
             let stamp = lock.withLock { rooms[room]?.stamp ?? Int(Date().timeIntervalSince1970) }
             let safeName = String(participantName.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) ? Character($0) : "_" }.prefix(32))
@@ -216,7 +207,7 @@ public final class RoomService: @unchecked Sendable {
             }
         } catch {
             leave(sessionID: sessionID)
-            throw ServiceError(status: 400, reason: "cannot set up the session: \(error)")
+            throw RoomError(.invalid, "cannot set up the session: \(error)")
         }
         logger.info("joined", metadata: ["room": "\(room)", "participant": "\(participantName)",
                                          "tracks": "\(negotiation.tracks.map { "\($0.kind) \($0.codec)" }.joined(separator: ", "))"])
@@ -225,7 +216,7 @@ public final class RoomService: @unchecked Sendable {
 
     /// WHIP DELETE: the participant leaves.
     public func end(room: String, sessionID: String) async throws {
-        guard lock.withLock({ routes[sessionID]?.room == room }) else { throw ServiceError(status: 404, reason: "no such session in room \(room)") }
+        guard lock.withLock({ routes[sessionID]?.room == room }) else { throw RoomError(.notFound, "no such session in room \(room)") }
         await lock.withLock { transport }?.remove(sessionID: sessionID, reason: "the participant left (WHIP DELETE)")   // report and `.closed` first
         leave(sessionID: sessionID)
     }
@@ -244,10 +235,10 @@ public final class RoomService: @unchecked Sendable {
     /// The room, made if it does not exist yet (caller holds `lock`).
     private func roomLocked(_ name: String) throws -> Room {
         if let existing = rooms[name] { return existing }
-        guard RoomService.isValidRoomName(name) else { throw ServiceError(status: 400, reason: "room names are 1-64 letters, digits, '-' or '_'") }
-        if let allowed = configuration.allowedRooms, !allowed.contains(name) { throw ServiceError(status: 404, reason: "no room \(name) here") }
-        guard rooms.count < configuration.maxRooms else { throw ServiceError(status: 503, reason: "too many rooms (\(configuration.maxRooms))") }
-        guard let transport else { throw ServiceError(status: 503, reason: "media transport not ready") }
+        guard RoomDirectory.isValidRoomName(name) else { throw RoomError(.invalid, "room names are 1-64 letters, digits, '-' or '_'") }
+        if let allowed = configuration.allowedRooms, !allowed.contains(name) { throw RoomError(.notFound, "no room \(name) here") }
+        guard rooms.count < configuration.maxRooms else { throw RoomError(.unavailable, "too many rooms (\(configuration.maxRooms))") }
+        guard let transport else { throw RoomError(.unavailable, "media transport not ready") }
         let logger = self.logger
         let room = Room(live: LiveRoom(name: name, layout: configuration.layout, clock: { transport.now() }, latency: configuration.latency,
                                        presentation: configuration.presentation, onFailure: { [weak self] error in
@@ -263,7 +254,7 @@ public final class RoomService: @unchecked Sendable {
     public func createRoom(_ name: String) throws { _ = try lock.withLock { try roomLocked(name) } }
 
     private func existing(_ name: String) throws -> Room {
-        guard let room = lock.withLock({ rooms[name] }) else { throw ServiceError(status: 404, reason: "no room \(name)") }
+        guard let room = lock.withLock({ rooms[name] }) else { throw RoomError(.notFound, "no room \(name)") }
         return room
     }
 
@@ -301,7 +292,7 @@ public final class RoomService: @unchecked Sendable {
         let perRoom = load / Double(active)
         if load + perRoom > cores * configuration.maxLoad {
             Counter(label: "mcu_recordings_refused_total", dimensions: [("reason", "load")]).increment()
-            throw ServiceError(status: 503, reason: "no capacity for another recording: \(active) use \(decimal(load, 2)) of \(Int(cores)) cores, "
+            throw RoomError(.unavailable, "no capacity for another recording: \(active) use \(decimal(load, 2)) of \(Int(cores)) cores, "
                                + "another would need about \(decimal(perRoom, 2))")
         }
     }
@@ -320,13 +311,13 @@ public final class RoomService: @unchecked Sendable {
     /// Starts recording the room (making it if needed), in `folder` under the recordings folder when given: the
     /// path of the new file. 409 when already recording, 503 when the disk is below the free-space floor.
     public func startRecording(room name: String, folder: String? = nil) throws -> String {
-        if let folder, !RoomService.isValidRoomName(folder) {
-            throw ServiceError(status: 400, reason: "folder names are 1-64 letters, digits, '-' or '_' (one level under the recordings folder)", field: "folder")
+        if let folder, !RoomDirectory.isValidRoomName(folder) {
+            throw RoomError(.invalid, "folder names are 1-64 letters, digits, '-' or '_' (one level under the recordings folder)", field: "folder")
         }
         let directory = configuration.recordings + (folder.map { "/" + $0 } ?? "")
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        if let free = RoomService.freeBytes(at: directory), free < configuration.minFreeBytes {
-            throw ServiceError(status: 503, reason: "only \(free >> 20) MiB free where recordings go (the floor is \(configuration.minFreeBytes >> 20) MiB)")
+        if let free = RoomDirectory.freeBytes(at: directory), free < configuration.minFreeBytes {
+            throw RoomError(.unavailable, "only \(free >> 20) MiB free where recordings go (the floor is \(configuration.minFreeBytes >> 20) MiB)")
         }
         try admit(room: name)
         let room = try lock.withLock { try roomLocked(name) }
@@ -340,8 +331,8 @@ public final class RoomService: @unchecked Sendable {
             try room.live.start(output: output, settings: EncoderSettings(size: configuration.size, fps: configuration.fps,
                                                                           preset: configuration.preset, crf: configuration.crf))
         } catch {
-            if error.code == .conflict { throw ServiceError(status: 409, reason: error.message) }
-            throw ServiceError(status: 500, reason: "cannot start the recording: \(error)")
+            if error.code == .conflict { throw RoomError(.conflict, error.message) }
+            throw RoomError(.failed, "cannot start the recording: \(error)")
         }
         lock.withLock { room.recorded = true; room.stamp = stamp; room.error = nil }
         logger.info("recording", metadata: ["room": "\(name)", "file": "\(output)"])
@@ -354,9 +345,9 @@ public final class RoomService: @unchecked Sendable {
         let summary: LiveRecordingSummary?
         do { summary = try room.live.stopRecording() } catch {
             lock.withLock { room.error = "\(error)" }
-            throw ServiceError(status: 500, reason: "the recording failed: \(error)")
+            throw RoomError(.failed, "the recording failed: \(error)")
         }
-        guard let summary else { throw ServiceError(status: 409, reason: "room \(name) is not recording") }
+        guard let summary else { throw RoomError(.conflict, "room \(name) is not recording") }
         lock.withLock { room.lastRecording = summary }
         logger.info("recorded", metadata: ["room": "\(name)", "file": "\(summary.recording.path)"])
         return summary
@@ -371,7 +362,7 @@ public final class RoomService: @unchecked Sendable {
         let room = try existing(name)
         let document: WatermarkDocument
         do throws(MediaError) { document = try WatermarkDocument.parse(bytes: bytes) } catch {
-            throw ServiceError(status: 400, reason: error.message, field: error.location)
+            throw RoomError(.invalid, error.message, field: error.location)
         }
         var marks: [(item: WatermarkItem, image: VideoPicture?)] = []
         for (i, item) in document.items.enumerated() {
@@ -380,14 +371,14 @@ public final class RoomService: @unchecked Sendable {
                 let field = "items[\(i)].image"
                 let parts = path.split(separator: "/", omittingEmptySubsequences: false)
                 guard !path.hasPrefix("/"), !parts.contains(".."), !parts.contains(""), !path.contains("\0") else {
-                    throw ServiceError(status: 400, reason: "must be a path inside the assets folder (relative, without ..)", field: field)
+                    throw RoomError(.invalid, "must be a path inside the assets folder (relative, without ..)", field: field)
                 }
                 let resolved = configuration.assets + "/" + path
                 guard FileManager.default.isReadableFile(atPath: resolved) else {
-                    throw ServiceError(status: 400, reason: "no such image in the assets folder", field: field)
+                    throw RoomError(.invalid, "no such image in the assets folder", field: field)
                 }
                 do throws(MediaError) { image = try Composer.loadImage(resolved) } catch {
-                    throw ServiceError(status: 400, reason: "not a readable image: \(error.message)", field: field)
+                    throw RoomError(.invalid, "not a readable image: \(error.message)", field: field)
                 }
             }
             marks.append((item, image))
@@ -406,7 +397,7 @@ public final class RoomService: @unchecked Sendable {
 
     public func update(room name: String, participant id: String, _ change: @escaping (inout ParticipantSettings) -> Void) async throws -> ParticipantSettings {
         let room = try existing(name)
-        guard let settings = await room.live.update(id, change) else { throw ServiceError(status: 404, reason: "no participant \(id) in room \(name)") }
+        guard let settings = await room.live.update(id, change) else { throw RoomError(.notFound, "no participant \(id) in room \(name)") }
         return settings
     }
 
@@ -415,7 +406,7 @@ public final class RoomService: @unchecked Sendable {
     }
 
     public func snapshot(room name: String) async throws -> [UInt8] {
-        guard let jpeg = try await existing(name).live.snapshot() else { throw ServiceError(status: 409, reason: "room \(name) is not recording: no composite to show") }
+        guard let jpeg = try await existing(name).live.snapshot() else { throw RoomError(.conflict, "room \(name) is not recording: no composite to show") }
         return jpeg
     }
 
@@ -459,7 +450,7 @@ public final class RoomService: @unchecked Sendable {
         }
         var fields: [(String, JSONValue)] = [("name", .string(name)), ("participants", .array(participants)), ("layout", room.live.layout.source),
                                              ("recording", recording)]
-        if let last = lastRecording { fields.append(("last_recording", RoomService.describe(last))) }
+        if let last = lastRecording { fields.append(("last_recording", RoomDirectory.describe(last))) }
         if let error { fields.append(("error", .string(error))) }
         return .object(fields)
     }
@@ -485,7 +476,7 @@ public final class RoomService: @unchecked Sendable {
         return snapshot
     }
 
-    static func describe(_ s: LiveRecordingSummary) -> JSONValue {
+    public static func describe(_ s: LiveRecordingSummary) -> JSONValue {
         var fields: [(String, JSONValue)] = [("file", .string(s.recording.path)), ("duration", .number(Double(s.recording.duration / 1000) / 1000)),
                                              ("size", .number(Double(s.recording.bytes))), ("frames", .number(Double(s.recording.videoFrames))),
                                              ("lag", .object([("max", .number(Double(s.maxLag / 1000))), ("final", .number(Double(s.finalLag / 1000)))]))]

@@ -8,8 +8,8 @@ import Session
 /// The service's figures through swift-metrics (the server bootstraps the Prometheus backend and serves them at
 /// `/metrics`). Sampled once a second from the rooms and sessions: gauges are set, counters grow by what was
 /// added since the last sample. Used by one task at a time (the server's sampling loop): an actor keeps it so.
-public actor ServiceMetrics {
-    private let service: RoomService
+public actor RoomMetrics {
+    private let service: RoomDirectory
     private var last: [String: Double] = [:]
     /// Rooms with a compositor-lag gauge (a room that stops recording loses it) and with a participants gauge (a
     /// room that goes loses it).
@@ -17,7 +17,7 @@ public actor ServiceMetrics {
     /// Keys of `last` updated by the sample in progress.
     private var seenKeys: Set<String> = []
 
-    public init(service: RoomService) { self.service = service }
+    public init(service: RoomDirectory) { self.service = service }
 
     /// A counter that follows a cumulative total (sessions and decoders count from their start).
     private func advance(_ name: String, _ key: String, to total: Double, dimensions: [(String, String)] = []) {
@@ -75,7 +75,7 @@ public actor ServiceMetrics {
     }
 }
 
-extension RoomService {
+extension RoomDirectory {
     public struct MetricsSnapshot: Sendable {
         public struct Room: Sendable {
             public var name: String; public var participants: Int; public var recording: Bool; public var recordingID: String

@@ -25,7 +25,7 @@ final class TrackFileWriter: @unchecked Sendable {
         self.path = path
         mids = tracks.map(\.mid)
         let recorder = Handoff(try TrackRecorder(path: path, tracks: tracks.map { TrackRecorder.Track(codec: $0.codec, video: $0.kind == "video") }))
-        startThread(name: "tracks") { [self] in
+        try startThread(name: "track file") { [self] in
             let recorder = recorder.take()
             var failure: String?
             while let (item, size) = self.next() {

@@ -1,0 +1,146 @@
+import Codecs
+import Layout
+import MediaCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The record kept beside a recording `NAME.mp4`: `NAME.events.jsonl` (one JSON object per line, `t` in seconds on
+/// the composite's timeline: joins, leaves, layouts, speakers, chat, keyframe waits, loss bursts), `NAME.chat.vtt`
+/// (WebVTT, from the first chat message on), and the chapters and chat cues the final MP4 carries.
+/// Callers on the network's event loop and the engine's thread only queue lines; the record's own thread writes and
+/// flushes them one by one, so no caller waits on the disk and a crash keeps everything up to its moment. The queue
+/// is bounded by bytes (a stalled disk drops lines and counts them, never grows memory without end).
+/// `@unchecked Sendable`: every field is only touched under `lock`; the files only by the writer thread.
+final class RecordingRecord: @unchecked Sendable {
+    let eventsPath: String
+    private(set) var chatPath: String?
+    private let base: String
+    private let lock = ConditionLock()
+    private enum Line { case event(String), chat(String) }
+    private var pending: [Line] = []
+    private var pendingBytes = 0
+    static let maxPendingBytes = 1 << 20
+    private(set) var droppedLines = 0
+    private var annotations = RecordingAnnotations()
+    private let chatLifetime: Microseconds
+    private var stopping = false, stopped = false
+
+    init(recording: String, chatLifetime: Double) throws(MediaError) {
+        base = recording.hasSuffix(".mp4") ? String(recording.dropLast(4)) : recording
+        eventsPath = base + ".events.jsonl"
+        self.chatLifetime = Microseconds(chatLifetime * 1_000_000)
+        guard let file = fopen(eventsPath, "w") else {
+            throw MediaError(.outputUnwritable, "cannot write the events file", underlying: String(cString: strerror(errno)), at: eventsPath)
+        }
+        let events = Handoff(file)
+        do {
+            try startThread(name: "events") { [self] in writeLines(events: events.take()) }
+        } catch {
+            fclose(file)
+            lock.withLock { stopped = true }     // nothing to wait for in `close()`
+            throw error
+        }
+    }
+
+    deinit { _ = close() }
+
+    private func writeLines(events: UnsafeMutablePointer<FILE>) {
+        var chatFile: UnsafeMutablePointer<FILE>?
+        var failed = false
+        while let line = nextLine() {
+            switch line {
+            case let .event(text):
+                if !failed, fputs(text, events) < 0 || fflush(events) != 0 { failed = true }
+            case let .chat(text):
+                if chatFile == nil, !failed {
+                    let path = base + ".chat.vtt"
+                    chatFile = fopen(path, "w")
+                    if let chatFile { lock.withLock { chatPath = path }; fputs("WEBVTT\n\n", chatFile) }
+                }
+                if let chatFile { fputs(text, chatFile); fflush(chatFile) }
+            }
+        }
+        fclose(events)
+        if let chatFile { fclose(chatFile) }
+        lock.withLock { stopped = true; lock.broadcast() }
+    }
+
+    private func nextLine() -> Line? {
+        lock.withLock {
+            while pending.isEmpty && !stopping { lock.wait() }
+            guard !pending.isEmpty else { return nil }
+            let line = pending.removeFirst()
+            switch line { case let .event(text), let .chat(text): pendingBytes -= text.utf8.count }
+            return line
+        }
+    }
+
+    /// Queues a line for the writer thread (caller holds `lock`).
+    private func enqueue(_ line: Line) {
+        guard !stopping else { return }
+        let size: Int
+        switch line { case let .event(text), let .chat(text): size = text.utf8.count }
+        guard pendingBytes + size <= RecordingRecord.maxPendingBytes else { droppedLines += 1; return }
+        pending.append(line)
+        pendingBytes += size
+        lock.broadcast()
+    }
+
+    func write(_ kind: String, time: Microseconds, _ fields: [String: JSONValue]) {
+        var entries: [(String, JSONValue)] = [("t", .number((Double(time) / 1000).rounded() / 1000)), ("event", .string(kind))]
+        entries += fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let line = JSONValue.object(entries).serialized + "\n"
+        lock.withLock {
+            enqueue(.event(line))
+            if kind == "layout" || kind == "recording", case let .object(layout)? = fields["layout"] {
+                let title = layout.first { $0.0 == "name" }.flatMap { if case let .string(s) = $0.1 { s } else { nil } } ?? "layout"
+                annotations.addChapter(at: time, title: title)
+            }
+        }
+    }
+
+    /// A chat message at `time`: an event, a WebVTT cue and a cue of the MP4's text track.
+    func chat(from: String, text: String, time: Microseconds) {
+        write("chat", time: time, ["from": .string(from), "text": .string(text)])
+        let end = time + chatLifetime
+        let voice = from.isEmpty ? "" : "<v \(RecordingRecord.escape(from))>"
+        let cue = "\(RecordingRecord.vttTime(time)) --> \(RecordingRecord.vttTime(end))\n\(voice)\(RecordingRecord.escape(text))\n\n"
+        lock.withLock {
+            annotations.cues.append(.init(start: time, end: end, text: from.isEmpty ? text : "\(from): \(text)"))
+            enqueue(.chat(cue))
+        }
+    }
+
+    /// Writes what is queued, closes the files (waiting for the writer thread: call off the cooperative pool) and
+    /// returns the chapters and cues for the final MP4.
+    func close() -> RecordingAnnotations {
+        lock.withLock {
+            stopping = true
+            lock.broadcast()
+            while !stopped { lock.wait() }
+            return annotations
+        }
+    }
+
+    static func vttTime(_ time: Microseconds) -> String {
+        let ms = max(0, time / 1000)
+        func pad(_ n: Int64, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(n).count)) + String(n) }
+        return "\(pad(ms / 3_600_000, 2)):\(pad(ms / 60_000 % 60, 2)):\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))"
+    }
+
+    /// WebVTT cue text: `&`, `<` and `>` escaped, line breaks kept within the cue.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\n", "\r\n", "\r": out += " "
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}
