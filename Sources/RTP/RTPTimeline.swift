@@ -3,7 +3,10 @@
 /// Before a track's first sender report its time is its arrival time advanced by the RTP clock. After it, a
 /// packet's capture time on the sender's NTP clock is known; audio and video of one participant share that clock,
 /// so one offset (sender NTP → room time) serves both and keeps them lip-synced whatever each one's network or
-/// jitter-buffer delay. The offset is the smallest arrival − capture seen: the least-delayed packet.
+/// jitter-buffer delay. The offset follows the least-delayed packet: the smallest arrival − capture of the last 10
+/// seconds, so a sender clock slower than ours (±200 ppm is common) cannot leave it behind (it lags at most 2 ms).
+/// A sender report whose NTP time jumps against its RTP clock is a step of the sender's wall clock (NTP setting the
+/// time): the track's capture times are shifted back by the step, so its media stays where it was.
 public struct ParticipantTimeline: Sendable {
     public struct Track: Sendable {
         public let clockRate: Int64
@@ -11,12 +14,19 @@ public struct ParticipantTimeline: Sendable {
         var firstRTP: Int64 = 0
         var firstArrival: RTPTime = 0
         var report: (rtp: Int64, ntp: RTPTime)?
+        /// Steps of the sender's NTP clock seen in this track's reports, taken out of its capture times.
+        var shift: RTPTime = 0
         init(clockRate: Int) { self.clockRate = Int64(clockRate) }
     }
 
     private var tracks: [UInt32: Track] = [:]
-    /// Room time minus sender NTP time.
-    private var offset: RTPTime?
+    /// The smallest arrival − capture of each of the last seconds (by arrival), oldest first.
+    private var minima: [(second: Int64, value: RTPTime)] = []
+    static let window: Int64 = 10
+    /// The latest sender clock step (a track's first report after it starts from it).
+    private var shift: RTPTime = 0
+    /// A report off its track's RTP clock by more than this is a step of the sender's clock, not drift.
+    static let stepThreshold: RTPTime = 20_000
     public private(set) var reportsSeen = 0
 
     public init() {}
@@ -40,7 +50,14 @@ public struct ParticipantTimeline: Sendable {
     public mutating func onSenderReport(ssrc: UInt32, ntp: UInt64, rtpTimestamp: UInt32) {
         guard var track = tracks[ssrc] else { return }
         let rtp = ParticipantTimeline.unwrap(rtpTimestamp, after: track.lastRTP)
-        track.report = (rtp, ParticipantTimeline.microseconds(ntp: ntp))
+        let time = ParticipantTimeline.microseconds(ntp: ntp)
+        if let previous = track.report {
+            let step = time - (previous.ntp + (rtp - previous.rtp) * 1_000_000 / track.clockRate)
+            if abs(step) > ParticipantTimeline.stepThreshold { track.shift += step; shift = track.shift }
+        } else {
+            track.shift = shift
+        }
+        track.report = (rtp, time)
         tracks[ssrc] = track
         reportsSeen += 1
     }
@@ -53,9 +70,8 @@ public struct ParticipantTimeline: Sendable {
         track.lastRTP = max(track.lastRTP ?? rtp, rtp)
         var time: RTPTime
         if let report = track.report {
-            let capture = report.ntp + (rtp - report.rtp) * 1_000_000 / track.clockRate
-            offset = min(offset ?? arrival - capture, arrival - capture)
-            time = capture + offset!
+            let capture = report.ntp - track.shift + (rtp - report.rtp) * 1_000_000 / track.clockRate
+            time = capture + updateOffset(sample: arrival - capture, arrival: arrival)
         } else {
             time = track.firstArrival + (rtp - track.firstRTP) * 1_000_000 / track.clockRate
         }
@@ -70,6 +86,20 @@ public struct ParticipantTimeline: Sendable {
         }
         tracks[ssrc] = track
         return time
+    }
+
+    /// Adds a sample of arrival − capture; the offset in force: the smallest of the window.
+    private mutating func updateOffset(sample: RTPTime, arrival: RTPTime) -> RTPTime {
+        let second = arrival / 1_000_000
+        if let last = minima.last, last.second >= second {
+            minima[minima.count - 1].value = min(last.value, sample)
+        } else {
+            minima.append((second, sample))
+        }
+        while let first = minima.first, first.second <= second - ParticipantTimeline.window { minima.removeFirst() }
+        var smallest = sample
+        for entry in minima { smallest = min(smallest, entry.value) }
+        return smallest
     }
 
     /// How far from its arrival a frame may be placed before its track is re-anchored (well past any jitter-buffer

@@ -22,6 +22,23 @@ func frames(_ actions: [JitterBuffer.Action]) -> [UInt32] {
 }
 
 @Suite struct JitterBufferTests {
+    /// A sender that restarts its sequence numbers lower under the same SSRC (a restarted encoder): the buffer
+    /// starts over at once and asks for a keyframe, instead of counting thousands of packets as "late".
+    @Test(arguments: [UInt16(20_000), 60_000, 1000])
+    func aSequenceRestartUnderTheSameSSRCStartsOver(restartAt: UInt16) {
+        var jb = JitterBuffer(codec: .vp8)
+        var now: RTPTime = 0
+        var out: [JitterBuffer.Action] = []
+        for p in vp8Packets(frames: 30, firstSequence: 40_000) { out += jb.insert(p, now: now); now += 11_000 }
+        #expect(frames(out).count == 30)
+        // The restart: new sequence numbers, the stream goes on (frame 10 of a new GOP of 10, then a keyframe).
+        var after: [JitterBuffer.Action] = []
+        for p in vp8Packets(frames: 40, gop: 10, firstSequence: restartAt).dropFirst(3) { after += jb.insert(p, now: now); now += 11_000 }
+        #expect(after.contains(.requestKeyframe), "a keyframe is asked for after the restart")
+        #expect(frames(after).count >= 30, "frames flow again from the next keyframe: \(frames(after).count)")
+        #expect(jb.statistics.late == 0)
+    }
+
     @Test func inOrderFramesComeOutWhole() {
         var jb = JitterBuffer(codec: .vp8)
         var out: [JitterBuffer.Action] = []

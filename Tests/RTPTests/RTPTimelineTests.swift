@@ -39,4 +39,55 @@ import Testing
         #expect(timeline.roomTime(ssrc: 7, rtpTimestamp: 1000 + 90_000, arrival: 3_050_000) == 3_000_000, "jitter does not move the timeline")
         #expect(timeline.roomTime(ssrc: 99, rtpTimestamp: 1, arrival: 1) == nil)
     }
+
+    /// Ten minutes of a sender whose clock runs 200 ppm fast or slow, with 0-30 ms of network jitter, sender reports
+    /// every second, and (in the third case) its wall clock set back 0.5 s at minute 5 while its RTP clocks run on:
+    /// every frame stays within 20 ms of where it belongs, audio and video together, and audio stays continuous
+    /// (no step the source buffer would drop samples at).
+    @Test(arguments: [(200, false), (-200, false), (-200, true)] as [(Int64, Bool)])
+    func aSkewedOrSteppedSenderClockStaysPlaced(ppm: Int64, steps: Bool) {
+        var timeline = ParticipantTimeline()
+        timeline.addTrack(ssrc: 1, clockRate: 48_000)
+        timeline.addTrack(ssrc: 2, clockRate: 90_000)
+        var seed: UInt64 = 0x5EED_0000 &+ UInt64(bitPattern: ppm) &+ (steps ? 1 : 0)
+        print("clock test seed \(seed)")
+        func jitter() -> RTPTime {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return RTPTime((seed >> 33) % 30_000)
+        }
+        let start: RTPTime = 3_000_000                                   // room time when the sender starts
+        func senderClock(_ t: RTPTime) -> RTPTime { t + t * ppm / 1_000_000 + 7_000_000 }   // its own time for real time t
+        func wallStep(_ t: RTPTime) -> RTPTime { steps && t >= 300_000_000 ? -500_000 : 0 }
+        func ntp(_ us: RTPTime) -> UInt64 { (UInt64(3_900_000_000) << 32) + UInt64(us) * (1 << 32) / 1_000_000 }
+        var worst: RTPTime = 0, lastAudio: RTPTime?, worstAudioStep: RTPTime = 0
+        var nextAudio: RTPTime = 0, nextVideo: RTPTime = 0, nextReport: RTPTime = 0
+        while min(nextAudio, nextVideo) < 600_000_000 {
+            let t = min(nextAudio, nextVideo, nextReport)
+            if t == nextReport {
+                let own = senderClock(t)
+                timeline.onSenderReport(ssrc: 1, ntp: ntp(own + wallStep(t)), rtpTimestamp: UInt32(truncatingIfNeeded: own * 48 / 1000))
+                timeline.onSenderReport(ssrc: 2, ntp: ntp(own + wallStep(t)), rtpTimestamp: UInt32(truncatingIfNeeded: own * 90 / 1000))
+                nextReport += 1_000_000
+                continue
+            }
+            let audio = t == nextAudio
+            let own = senderClock(t)
+            let rtp = UInt32(truncatingIfNeeded: audio ? own * 48 / 1000 : own * 90 / 1000)
+            guard let placed = timeline.roomTime(ssrc: audio ? 1 : 2, rtpTimestamp: rtp, arrival: start + t + 10_000 + jitter()) else {
+                Issue.record("no time"); return
+            }
+            // Where it belongs: its capture instant plus the smallest network delay (10 ms).
+            let error = abs(placed - (start + t + 10_000))
+            worst = max(worst, error)
+            if audio {
+                if let lastAudio { worstAudioStep = max(worstAudioStep, abs(placed - lastAudio - 20_000)) }
+                lastAudio = placed
+                nextAudio += 20_000
+            } else {
+                nextVideo += 33_333
+            }
+        }
+        #expect(worst <= 20_000, "placed up to \(worst) µs off (\(ppm) ppm, step \(steps))")
+        #expect(worstAudioStep < 20_000, "audio steps by up to \(worstAudioStep) µs between packets")
+    }
 }
