@@ -101,7 +101,9 @@ public final class WHIPPublisher {
             if let reply = socket.receive(), (try? STUNMessage(parsing: reply))?.messageClass == .success { answered = true }
         }
         guard answered else { throw Failure(description: "no answer to the ICE connectivity check") }
-        let dtls = try DTLSSession(role: .client, certificate: certificate, expectedFingerprint: media.fingerprint?.value ?? answer.fingerprint?.value)
+        let remote = media.fingerprint ?? answer.fingerprint
+        let dtls = try DTLSSession(role: .client, certificate: certificate, expectedFingerprint: remote?.value,
+                                   fingerprintAlgorithm: remote?.algorithm ?? "sha-256")
         for d in dtls.start() { socket.send(d) }
         for _ in 0..<40 {
             guard case .handshaking = dtls.state else { break }

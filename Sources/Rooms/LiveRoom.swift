@@ -227,12 +227,12 @@ public final class LiveRoom: @unchecked Sendable {
         }
     }
 
-    /// A frame of participant `id`'s track `mid`, on the room timeline. Returns true when a keyframe is needed.
-    @discardableResult
-    public func frame(id: String, mid: String, data: [UInt8], keyframe: Bool, time: Microseconds) -> Bool {
-        guard let (decoder, writer) = lock.withLock({ participants[id].flatMap { p in p.decoders[mid].map { ($0, p.writer) } } }) else { return false }
+    /// A frame of participant `id`'s track `mid`, on the room timeline. A decoder that has to drop frames asks the
+    /// sender for a keyframe itself (through the `needKeyframe` given at `join`).
+    public func frame(id: String, mid: String, data: [UInt8], keyframe: Bool, time: Microseconds) {
+        guard let (decoder, writer) = lock.withLock({ participants[id].flatMap { p in p.decoders[mid].map { ($0, p.writer) } } }) else { return }
         writer?.push(mid: mid, data: data, time: time, keyframe: keyframe)
-        return decoder.push(data, keyframe: keyframe, time: time)
+        decoder.push(data, keyframe: keyframe, time: time)
     }
 
     public func leave(id: String) {

@@ -9,11 +9,18 @@ import Text
 import Glibc
 #endif
 
-/// Decodes one track's frames on its own thread. The queue is bounded: when the decoder falls behind, the oldest
-/// frames go and the track waits for a keyframe (asking for one through `needKeyframe`).
+/// Decodes one track's frames on its own thread. The queue is bounded by count and by bytes: when the decoder falls
+/// behind, the queued frames go (a partial reference chain is useless) and the track waits for a keyframe, asking
+/// the sender for one through `needKeyframe` at once and again every second while it waits.
 /// `@unchecked Sendable`: the queue and flags are only touched under `lock`; the decoder only by its thread.
 final class TrackDecoder: @unchecked Sendable {
     static let capacity = 90
+    /// Encoded bytes queued at most (90 frames of a 4K keyframe-heavy stream would otherwise be ~100 MB).
+    static let maxQueuedBytes = 8 << 20
+    private var queuedBytes = 0
+    private let needKeyframe: @Sendable () -> Void
+    /// Frame time of the last keyframe request while waiting for one.
+    private var lastRequest: Microseconds?
     private let lock = ConditionLock()
     private var queue: [(data: [UInt8], keyframe: Bool, time: Microseconds)] = []
     private var stopped = false
@@ -28,6 +35,7 @@ final class TrackDecoder: @unchecked Sendable {
     init(codec: String, buffer: SourceBuffer, needKeyframe: @escaping @Sendable () -> Void,
          firstPicture: @escaping @Sendable (PixelSize) -> Void = { _ in }, now: Microseconds = 0) throws(MediaError) {
         self.codec = codec
+        self.needKeyframe = needKeyframe
         started = now
         let decoder = Handoff(try FrameDecoder(codec: codec))
         try startThread(name: "decode \(codec)") { [self] in
@@ -48,28 +56,43 @@ final class TrackDecoder: @unchecked Sendable {
         }
     }
 
-    func push(_ data: [UInt8], keyframe: Bool, time: Microseconds) -> Bool {
-        lock.withLock {
+    func push(_ data: [UInt8], keyframe: Bool, time: Microseconds) {
+        let ask = lock.withLock { () -> Bool in
             frames += 1
             bytes += data.count
-            if waitingForKeyframe && !keyframe { return false }
+            if waitingForKeyframe && !keyframe {
+                dropped += 1
+                guard let last = lastRequest, time - last < 1_000_000 else { lastRequest = time; return true }
+                return false
+            }
             waitingForKeyframe = false
-            if queue.count >= TrackDecoder.capacity {
-                queue.removeAll()          // a partial reference chain is useless: restart at a keyframe
-                dropped += TrackDecoder.capacity
-                waitingForKeyframe = !keyframe
-                if waitingForKeyframe { return true }
+            lastRequest = nil
+            if queue.count >= TrackDecoder.capacity || queuedBytes + data.count > TrackDecoder.maxQueuedBytes {
+                dropped += queue.count
+                queue.removeAll()
+                queuedBytes = 0
+                if !keyframe {
+                    dropped += 1
+                    waitingForKeyframe = true
+                    lastRequest = time
+                    return true
+                }
             }
             queue.append((data, keyframe, time))
+            queuedBytes += data.count
             lock.broadcast()
             return false
         }
+        if ask { needKeyframe() }
     }
 
     private func next() -> (data: [UInt8], keyframe: Bool, time: Microseconds)? {
         lock.withLock {
             while queue.isEmpty && !stopped { lock.wait() }
-            return queue.isEmpty ? nil : queue.removeFirst()
+            guard !queue.isEmpty else { return nil }
+            let item = queue.removeFirst()
+            queuedBytes -= item.data.count
+            return item
         }
     }
 

@@ -89,6 +89,10 @@ public enum SDPAnswerer {
                                 + (media.mid.map { ["a=mid:\($0)"] } ?? []) + ["a=inactive"])
                 continue
             }
+            // We answer passive (we wait for the DTLS handshake): the offerer must be able to start it (RFC 5763).
+            if let setup = media.setup, setup != "actpass" && setup != "active" {
+                throw SDPError("\(media.kind) \(mid) has a=setup:\(setup); the offer must say actpass or active (the recorder takes the DTLS server role)")
+            }
             remoteUfrag = remoteUfrag ?? media.iceUfrag
             remotePwd = remotePwd ?? media.icePwd
             remoteFingerprint = remoteFingerprint ?? media.fingerprint

@@ -27,26 +27,25 @@ public final class DTLSSession {
 
     public let role: Role
     public private(set) var state: State = .handshaking
-    private let context: OpaquePointer
+    /// Keeps the shared context (and so its certificate) alive while this session uses it.
+    private let certificate: DTLSCertificate
     private let ssl: OpaquePointer
     private let readBIO: OpaquePointer
     private let writeBIO: OpaquePointer
-    private let expectedFingerprint: String?
+    private let expectedFingerprint: (algorithm: String, value: String)?
     public static let mtu = 1200
 
-    /// `expectedFingerprint`: the peer's SHA-256 fingerprint from its SDP; the session fails if the peer's
-    /// certificate does not match it.
-    public init(role: Role, certificate: DTLSCertificate, expectedFingerprint: String?) throws(SecureTransportError) {
-        guard let ctx = SSL_CTX_new(DTLS_method()) else { throw .openSSL("cannot create a DTLS context") }
-        guard SSL_CTX_use_certificate(ctx, certificate.certificate) == 1, SSL_CTX_use_PrivateKey(ctx, certificate.key) == 1,
-              mcu_ssl_ctx_dtls12_minimum(ctx) == 1,
-              SSL_CTX_set_tlsext_use_srtp(ctx, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80") == 0 else {
-            SSL_CTX_free(ctx)
-            throw .openSSL("cannot configure DTLS-SRTP")
+    /// `expectedFingerprint`: the peer's fingerprint from its SDP (`algorithm` one of
+    /// `DTLSCertificate.fingerprintAlgorithms`); the session fails if the peer's certificate does not match it.
+    public init(role: Role, certificate: DTLSCertificate, expectedFingerprint: String?,
+                fingerprintAlgorithm: String = "sha-256") throws(SecureTransportError) {
+        guard DTLSCertificate.fingerprintAlgorithms.contains(fingerprintAlgorithm.lowercased()) else {
+            throw SecureTransportError("the peer's fingerprint uses \(fingerprintAlgorithm); one of "
+                                       + "\(DTLSCertificate.fingerprintAlgorithms.sorted().joined(separator: ", ")) is required")
         }
-        mcu_ssl_ctx_verify_peer(ctx)
-        guard let ssl = SSL_new(ctx), let rbio = BIO_new(BIO_s_mem()), let wbio = BIO_new(BIO_s_mem()) else {
-            SSL_CTX_free(ctx)
+        guard let ssl = SSL_new(certificate.context) else { throw .openSSL("cannot create a DTLS session") }
+        guard let rbio = BIO_new(BIO_s_mem()), let wbio = BIO_new(BIO_s_mem()) else {
+            SSL_free(ssl)
             throw .openSSL("cannot create a DTLS session")
         }
         mcu_bio_set_eof_retry(rbio)
@@ -55,17 +54,19 @@ public final class DTLSSession {
         mcu_ssl_set_mtu(ssl, DTLSSession.mtu)
         if role == .server { SSL_set_accept_state(ssl) } else { SSL_set_connect_state(ssl) }
         self.role = role
-        self.context = ctx
+        self.certificate = certificate
         self.ssl = ssl
         self.readBIO = rbio
         self.writeBIO = wbio
-        self.expectedFingerprint = expectedFingerprint?.uppercased()
+        self.expectedFingerprint = expectedFingerprint.map { (fingerprintAlgorithm.lowercased(), $0.uppercased()) }
     }
 
     deinit {
-        SSL_free(ssl)          // frees both BIOs
-        SSL_CTX_free(context)
+        SSL_free(ssl)          // frees both BIOs and its reference to the shared context
     }
+
+    /// The OpenSSL context this session was made from (tests: one per certificate, not per session).
+    var contextIdentity: UInt { UInt(bitPattern: SSL_get_SSL_CTX(ssl)) }
 
     /// The client's first flight (the server waits for it).
     public func start() -> [[UInt8]] {
@@ -120,9 +121,9 @@ public final class DTLSSession {
 
     private func finishHandshake() {
         guard let peer = SSL_get1_peer_certificate(ssl) else { state = .failed("the peer sent no certificate"); return }
-        let fingerprint = DTLSCertificate.sha256Fingerprint(peer)
+        let fingerprint = expectedFingerprint.flatMap { DTLSCertificate.fingerprint(peer, algorithm: $0.algorithm) }
         X509_free(peer)
-        if let expected = expectedFingerprint, fingerprint != expected {
+        if let expected = expectedFingerprint, fingerprint != expected.value {
             state = .failed("the peer's certificate does not match the fingerprint in its SDP")
             return
         }

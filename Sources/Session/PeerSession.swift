@@ -57,10 +57,8 @@ public final class PeerSession {
                 now: RTPTime, localSSRC: UInt32 = 1) throws(SecureTransportError) {
         tracks = negotiation.tracks
         ice = ICELiteResponder(localUfrag: localUfrag, localPassword: localPassword, remoteUfrag: negotiation.remoteUfrag)
-        guard negotiation.remoteFingerprint.algorithm == "sha-256" else {
-            throw SecureTransportError("the peer's fingerprint uses \(negotiation.remoteFingerprint.algorithm); sha-256 is required")
-        }
-        dtls = try DTLSSession(role: .server, certificate: certificate, expectedFingerprint: negotiation.remoteFingerprint.value)
+        dtls = try DTLSSession(role: .server, certificate: certificate, expectedFingerprint: negotiation.remoteFingerprint.value,
+                               fingerprintAlgorithm: negotiation.remoteFingerprint.algorithm)
         lastConsent = now
         started = now
         lastReport = now

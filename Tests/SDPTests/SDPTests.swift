@@ -139,7 +139,9 @@ let options = AnswerOptions(iceUfrag: "srv1", icePwd: "0123456789abcdefghijkl", 
         ("bad m line", "v=0\r\nm=video abc UDP\r\n", "malformed m="),
         ("bad rtpmap", "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:300 VP8/90000\r\n", "payload type"),
         ("bad fingerprint", chromeOffer.replacingOccurrences(of: "a=fingerprint:\(fp)", with: "a=fingerprint:sha-256 zz"), "fingerprint"),
-    ])
+        // We only take the DTLS server role: an offerer that will not start the handshake gets a reason, not a hang.
+        ("setup passive", chromeOffer.replacingOccurrences(of: "a=setup:actpass", with: "a=setup:passive"), "a=setup:passive"),
+    ] as [(String, String, String)])
     func refusesWithAReason(name: String, offer: String, reason: String) {
         do {
             _ = try SDPAnswerer.answer(offer: offer, options: options)
@@ -151,13 +153,29 @@ let options = AnswerOptions(iceUfrag: "srv1", icePwd: "0123456789abcdefghijkl", 
 
     @Test func hugeAndMangledOffersNeverCrash() {
         #expect(throws: SDPError.self) { try SessionDescription(parsing: "v=0\r\n" + String(repeating: "a=x\r\n", count: 20_000)) }
-        let bytes = Array(chromeOffer.utf8)
-        for cut in stride(from: 0, to: bytes.count, by: 37) {
-            _ = try? SDPAnswerer.answer(offer: String(decoding: bytes.prefix(cut), as: UTF8.self), options: options)
+        // Every truncation and mangling either answers with an SDP that parses again and receives something, or is
+        // refused with a reason.
+        func check(_ offer: String, _ what: String) {
+            do {
+                let n = try SDPAnswerer.answer(offer: offer, options: options)
+                #expect(!n.tracks.isEmpty, "\(what): an answer with nothing to receive")
+                #expect((try? SessionDescription(parsing: n.answer)) != nil, "\(what): an answer that does not parse")
+            } catch {
+                #expect(!error.reason.isEmpty, "\(what): refused without a reason")
+            }
         }
-        var mangled = bytes
-        for i in stride(from: 0, to: mangled.count, by: 11) { mangled[i] = UInt8(ascii: ":") }
-        _ = try? SDPAnswerer.answer(offer: String(decoding: mangled, as: UTF8.self), options: options)
+        let bytes = Array(chromeOffer.utf8)
+        var answered = 0
+        for cut in stride(from: 0, to: bytes.count, by: 37) {
+            check(String(decoding: bytes.prefix(cut), as: UTF8.self), "cut at \(cut)")
+            if (try? SDPAnswerer.answer(offer: String(decoding: bytes.prefix(cut), as: UTF8.self), options: options)) != nil { answered += 1 }
+        }
+        #expect(answered > 0, "a long enough prefix of a good offer is answered")
+        for step in [5, 11, 29] {
+            var mangled = bytes
+            for i in stride(from: 0, to: mangled.count, by: step) { mangled[i] = UInt8(ascii: ":") }
+            check(String(decoding: mangled, as: UTF8.self), "every \(step)th byte mangled")
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 import Glibc
-import SecureTransport
+@testable import SecureTransport
 import Testing
 
 /// Runs a handshake by passing datagrams between the two sides until neither has more to say.
@@ -69,7 +69,42 @@ func rtp(_ seq: UInt16) -> [UInt8] {
         for datagram in [[22], [22, 254, 253] + Array(repeating: 0xFF, count: 60), Array(repeating: 0x16, count: 3000), [UInt8](0...255)] as [[UInt8]] {
             _ = server.receive(datagram)
         }
-        #expect(server.state != .closed)
+        #expect(server.state == .handshaking, "garbage is ignored, not fatal: \(server.state)")
+        // And a real client still gets through afterwards.
+        let client = try DTLSSession(role: .client, certificate: clientCertificate, expectedFingerprint: nil)
+        handshake(server, client)
+        guard case .connected = server.state, case .connected = client.state else {
+            Issue.record("after garbage: server \(server.state), client \(client.state)"); return
+        }
+    }
+
+    /// A peer's SDP fingerprint may use any of RFC 8122's current hashes (older stacks write sha-1); an unknown one
+    /// is refused up front with a reason.
+    @Test(arguments: ["sha-1", "sha-224", "sha-256", "sha-384", "SHA-512"])
+    func everyFingerprintHashIsChecked(algorithm: String) throws {
+        let expected = try #require(DTLSCertificate.fingerprint(clientCertificate.certificate, algorithm: algorithm))
+        let server = try DTLSSession(role: .server, certificate: serverCertificate, expectedFingerprint: expected, fingerprintAlgorithm: algorithm)
+        let client = try DTLSSession(role: .client, certificate: clientCertificate, expectedFingerprint: serverCertificate.fingerprint)
+        handshake(server, client)
+        guard case .connected = server.state else { Issue.record("\(algorithm): \(server.state)"); return }
+        let impostor = try DTLSSession(role: .client, certificate: try DTLSCertificate(), expectedFingerprint: serverCertificate.fingerprint)
+        let strict = try DTLSSession(role: .server, certificate: serverCertificate, expectedFingerprint: expected, fingerprintAlgorithm: algorithm)
+        handshake(strict, impostor)
+        guard case .failed = strict.state else { Issue.record("\(algorithm): an impostor got \(strict.state)"); return }
+    }
+
+    @Test func anUnknownFingerprintHashIsRefused() {
+        #expect(throws: SecureTransportError.self) {
+            _ = try DTLSSession(role: .server, certificate: serverCertificate, expectedFingerprint: "AA", fingerprintAlgorithm: "md5")
+        }
+    }
+
+    /// Sessions are made from their certificate's one OpenSSL context, not a context each.
+    @Test func sessionsShareTheirCertificatesContext() throws {
+        let sessions = try (0..<3).map { _ in try DTLSSession(role: .server, certificate: serverCertificate, expectedFingerprint: nil) }
+        #expect(Set(sessions.map(\.contextIdentity)).count == 1)
+        let other = try DTLSSession(role: .client, certificate: clientCertificate, expectedFingerprint: nil)
+        #expect(other.contextIdentity != sessions[0].contextIdentity)
     }
 
     @Test(arguments: [SRTPKeyMaterial.Profile.aes128CmSha1_80, .aeadAes128Gcm])
