@@ -76,7 +76,8 @@ let package = Package(
 
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Rooms", .product(name: "Hummingbird", package: "hummingbird")]),
-        .testTarget(name: "RoomsTests", dependencies: ["Rooms", "Compositor", "Layout", "MediaCore"]),
+        .testTarget(name: "RoomsTests", dependencies: ["Rooms", "Compositor", "Layout", "MediaCore", "Transport",
+                                                       .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),

@@ -76,6 +76,25 @@ public func startThread(name: String, _ body: @escaping @Sendable () -> Void) th
     }
 }
 
+/// Runs blocking work (finalizing a file, opening an encoder, waiting for a thread) on a thread of its own and
+/// resumes the caller when it is done, so Swift's cooperative pool never waits. When no thread can be had, the work
+/// runs inline (slower to answer, but nothing is lost).
+public func offPool<T: Sendable>(_ name: String, _ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        do {
+            try startThread(name: name) { continuation.resume(returning: body()) }
+        } catch {
+            continuation.resume(returning: body())
+        }
+    }
+}
+
+/// `offPool` for work that throws.
+public func offPool<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    let result: Result<T, any Error> = await offPool(name) { Result { try body() } }
+    return try result.get()
+}
+
 /// glibc's `pthread_setname_np` (a GNU extension the Glibc module does not show: looked up once); elsewhere nil.
 private let setThreadName: (@convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32)? = {
     guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pthread_setname_np") else { return nil }

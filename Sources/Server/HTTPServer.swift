@@ -222,11 +222,11 @@ public enum HTTPServer {
                 folder = try fields.string("folder", max: 64)
                 try fields.finish()
             }
-            let file = try service.startRecording(room: room, folder: folder)
+            let file = try await service.startRecording(room: room, folder: folder)
             return json(.object([("room", .string(room)), ("file", .string(file)), ("active", .bool(true))]), status: .created)
         }
         router.delete("/rooms/{room}/recording") { _, context -> Response in
-            let summary = try service.stopRecording(room: try context.parameters.require("room"))
+            let summary = try await service.stopRecording(room: try context.parameters.require("room"))
             return json(RoomDirectory.describe(summary))
         }
         router.patch("/rooms/{room}/participants/{id}") { request, context -> Response in

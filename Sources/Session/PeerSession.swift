@@ -67,6 +67,9 @@ public final class PeerSession {
 
     public var isConnected: Bool { inbound != nil && !closed }
 
+    /// Whether a valid ICE check came from `address` (only then may a transport route its datagrams here).
+    public func hasValidated(_ address: TransportAddress) -> Bool { validated.contains(address) }
+
     public func receive(_ datagram: [UInt8], from address: TransportAddress, now: RTPTime) -> [Output] {
         guard !closed, let first = datagram.first else { return [] }
         switch first {

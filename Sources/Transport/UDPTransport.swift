@@ -75,6 +75,12 @@ public final class UDPTransport: Sendable {
         try? await channel.close()
     }
 
+    /// The session datagrams from `address` are routed to without a STUN check (tests).
+    func boundSession(of address: TransportAddress) async -> String? {
+        let handler = self.handler
+        return try? await channel.eventLoop.submit { handler.value.boundSession(of: address) }.get()
+    }
+
     /// Timer ticks so far (tests: none after `close`).
     var ticks: Int { get async { let handler = self.handler; return (try? await channel.eventLoop.submit { handler.value.ticks }.get()) ?? 0 } }
 }
@@ -123,6 +129,8 @@ final class Router {
         deliver(entry.session.shutdown(reason: reason), id: id)
     }
 
+    func boundSession(of address: TransportAddress) -> String? { byAddress[address] }
+
     func requestKeyframe(id: String, mid: String) {
         guard let entry = sessions[id] else { return }
         deliver(entry.session.requestKeyframe(mid: mid, now: now), id: id)
@@ -136,14 +144,9 @@ final class Router {
         }
         guard let id, let entry = sessions[id] else { dropped += 1; return }
         let outputs = entry.session.receive(bytes, from: address, now: now)
-        for output in outputs {
-            if case .send = output { continue }
-            if case .connected = output { byAddress[address] = id }
-        }
-        // Remember the address once ICE validated it, so DTLS and media find their session.
-        if outputs.contains(where: { if case let .send(_, to) = $0 { to == address } else { false } }) && STUNMessage.looksLikeSTUN(bytes) {
-            byAddress[address] = id
-        }
+        // Remember the address once ICE validated it, so DTLS and media find their session (a check that failed —
+        // a wrong password, say — binds nothing).
+        if byAddress[address] == nil, entry.session.hasValidated(address) { byAddress[address] = id }
         deliver(outputs, id: id)
     }
 

@@ -124,23 +124,26 @@ struct RoomServer: AsyncParsableCommand {
                                   printLine("control:    http://\(host):\(bound)/")
                                   printLine("media:      udp \(transport.localPort)")
                               })
-        let started = Date()
+        let monotonic = SystemClock()
+        let limits = RunLimits(started: monotonic.now(), maxDuration: maxDuration.map { Microseconds($0 * 1_000_000) },
+                               idleTimeout: Microseconds(idle * 1_000_000))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService() }
             group.addTask {
-                var emptySince: Date?
-                var ticks = 0
+                var limits = limits, ticks = 0
                 while !Task.isCancelled {
                     try await Task.sleep(nanoseconds: 250_000_000)
                     ticks += 1
-                    if ticks % 4 == 1 { service.sampleLoad(); await sampler.sample() }
-                    if let maxDuration, Date().timeIntervalSince(started) >= maxDuration { printError("maximum duration reached\n"); return }
+                    if ticks % 4 == 1 {
+                        service.sampleLoad()
+                        await sampler.sample()
+                        await offPool("sweep rooms") { service.sweep(now: monotonic.now()) }
+                    }
                     let presence = service.presence
-                    if presence.ever && presence.now == 0 {
-                        emptySince = emptySince ?? Date()
-                        if Date().timeIntervalSince(emptySince!) >= idle { printError("room idle for \(Int(idle)) s\n"); return }
-                    } else {
-                        emptySince = nil
+                    switch limits.check(now: monotonic.now(), present: presence.now, everJoined: presence.ever) {
+                    case .maxDuration?: printError("maximum duration reached\n"); return
+                    case .idle?: printError("room idle for \(Int(idle)) s\n"); return
+                    case nil: break
                     }
                 }
             }

@@ -25,23 +25,24 @@ import Testing
 }
 
 @Suite(.timeLimit(.minutes(1))) struct LiveRoomJoinTests {
-    /// Threads of this process (Linux).
-    static func threadCount() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    /// Names of this process's threads (Linux).
+    static func threadNames() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).compactMap {
+            (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
     }
 
     /// A join that fails on its second track leaves no decoder thread of its first one behind.
     @Test func aFailedJoinLeavesNoThreads() async throws {
         let room = LiveRoom(name: "t", layout: LayoutPresets.document(named: "grid")!, clock: { 0 })
-        let before = LiveRoomJoinTests.threadCount()
         for _ in 0..<5 {
             #expect(throws: MediaError.self) {
-                try room.join(id: "p", name: "P", tracks: [("0", "video", "vp8"), ("1", "audio", "no-such-codec")], needKeyframe: { _ in })
+                try room.join(id: "p", name: "P", tracks: [("0", "video", "h264"), ("1", "audio", "no-such-codec")], needKeyframe: { _ in })
             }
         }
-        var after = LiveRoomJoinTests.threadCount()
-        for _ in 0..<50 where after > before { try await Task.sleep(nanoseconds: 20_000_000); after = LiveRoomJoinTests.threadCount() }
-        #expect(after <= before, "\(after - before) threads left behind by 5 failed joins")
+        var left = LiveRoomJoinTests.threadNames().filter { $0 == "decode h264" }.count
+        for _ in 0..<50 where left > 0 { try await Task.sleep(nanoseconds: 20_000_000); left = LiveRoomJoinTests.threadNames().filter { $0 == "decode h264" }.count }
+        #expect(left == 0, "\(left) decoder threads left behind by 5 failed joins")
     }
 
     /// Worker threads carry names (`top -H`, `gdb`, crash reports).
@@ -50,9 +51,7 @@ import Testing
         defer { decoder.stop() }
         var names: [String] = []
         for _ in 0..<50 where !names.contains("decode opus") {
-            names = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).compactMap {
-                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
+            names = LiveRoomJoinTests.threadNames()
             try await Task.sleep(nanoseconds: 10_000_000)
         }
         #expect(names.contains("decode opus"), "\(names)")

@@ -21,6 +21,13 @@ final class TestSocket {
     }
     deinit { Glibc.close(fd) }
 
+    var localPort: UInt16 {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
     func send(_ bytes: [UInt8], port: Int) {
         var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: in_port_t(UInt16(port).bigEndian), sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
         _ = bytes.withUnsafeBytes { raw in
@@ -123,6 +130,23 @@ final class IngestClosure: MediaIngest {
         let atClose = await transport.ticks
         try await Task.sleep(nanoseconds: 200_000_000)
         #expect(await transport.ticks == atClose, "no tick after close")
+        try await group.shutdownGracefully()
+    }
+
+    /// A STUN check with the session's ufrag but a wrong password is answered with an error and binds nothing: the
+    /// address is not routed to the session (before, any reply bound it).
+    @Test func aFailedCheckBindsNoAddress() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: group, ingest: IngestClosure { _, _ in })
+        let (good, _) = try await connectPublisher(to: transport, sessionID: "p1")
+        let stranger = try TestSocket()
+        stranger.send(STUNMessageBuilder.iceCheck(remoteUfrag: "srvr", localUfrag: "pubr", remotePassword: "not-the-password-at-all"), port: transport.localPort)
+        let reply = try #require(stranger.receive(), "the bad check is answered")
+        #expect((try? STUNMessage(parsing: reply))?.messageClass == .error)
+        let strangerAddress = TransportAddress(ip: [127, 0, 0, 1], port: stranger.localPort)
+        #expect(await transport.boundSession(of: strangerAddress) == nil, "a failed check binds nothing")
+        #expect(await transport.boundSession(of: TransportAddress(ip: [127, 0, 0, 1], port: good.localPort)) == "p1", "a good one does")
+        await transport.close()
         try await group.shutdownGracefully()
     }
 }

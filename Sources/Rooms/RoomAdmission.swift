@@ -1,0 +1,123 @@
+import Codecs
+import Compositor
+import FoundationEssentials
+import Layout
+import Logging
+import Metrics
+import MediaCore
+import Recorder
+import RTP
+import SDP
+import SecureTransport
+import Session
+import Text
+import Transport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starting and stopping recordings: the free-space floor, admission by measured CPU load, file names.
+extension RoomDirectory {
+
+    /// Cores the process uses, smoothed over a few seconds.
+    public private(set) var cpuLoad: Double {
+        get { lock.withLock { _cpuLoad } }
+        set { lock.withLock { _cpuLoad = newValue } }
+    }
+
+    /// Measures the process's CPU use since the last call (the server calls it every second).
+    public func sampleLoad() {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let cpu = Microseconds(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000 + Microseconds(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+        let wall = SystemClock().now()
+        lock.withLock {
+            if let last = cpuSample, wall > last.wall {
+                let cores = Double(cpu - last.cpu) / Double(wall - last.wall)
+                _cpuLoad = _cpuLoad == 0 ? cores : _cpuLoad * 0.6 + cores * 0.4
+            }
+            cpuSample = (wall, cpu)
+        }
+        Gauge(label: "mcu_cpu_cores_used").record(cpuLoad)
+    }
+
+    /// Refuses (503) a new recording the machine has no room for, judged by what the running ones cost.
+    func admit(room name: String) throws {
+        let active = lock.withLock { rooms.values.filter { $0.live.isRecording }.count }
+        guard active > 0 else { return }
+        let load = cpuLoad, cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        let perRoom = load / Double(active)
+        if load + perRoom > cores * configuration.maxLoad {
+            Counter(label: "mcu_recordings_refused_total", dimensions: [("reason", "load")]).increment()
+            throw RoomError(.unavailable, "no capacity for another recording: \(active) use \(decimal(load, 2)) of \(Int(cores)) cores, "
+                               + "another would need about \(decimal(perRoom, 2))")
+        }
+    }
+
+    func recordFailure(room name: String, error: MediaError) {
+        lock.withLock { rooms[name]?.error = "recording stopped: \(error)" }
+    }
+
+    /// Free bytes for unprivileged writers on the file system holding `path` (nil when unknown).
+    public static func freeBytes(at path: String) -> Int64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    /// Starts recording the room (making it if needed), in `folder` under the recordings folder when given: the
+    /// path of the new file. 409 when already recording, 503 when the disk is below the free-space floor.
+    /// Opening the encoder, the files and the fonts is blocking work: it runs off the cooperative pool.
+    public func startRecording(room name: String, folder: String? = nil) async throws -> String {
+        try await offPool("start \(name)") { try self.startRecordingNow(room: name, folder: folder) }
+    }
+
+    func startRecordingNow(room name: String, folder: String?) throws -> String {
+        if let folder, !RoomDirectory.isValidRoomName(folder) {
+            throw RoomError(.invalid, "folder names are 1-64 letters, digits, '-' or '_' (one level under the recordings folder)", field: "folder")
+        }
+        let directory = configuration.recordings + (folder.map { "/" + $0 } ?? "")
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if let free = RoomDirectory.freeBytes(at: directory), free < configuration.minFreeBytes {
+            throw RoomError(.unavailable, "only \(free >> 20) MiB free where recordings go (the floor is \(configuration.minFreeBytes >> 20) MiB)")
+        }
+        try admit(room: name)
+        let room = try lock.withLock { try roomLocked(name) }
+        var stamp = Int(Date().timeIntervalSince1970)
+        var output = "\(directory)/\(name)-\(stamp).mp4"
+        while FileManager.default.fileExists(atPath: output) || FileManager.default.fileExists(atPath: CompositeWriter.partialPath(for: output)) {
+            stamp += 1
+            output = "\(directory)/\(name)-\(stamp).mp4"
+        }
+        do throws(MediaError) {
+            try room.live.start(output: output, settings: EncoderSettings(size: configuration.size, fps: configuration.fps,
+                                                                          preset: configuration.preset, crf: configuration.crf))
+        } catch {
+            if error.code == .conflict { throw RoomError(.conflict, error.message) }
+            throw RoomError(.failed, "cannot start the recording: \(error)")
+        }
+        lock.withLock { room.recorded = true; room.stamp = stamp; room.error = nil }
+        logger.info("recording", metadata: ["room": "\(name)", "file": "\(output)"])
+        return output
+    }
+
+    /// Stops the room's recording and finalizes the file. 409 when it is not recording.
+    /// Draining the encoder and rewriting the file (an hour-long recording takes seconds) runs off the cooperative
+    /// pool: other requests are answered meanwhile.
+    public func stopRecording(room name: String) async throws -> LiveRecordingSummary {
+        try await offPool("stop \(name)") { try self.stopRecordingNow(room: name) }
+    }
+
+    func stopRecordingNow(room name: String) throws -> LiveRecordingSummary {
+        let room = try existing(name)
+        let summary: LiveRecordingSummary?
+        do { summary = try room.live.stopRecording() } catch {
+            lock.withLock { room.error = "\(error)" }
+            throw RoomError(.failed, "the recording failed: \(error)")
+        }
+        guard let summary else { throw RoomError(.conflict, "room \(name) is not recording") }
+        lock.withLock { room.lastRecording = summary }
+        logger.info("recorded", metadata: ["room": "\(name)", "file": "\(summary.recording.path)"])
+        return summary
+    }
+}

@@ -1,0 +1,154 @@
+import Codecs
+import Compositor
+import FoundationEssentials
+import Layout
+import Logging
+import Metrics
+import MediaCore
+import Recorder
+import RTP
+import SDP
+import SecureTransport
+import Session
+import Text
+import Transport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the API, the metrics and the final summary show of rooms, and stopping them all.
+extension RoomDirectory {
+    /// What the API shows of a room.
+    public func describe(room name: String) async throws -> JSONValue {
+        let room = try existing(name)
+        let (everyone, present, lastRecording, error) = lock.withLock { (room.everyone, room.participants, room.lastRecording, room.error) }
+        let tiles = Dictionary(room.live.tileStatistics.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let transport = lock.withLock { self.transport }
+        var participants: [JSONValue] = []
+        for p in everyone where present.contains(p.id) {
+            guard let settings = room.live.settings(of: p.id) else { continue }
+            let decoded = room.live.trackStatistics(of: p.id)
+            let reports = await transport?.reports(sessionID: p.id) ?? []
+            var tracks: [JSONValue] = []
+            for report in reports {
+                let st = report.statistics, d = decoded[report.mid]
+                var fields: [(String, JSONValue)] = [("mid", .string(report.mid)), ("kind", .string(report.kind)), ("codec", d.map { .string($0.codec) } ?? .null)]
+                if report.kind == "video" {
+                    fields += [("width", d?.width.map { .number(Double($0)) } ?? .null), ("height", d?.height.map { .number(Double($0)) } ?? .null),
+                               ("fps", .number(((d?.framesPerSecond ?? 0) * 10).rounded() / 10))]
+                }
+                let lossRate = st.received + st.lost > 0 ? Double(st.lost) / Double(st.received + st.lost) : 0
+                fields += [("bitrate", .number((d?.bitrate ?? 0).rounded())), ("packets", .number(Double(st.received))), ("lost", .number(Double(st.lost))),
+                           ("loss", .number((lossRate * 10_000).rounded() / 10_000)), ("nacked", .number(Double(st.nacked))),
+                           ("recovered", .number(Double(st.recovered))), ("keyframe_requests", .number(Double(st.keyframeRequests)))]
+                tracks.append(.object(fields))
+            }
+            let tile = tiles[room.live.sourceID(of: p.id) ?? p.id]
+            participants.append(.object([
+                ("id", .string(p.id)), ("name", .string(settings.name)), ("pinned", .bool(settings.pinned)), ("hidden", .bool(settings.hidden)),
+                ("gain", .number(Double(settings.gain))), ("muted", .bool(settings.muted)),
+                ("frozen", .number(Double(tile?.frozen ?? 0) / 1e6)), ("tracks", .array(tracks)),
+            ]))
+        }
+        var recording: JSONValue = .object([("active", .bool(false))])
+        if let state = room.live.recordingState {
+            let size = (try? FileManager.default.attributesOfItem(atPath: CompositeWriter.partialPath(for: state.path))[.size] as? Int) ?? 0
+            recording = .object([("active", .bool(true)), ("file", .string(state.path)), ("duration", .number(Double(state.duration / 1000) / 1000)),
+                                 ("size", .number(Double(size)))])
+        }
+        var fields: [(String, JSONValue)] = [("name", .string(name)), ("participants", .array(participants)), ("layout", room.live.layout.source),
+                                             ("recording", recording)]
+        if let last = lastRecording { fields.append(("last_recording", RoomDirectory.describe(last))) }
+        if let error { fields.append(("error", .string(error))) }
+        return .object(fields)
+    }
+
+    /// What the metrics sampler reads: rooms, their engines' work, every session's track statistics.
+    public func metricsSnapshot() async -> MetricsSnapshot {
+        let (all, sessions, transport) = lock.withLock { (rooms.map { ($0.key, $0.value) }, routes.values.map { $0 }, self.transport) }
+        var snapshot = MetricsSnapshot()
+        for (name, room) in all {
+            let state = room.live.recordingState
+            let bytes = state.flatMap { try? FileManager.default.attributesOfItem(atPath: CompositeWriter.partialPath(for: $0.path))[.size] as? Int } ?? 0
+            snapshot.rooms.append(.init(name: name, participants: lock.withLock { room.participants.count }, recording: state != nil,
+                                        recordingID: state?.path ?? "", work: room.live.work, bytesWritten: bytes))
+        }
+        for participant in sessions {
+            guard let room = lock.withLock({ rooms[participant.room] }) else { continue }
+            let decoded = room.live.trackStatistics(of: participant.id)
+            for report in await transport?.reports(sessionID: participant.id) ?? [] {
+                snapshot.tracks.append(.init(session: participant.id, mid: report.mid, kind: report.kind, statistics: report.statistics,
+                                             decoded: decoded[report.mid]))
+            }
+        }
+        return snapshot
+    }
+
+    public static func describe(_ s: LiveRecordingSummary) -> JSONValue {
+        var fields: [(String, JSONValue)] = [("file", .string(s.recording.path)), ("duration", .number(Double(s.recording.duration / 1000) / 1000)),
+                                             ("size", .number(Double(s.recording.bytes))), ("frames", .number(Double(s.recording.videoFrames))),
+                                             ("lag", .object([("max", .number(Double(s.maxLag / 1000))), ("final", .number(Double(s.finalLag / 1000)))]))]
+        if s.reducedRate > 0 {
+            fields.append(("reduced_frame_rate", .object([("seconds", .number(Double(s.reducedRate / 1000) / 1000)), ("lowest", .number(s.lowestRate))])))
+        }
+        if s.fasterPreset > 0, let preset = s.fastestPreset {
+            fields.append(("faster_preset", .object([("seconds", .number(Double(s.fasterPreset / 1000) / 1000)), ("fastest", .string(preset))])))
+        }
+        if let events = s.events { fields.append(("events", .string(events))) }
+        if let chat = s.chat { fields.append(("chat", .string(chat))) }
+        return .object(fields)
+    }
+
+    /// Participants present in all rooms, and whether anyone ever joined.
+    public var presence: (now: Int, ever: Bool) {
+        lock.withLock { (rooms.values.reduce(0) { $0 + $1.participants.count }, rooms.values.contains { !$0.everyone.isEmpty }) }
+    }
+
+    public func participantCount(room: String) -> Int { lock.withLock { rooms[room]?.participants.count ?? 0 } }
+
+    /// Ends every session, stops every room's recording and finalizes the files.
+    public func stopAll() async -> [Summary] {
+        let sessions = lock.withLock { Array(routes.keys) }
+        if let transport = lock.withLock({ transport }) {
+            for id in sessions { await transport.remove(sessionID: id) }
+        }
+        let all = lock.withLock { () -> [(String, Room)] in
+            defer { rooms.removeAll(); routes.removeAll() }
+            return rooms.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        }
+        // Finalizing files is disk work that may take long (an hour-long recording): off the cooperative pool.
+        let current = await offPool("stop rooms") { all.compactMap { self.summarize($0, $1) } }
+        return lock.withLock { closedSummaries } + current
+    }
+
+    /// Stops the room's recording if it has one, closes its participants and says what it recorded; nil for a room
+    /// that was made and never used. Blocks while files are finalized: call off the cooperative pool.
+    func summarize(_ name: String, _ room: Room) -> Summary? {
+        var summary = Summary(room: name, recording: nil, error: nil, participants: [])
+        var tiles: [String: CompositionEngine.SourceStatistics] = [:]
+        do {
+            if let recorded = try room.live.stopRecording() ?? lock.withLock({ room.lastRecording }) {
+                summary.recording = recorded.recording
+                summary.maxLag = recorded.maxLag
+                summary.finalLag = recorded.finalLag
+                summary.reducedRate = recorded.reducedRate
+                summary.lowestRate = recorded.lowestRate
+                summary.fasterPreset = recorded.fasterPreset
+                summary.fastestPreset = recorded.fastestPreset
+                for tile in recorded.participants { tiles[tile.id] = tile }
+            } else if lock.withLock({ room.everyone.isEmpty }) {
+                _ = room.live.close()
+                return nil                        // made, never used
+            } else {
+                summary.error = lock.withLock { room.error } ?? "not recording"
+            }
+        } catch {
+            summary.error = "\(error)"
+        }
+        summary.tracks = room.live.close()
+        summary.participants = lock.withLock {
+            room.everyone.map { p in ParticipantReport(name: p.name, tile: tiles[p.id], tracks: trackReports.removeValue(forKey: p.id) ?? []) }
+        }
+        return summary
+    }
+}

@@ -1,0 +1,42 @@
+import Layout
+import MediaCore
+import Recorder
+
+public struct ServerConfiguration: Sendable {
+    public var udpHost = "127.0.0.1"
+    public var udpPort = 0
+    /// Addresses announced as ICE host candidates (NAT or containers: the public one).
+    public var announceIPs: [String] = ["127.0.0.1"]
+    public var token: String?
+    public var layout: LayoutDocument
+    public var recordings = "recordings"
+    public var size = PixelSize(width: 1280, height: 720)
+    public var fps = Rational(30)
+    public var preset = "veryfast"
+    public var crf = 23
+    public var maxParticipants = 25
+    public var maxRooms = 16
+    /// Media sections one participant may publish (camera, microphone, a screen share, its audio).
+    public var maxTracksPerParticipant = 4
+    public var latency: Microseconds = 400_000
+    /// When set, each participant's tracks are also written here as received (`--tracks`).
+    public var tracks: String?
+    /// When set, only these rooms accept publishers (the CLI's `--room`).
+    public var allowedRooms: Set<String>?
+    /// Start recording a room when its first participant joins (and it has not recorded yet); otherwise
+    /// recordings start and stop through the API only.
+    public var autoRecord = true
+    /// Watermarks, chat overlay and fonts of every room's composite.
+    public var presentation = RoomPresentation()
+    /// Where watermark images given through the API are read from (nothing outside it).
+    public var assets = "assets"
+    /// New recordings are refused (503) when the recordings' file system has less free space than this.
+    public var minFreeBytes: Int64 = 100 << 20
+    /// Admission: a new recording is refused (503) when the CPU the recordings use now, plus what one of them
+    /// costs on average, would pass this share of the machine's cores.
+    public var maxLoad = 0.9
+    /// A room that has been empty and not recording this long is freed (its name and its slot under `maxRooms`).
+    public var roomGrace: Microseconds = 60_000_000
+
+    public init(layout: LayoutDocument) { self.layout = layout }
+}
