@@ -75,7 +75,10 @@ let package = Package(
         ]),
 
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Rooms", .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Rooms", "Transport", "Layout", "MediaCore",
+                                                       .product(name: "Hummingbird", package: "hummingbird"),
+                                                       .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                                       .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "RoomsTests", dependencies: ["Rooms", "Compositor", "Layout", "MediaCore", "Transport",
                                                        .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),

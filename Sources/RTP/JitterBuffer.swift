@@ -72,6 +72,11 @@ public struct JitterBuffer: Sendable {
 
     private var isVideo: Bool { codec != .opus }
 
+    /// Packets held now (bounded by `configuration.capacity`).
+    var heldPackets: Int { store.count }
+    /// Holes tracked for retransmission now (bounded by twice `maxHoles`).
+    var trackedHoles: Int { holes.count }
+
     private func extend(_ sequence: UInt16) -> Int64 {
         guard let highest else { return Int64(sequence) + 65536 }   // keep room below the first
         return highest + Int64(sequence.distance(from: UInt16(truncatingIfNeeded: highest)))

@@ -135,7 +135,8 @@ enum OpenAPIDocument {
     },
     "/rooms/{room}/whip/{session}": {
       "parameters": [{ "$ref": "#/components/parameters/room" }, { "name": "session", "in": "path", "required": true, "schema": { "type": "string" } }],
-      "delete": { "summary": "Leave", "responses": { "200": { "description": "left" }, "404": { "$ref": "#/components/responses/Problem" } } }
+      "delete": { "summary": "Leave", "responses": { "200": { "description": "left" }, "404": { "$ref": "#/components/responses/Problem" } } },
+      "patch": { "summary": "Trickle ICE (not needed: the answer carries every candidate of the ICE-lite server)", "responses": { "405": { "description": "not supported" } } }
     },
     "/rooms/{room}/layout": {
       "parameters": [{ "$ref": "#/components/parameters/room" }],

@@ -6,7 +6,7 @@ import Output
 import MediaCore
 import Testing
 
-@Suite struct SpeakerDetectorTests {
+@Suite(.timeLimit(.minutes(2))) struct SpeakerDetectorTests {
     func blocks(_ n: Int, _ levels: [String: Float], into detector: inout SpeakerDetector) {
         for _ in 0..<n { detector.update(levels: levels) }
     }
@@ -35,7 +35,7 @@ import Testing
     }
 }
 
-@Suite struct VisibleTilesTests {
+@Suite(.timeLimit(.minutes(2))) struct VisibleTilesTests {
     func tile(_ id: String, _ rect: PixelRect, opacity: Double = 1) -> PlacedTile {
         PlacedTile(sourceID: id, regionID: "r", cell: 0, rect: rect, z: 0, fit: .contain, border: Border(), opacity: opacity)
     }
@@ -55,7 +55,7 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
     return AudioSamples(time: time, left: data[...], right: data[...])
 }
 
-@Suite struct SourceBufferTests {
+@Suite(.timeLimit(.minutes(2))) struct SourceBufferTests {
     @Test func liveBufferGivesNewestPictureNotFromTheFuture() throws {
         let buffer = SourceBuffer(mode: .live)
         let canvas = try VideoCanvas(size: PixelSize(width: 16, height: 16))
@@ -112,7 +112,7 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
     }
 }
 
-@Suite struct AudioMixerTests {
+@Suite(.timeLimit(.minutes(2))) struct AudioMixerTests {
     @Test func limiterKeepsLoudSumsInsideFullScale() {
         let a = SourceBuffer(mode: .live), b = SourceBuffer(mode: .live)
         var wave = [Float](repeating: 0, count: 48_000)
@@ -133,7 +133,7 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
     }
 }
 
-@Suite struct FrameDecoderTests {
+@Suite(.timeLimit(.minutes(2))) struct FrameDecoderTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func decodesDemuxedVP8AndOpusFrames() throws {
@@ -169,7 +169,7 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
     }
 }
 
-@Suite struct LiveEngineTests {
+@Suite(.timeLimit(.minutes(2))) struct LiveEngineTests {
     func colourPicture(_ hex: String, time: Microseconds) throws -> VideoPicture {
         let canvas = try VideoCanvas(size: PixelSize(width: 64, height: 48))
         canvas.fill(color: RGBAColor(hex: hex)!)

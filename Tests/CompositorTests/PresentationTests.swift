@@ -5,7 +5,7 @@ import MediaCore
 import Testing
 import Text
 
-@Suite struct PresentationTests {
+@Suite(.timeLimit(.minutes(2))) struct PresentationTests {
     static let size = PixelSize(width: 320, height: 180)
 
     func render(layout: String, state: String? = nil, pictureAge: Bool = true) throws -> VideoCanvas {

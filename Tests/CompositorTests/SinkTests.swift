@@ -19,7 +19,7 @@ final class FrameCollector: CompositeSink {
     func write(audioLeft left: ArraySlice<Float>, right: ArraySlice<Float>) throws(MediaError) { audio += left.count }
 }
 
-@Suite struct SinkTests {
+@Suite(.timeLimit(.minutes(2))) struct SinkTests {
     func colourPicture(_ hex: String, time: Microseconds) throws -> VideoPicture {
         let canvas = try VideoCanvas(size: PixelSize(width: 64, height: 48))
         canvas.fill(color: RGBAColor(hex: hex)!)

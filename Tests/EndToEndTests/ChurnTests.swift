@@ -3,7 +3,7 @@ import Foundation
 import MediaCore
 import Testing
 
-@Suite(.serialized) struct ChurnTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ChurnTests {
     static let colours = ["ff0000", "00ff00", "0000ff", "ffff00", "ff00ff", "00ffff", "ff8000", "8000ff", "808080", "ffffff",
                           "800000", "008000", "000080", "808000", "008080", "00ff80"]
 
@@ -59,7 +59,7 @@ import Testing
             (0..<10).map { i in
                 guard let p = try? ChurnTests.patternPublisher(base: base, "crowd", name: "visitor\(i)", colour: "404040", size: "320x240",
                                                                ["--duration", "1"]) else { return -1 }
-                p.waitUntilExit()
+                p.finish()
                 return p.terminationStatus
             }
         }
@@ -101,7 +101,7 @@ import Testing
         _ = try await waitForParticipants(room, "back", count: 3)
         try await Task.sleep(nanoseconds: 3_000_000_000)
         kill(b.processIdentifier, SIGINT)                      // leaves cleanly (WHIP DELETE)
-        b.waitUntilExit()
+        b.finish()
         try await Task.sleep(nanoseconds: 2_000_000_000)
         b = try filePublisher(room, "back", name: "Bea", colour: "00ff00", seconds: 10)
         _ = try await waitForParticipants(room, "back", count: 3)

@@ -3,7 +3,7 @@ import Foundation
 import MediaCore
 import Testing
 
-@Suite(.serialized) struct ComposeAudioTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ComposeAudioTests {
     @Test func everyInputsToneIsInTheMix() throws {
         let colours = Array(clipColours.prefix(4))
         let output = try compose("tones", layout: "grid", inputs: colours.map { Paths.fixture("colour-\($0).webm") })

@@ -3,7 +3,7 @@ import Foundation
 import MediaCore
 import Testing
 
-@Suite(.serialized) struct ComposeRobustnessTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ComposeRobustnessTests {
     @Test func sigkillLeavesAPlayableFileMissingAtMostTwoSeconds() throws {
         let output = Paths.temporary("killed.mp4")
         let partial = Paths.temporary("killed.recording.mp4")
@@ -30,7 +30,7 @@ import Testing
             }
         }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.finish()
         #expect(process.terminationReason == .uncaughtSignal)
         #expect(reported >= 6, "the compose reported \(reported) s before the kill")
         #expect(!FileManager.default.fileExists(atPath: output), "no final file after a kill")
@@ -51,7 +51,7 @@ import Testing
         try process.run()
         Thread.sleep(forTimeInterval: 2)
         kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
+        process.finish()
         #expect(process.terminationStatus == 0)
         #expect(!FileManager.default.fileExists(atPath: output.replacingOccurrences(of: ".mp4", with: ".recording.mp4")))
         let pictures = try decodePictures(output)

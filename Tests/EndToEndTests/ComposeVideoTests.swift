@@ -6,7 +6,7 @@ import Testing
 
 let canvas = PixelSize(width: 640, height: 360)
 
-@Suite(.serialized) struct ComposeVideoTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ComposeVideoTests {
     @Test(arguments: [1, 2, 3, 4, 5, 9, 16])
     func gridTilesShowTheirSources(count: Int) throws {
         let colours = Array(clipColours.prefix(count))
@@ -142,7 +142,7 @@ let canvas = PixelSize(width: 640, height: 360)
     }
 }
 
-@Suite(.serialized) struct ComposeStyleTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ComposeStyleTests {
     @Test func backgroundImageBordersAndOpacity() throws {
         let red = Paths.fixture("colour-ff0000.webm"), blue = Paths.fixture("colour-0000ff.webm")
         // Red on the left half with a white 8-pixel border; blue at half opacity over the right half of red's

@@ -29,7 +29,7 @@ func waitForParticipants(_ room: RoomProcess, _ name: String, count: Int, token:
     throw MediaError(.invalidArgument, "fewer than \(count) participants joined")
 }
 
-@Suite(.serialized) struct ControlTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ControlTests {
     /// A layout PUT during a live room is in the MP4 from the frame the response names; an invalid one answers
     /// 400 with the field path and leaves the layout in force.
     @Test func aLayoutAppliedThroughTheAPIIsInTheFileFromTheFrameItNames() async throws {
@@ -191,7 +191,7 @@ extension ControlTests {
         driver.standardError = FileHandle.nullDevice
         try driver.run()
         let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        driver.waitUntilExit()
+        driver.finish()
         let result = object(Data(printed.utf8))
         #expect(result["listed"] as? Bool == true, "the page did not list the room and Carol: \(printed)")
         #expect(result["clicked"] as? Bool == true, "the preset click did not apply: \(printed)")

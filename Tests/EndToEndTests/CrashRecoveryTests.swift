@@ -3,13 +3,13 @@ import Foundation
 import MediaCore
 import Testing
 
-@Suite(.serialized) struct CrashRecoveryTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct CrashRecoveryTests {
     /// `kill -9` of the recorder at random moments: what is left (composite and per-participant tracks) plays and
     /// misses at most the last 2 s; `mcu-record recover` and the next start-up both finalize the leftovers.
     @Test func killedRecordingsAreRecoveredMissingAtMostTwoSeconds() async throws {
         let folder = Paths.temporary("crash-\(UInt32.random(in: 0...UInt32.max))")
         let tracks = folder + "/tracks"
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom("killedRecordingsAreRecoveredMissingAtMostTwoSeconds")
         var lostSeconds: [Double] = []
         for round in 0..<3 {
             let room = try RoomProcess(room: "crash", extra: ["--output", folder, "--tracks", tracks])
@@ -20,7 +20,7 @@ import Testing
             let (_, described, _) = try await httpData("GET", "\(room.base)/rooms/crash")
             let recorded = try #require((object(described)["recording"] as? [String: Any])?["duration"] as? Double)
             kill(room.process.processIdentifier, SIGKILL)
-            room.process.waitUntilExit()
+            room.process.finish()
             publisher.terminate()
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".recording.mp4") }
             #expect(leftovers.count == 1, "round \(round): leftovers \(leftovers)")

@@ -3,7 +3,7 @@ import Foundation
 import MediaCore
 import Testing
 
-@Suite(.serialized) struct DiskTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct DiskTests {
     /// A room recording onto a small real file system (a tmpfs the test mounts) that fills up: its recording stops,
     /// the file plays up to the failure, the API and metrics say so, another room on a roomy disk goes on, and new
     /// recordings on the full one are refused with 503.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite(.serialized) struct LimitTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct LimitTests {
     /// Limits on participants, rooms, tracks per participant and offer size answer with the right status, and the
     /// session URL carries a 32-character random id.
     @Test func limitsAreEnforcedWithTheRightStatus() async throws {

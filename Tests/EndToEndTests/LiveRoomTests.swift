@@ -27,12 +27,21 @@ final class RoomProcess {
         try process.run()
         var text = ""
         let deadline = Date().addingTimeInterval(20)
+        let descriptor = out.fileHandleForReading.fileDescriptor
         while !text.contains("media:"), Date() < deadline {
+            // Wait for output at most until the deadline: a server that hangs silently fails the test, not the run.
+            var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&ready, 1, 200) >= 0 else { break }
+            guard ready.revents != 0 else { continue }
             let data = out.fileHandleForReading.availableData
             if data.isEmpty { break }
             text += String(decoding: data, as: UTF8.self)
         }
         output = text
+        guard text.contains("media:") else {
+            process.finish(within: 0)
+            throw MediaError(.invalidArgument, "the room server did not start within 20 s: \(text)")
+        }
         guard let line = text.split(separator: "\n").first(where: { $0.contains("WHIP http://") }),
               let url = line.split(separator: " ").last, let range = url.range(of: "/rooms/") else {
             throw MediaError(.invalidArgument, "no WHIP URL in: \(text)")
@@ -59,11 +68,8 @@ final class RoomProcess {
     /// Starts headless Chromium on this room's join page (joining at once as "Chromium") with a fake camera and
     /// microphone playing the given fixtures.
     func chromium(room: String, camera: String, microphone: String) throws -> Process {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
-            throw MediaError(.invalidArgument, "no /usr/bin/chromium: install it (make test does)")
-        }
         let browser = Process()
-        browser.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
+        browser.executableURL = URL(fileURLWithPath: try executable("chromium", package: "chromium"))
         browser.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                              "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
                              "--user-data-dir=\(Paths.temporary("chromium-\(room)"))",
@@ -88,11 +94,14 @@ final class RoomProcess {
     /// SIGINT, then everything it printed.
     func stop() -> String {
         kill(process.processIdentifier, SIGINT)
+        process.finish(within: 120)
         let rest = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
         output += String(decoding: rest, as: UTF8.self)
         return output
     }
+
+    /// A test that failed half-way leaves no server running.
+    deinit { process.stopIfRunning() }
 }
 
 func http(_ method: String, _ url: String, body: String? = nil, contentType: String? = "application/sdp", token: String? = nil) async throws -> (Int, String, [String: String]) {
@@ -195,7 +204,7 @@ func expectParticipantRecorded(_ path: String, colour hex: String, minFrames: In
     #expect(best > 2e-5, "the participant's \(hz) Hz tone is in the mix", sourceLocation: sourceLocation)
 }
 
-@Suite(.serialized) struct LiveRoomTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct LiveRoomTests {
     @Test func whipPublisherIsRecordedByTheRoomCommand() async throws {
         let room = try RoomProcess(room: "e2e")
         let publisher = TestPublisher()
@@ -228,8 +237,9 @@ func expectParticipantRecorded(_ path: String, colour hex: String, minFrames: In
         let room = try RoomProcess(room: "aiortc")
         let out = Pipe()
         let peer = try room.aiortc(room: "aiortc", clip: "colour-ff0000.webm", seconds: 4, name: "Red", output: out)
+        defer { peer.stopIfRunning() }
+        peer.finish(within: 60)
         let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        peer.waitUntilExit()
         #expect(peer.terminationStatus == 0 && printed.contains("state connected"), "\(printed)")
         try expectParticipantRecorded(try room.stopAndRecording("aiortc"), colour: "ff0000", minFrames: 60)
     }
@@ -239,10 +249,12 @@ func expectParticipantRecorded(_ path: String, colour hex: String, minFrames: In
     @Test func lateJoinerAndEarlyLeaverAppearOnlyWhilePresent() async throws {
         let room = try RoomProcess(room: "coming-and-going")
         let red = try room.aiortc(room: "coming-and-going", clip: "colour-ff0000.webm", seconds: 9, name: "Red")
+        defer { red.stopIfRunning() }
         try await Task.sleep(nanoseconds: 3_000_000_000)
         let blue = try room.aiortc(room: "coming-and-going", clip: "colour-0000ff.webm", seconds: 3, name: "Blue")
-        blue.waitUntilExit()
-        red.waitUntilExit()
+        defer { blue.stopIfRunning() }
+        blue.finish()
+        red.finish()
         let path = try room.stopAndRecording("coming-and-going")
         let pictures = try decodePictures(path)
         func shows(_ p: VideoPicture, _ hex: String, _ rect: PixelRect) -> Bool {
@@ -267,9 +279,10 @@ func expectParticipantRecorded(_ path: String, colour hex: String, minFrames: In
     @Test func chromiumJoinPageIsRecorded() async throws {
         let room = try RoomProcess(room: "browser")
         let browser = try room.chromium(room: "browser", camera: "camera-red.y4m", microphone: "microphone-300.wav")
+        defer { browser.stopIfRunning() }
         try await Task.sleep(nanoseconds: 9_000_000_000)
         browser.terminate()
-        browser.waitUntilExit()
+        browser.finish()
         try expectParticipantRecorded(try room.stopAndRecording("browser"), colour: "ff0000", minFrames: 60, tolerance: 20)
     }
 

@@ -13,17 +13,24 @@ final class LossyRelay {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = [Paths.root.appendingPathComponent("Tests/peers/lossy_relay.py").path, "127.0.0.2:\(port)", "127.0.0.1:\(port)"] + arguments
         process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
         try process.run()
-        let ready = out.fileHandleForReading.availableData
-        guard String(decoding: ready, as: UTF8.self).contains("relay ready") else { throw MediaError(.invalidArgument, "the relay did not start") }
+        var ready = pollfd(fd: out.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+        guard poll(&ready, 1, 10_000) > 0,
+              String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).contains("relay ready") else {
+            process.stopIfRunning()
+            throw MediaError(.invalidArgument, "the relay did not start")
+        }
     }
+
+    deinit { process.stopIfRunning() }
 
     /// Stops the relay; returns its counts (`forwarded=… dropped=…`).
     func stop() -> String {
+        guard process.isRunning else { return "" }
         process.terminate()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return text
+        process.finish(within: 10)
+        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 
     /// A UDP port free on 127.0.0.1 and 127.0.0.2 right now.
@@ -76,14 +83,15 @@ func publishThroughRelay(room name: String, relay arguments: [String], seconds: 
     let relay = try LossyRelay(port: port, arguments: arguments)
     let room = try RoomProcess(room: name, extra: ["--udp-port", "\(port)", "--announce-ip", "127.0.0.2"])
     let peer = try room.aiortc(room: name, clip: "colour-ff0000.webm", seconds: seconds, name: "Red")
-    peer.waitUntilExit()
+    defer { peer.stopIfRunning() }
+    peer.finish()
     let path = try room.stopAndRecording(name)
     let counts = relay.stop()
     guard let summary = SummaryLine(room.output, name: "Red") else { throw MediaError(.invalidArgument, "no summary line for Red: \(room.output)") }
     return (path, summary, counts)
 }
 
-@Suite(.serialized) struct LossTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct LossTests {
     /// 10 % random loss and 10 % reordering of aiortc's media: NACK recovers packets, the output stays 30 fps,
     /// the participant stays on screen, and the summary reports frozen time and recoveries.
     @Test func tenPercentLossIsRecoveredByNack() async throws {

@@ -25,7 +25,7 @@ func lumaSpread(_ canvas: VideoCanvas, in rect: PixelRect) -> Int {
     return high - low
 }
 
-@Suite(.serialized) struct OverlayTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct OverlayTests {
     static let background = "2050a0"
 
     /// An image watermark blended at its opacity where it is configured, a text watermark and the chat box matching
@@ -138,7 +138,7 @@ func mcuRun(_ tool: String, _ arguments: [String]) throws -> Int32 {
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
     try p.run()
-    p.waitUntilExit()
+    p.finish()
     return p.terminationStatus
 }
 
@@ -151,7 +151,7 @@ func mcuOutput(_ tool: String, _ arguments: [String]) throws -> String {
     p.standardError = FileHandle.nullDevice
     try p.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
+    p.finish()
     return String(decoding: data, as: UTF8.self)
 }
 

@@ -4,7 +4,7 @@ import MediaCore
 import Testing
 
 /// Under load the encoder steps to faster x264 presets mid-recording; the track's format must not change.
-@Suite struct PresetStepTests {
+@Suite(.timeLimit(.minutes(10))) struct PresetStepTests {
     /// From every configured preset, each faster one writes the same stream headers (the pinned table holds for the
     /// installed libx264), and a file that stepped all the way down and back is one valid track: every frame
     /// decodes, timestamps increase, and each change starts with a keyframe.

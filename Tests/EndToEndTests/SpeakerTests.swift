@@ -3,7 +3,7 @@ import Foundation
 import MediaCore
 import Testing
 
-@Suite(.serialized) struct SpeakerTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct SpeakerTests {
     /// Makes a 20 s VP8 + Opus clip: a solid colour, and a tone only while `talking` (an ffmpeg expression in t).
     static func clip(_ name: String, colour: String, frequency: Int, talking: String) throws -> String {
         let path = Paths.temporary(name)
@@ -23,7 +23,9 @@ import Testing
         let b = try Self.clip("talker-b.webm", colour: "2020e0", frequency: 600, talking: "between(t,6,12)+gt(t,12.5)")
         let room = try RoomProcess(room: "talk", extra: ["--layout", "single", "--fps", "30"])
         let pa = try room.aiortc(room: "talk", clip: a, seconds: 19, name: "Ann")
+        defer { pa.stopIfRunning() }
         let pb = try room.aiortc(room: "talk", clip: b, seconds: 19, name: "Ben")
+        defer { pb.stopIfRunning() }
         defer { pa.terminate(); pb.terminate() }
         let ids = try await waitForParticipants(room, "talk", count: 2)
         let (_, described, _) = try await httpData("GET", "\(room.base)/rooms/talk")

@@ -19,18 +19,8 @@ struct RunResult { var status: Int32; var stdout: String; var stderr: String }
 
 /// Runs `mcu-record` with `arguments` and waits for it.
 func mcuRecord(_ arguments: [String]) throws -> RunResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: Paths.binary)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return RunResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                     stderr: String(decoding: errData, as: UTF8.self))
+    let result = try run(Paths.binary, arguments)
+    return RunResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
 }
 
 /// Composes `inputs` with a layout (preset name or JSON text) into a fresh file; fails the test if it fails.

@@ -6,7 +6,7 @@ import Testing
 /// Lip sync through the live path: a flash and a beep published at the same instant land in the recording
 /// at the same time (audio - video offsets, in seconds, per flash). The rooms record at 60 fps so that the
 /// output frame grid (each picture within half a frame of its time) adds at most ±8 ms to what is measured.
-@Suite(.serialized) struct SyncTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct SyncTests {
     /// `mcu-record publish` (the built-in test pattern) from this process's binary.
     static func publish(_ room: RoomProcess, _ name: String, room roomName: String, seconds: Int, colour: String = "2060c0") throws -> Process {
         let p = Process()
@@ -25,7 +25,7 @@ import Testing
         let tracks = Paths.temporary("sync-tracks")
         let room = try RoomProcess(room: "sync", extra: ["--fps", "60", "--tracks", tracks])
         let publisher = try SyncTests.publish(room, "Pattern", room: "sync", seconds: 8)
-        publisher.waitUntilExit()
+        publisher.finish()
         #expect(publisher.terminationStatus == 0)
         let events = try flashesAndBeeps(try room.stopAndRecording("sync"), region: SyncTests.centre)
         // --tracks: the participant's media as received, in sync, placed where it started in the composite.
@@ -54,8 +54,8 @@ import Testing
         let first = try SyncTests.publish(room, "First", room: "pair", seconds: 9)
         try await Task.sleep(nanoseconds: 400_000_000)
         let second = try SyncTests.publish(room, "Second", room: "pair", seconds: 8, colour: "c06020")
-        first.waitUntilExit()
-        second.waitUntilExit()
+        first.finish()
+        second.finish()
         let path = try room.stopAndRecording("pair")
         let left = try flashesAndBeeps(path, region: PixelRect(x: 60, y: 110, width: 60, height: 40)).flashes
         let right = try flashesAndBeeps(path, region: PixelRect(x: 200, y: 110, width: 60, height: 40)).flashes
@@ -70,9 +70,10 @@ import Testing
     @Test func chromiumIsInSyncWithinFortyMilliseconds() async throws {
         let room = try RoomProcess(room: "browser-sync", extra: ["--fps", "60"])
         let browser = try room.chromium(room: "browser-sync", camera: "camera-flash.y4m", microphone: "microphone-beep.wav")
+        defer { browser.stopIfRunning() }
         try await Task.sleep(nanoseconds: 12_000_000_000)
         browser.terminate()
-        browser.waitUntilExit()
+        browser.finish()
         let events = try flashesAndBeeps(try room.stopAndRecording("browser-sync"), region: SyncTests.centre)
         let offsets = pairedOffsets(events.beeps, events.flashes)
         let beeps = events.beeps.filter { b in events.flashes.contains { abs($0 - b) < 0.4 } }

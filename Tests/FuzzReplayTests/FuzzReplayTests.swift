@@ -4,7 +4,7 @@ import Testing
 
 /// Replays every seed and every input libFuzzer ever found troublesome (Fixtures/fuzz/TARGET/ and
 /// Fixtures/fuzz/crashes/TARGET/) through its target: a crash here is a regression.
-@Suite struct FuzzReplayTests {
+@Suite(.timeLimit(.minutes(2))) struct FuzzReplayTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/fuzz")
 

@@ -3,7 +3,7 @@ import Layout
 import MediaCore
 import Testing
 
-@Suite struct JSONParserTests {
+@Suite(.timeLimit(.minutes(2))) struct JSONParserTests {
     /// Duplicate keys are found in linear time: a 1 MiB object of ~100k keys (a scan per key took 10 s of CPU in a
     /// release build, far longer in a debug one) parses in well under 2 s here, and a duplicate at its end is found.
     @Test(.timeLimit(.minutes(1))) func aHugeObjectParsesInLinearTime() throws {
@@ -51,7 +51,7 @@ import Testing
     }
 }
 
-@Suite struct LayoutParserTests {
+@Suite(.timeLimit(.minutes(2))) struct LayoutParserTests {
     func error(_ text: String) -> MediaError? {
         do { _ = try LayoutParser.parse(text); return nil } catch { return error }
     }

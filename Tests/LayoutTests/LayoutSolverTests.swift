@@ -8,7 +8,7 @@ func sources(_ n: Int, start: Microseconds = 0) -> [SourceDescriptor] {
 
 let hd = PixelSize(width: 1280, height: 720)
 
-@Suite struct GridDimensionTests {
+@Suite(.timeLimit(.minutes(2))) struct GridDimensionTests {
     // Hisui's documentation of Twilio's rules.
     @Test(arguments: [
         (1, nil, nil, 1, 1), (2, nil, nil, 1, 2), (3, nil, nil, 2, 2), (4, nil, nil, 2, 2), (5, nil, nil, 2, 3),
@@ -21,7 +21,7 @@ let hd = PixelSize(width: 1280, height: 720)
     }
 }
 
-@Suite struct TwilioRegionTests {
+@Suite(.timeLimit(.minutes(2))) struct TwilioRegionTests {
     func solve(_ json: String, _ sources: [SourceDescriptor], at time: Microseconds = 0) throws -> SolvedLayout {
         let layout = try LayoutParser.parse(json)
         return LayoutSolver.solve(layout, canvas: layout.canvasSize(), context: LayoutContext(sources: sources, time: time))
@@ -101,7 +101,7 @@ let hd = PixelSize(width: 1280, height: 720)
     }
 }
 
-@Suite struct NativeRegionTests {
+@Suite(.timeLimit(.minutes(2))) struct NativeRegionTests {
     @Test func gridInvariantsHoldForManySizes() throws {
         let layout = try #require(LayoutPresets.document(named: "grid"))
         for canvas in [hd, PixelSize(width: 1920, height: 1080), PixelSize(width: 640, height: 360), PixelSize(width: 720, height: 1280), PixelSize(width: 642, height: 482)] {
@@ -170,7 +170,7 @@ let hd = PixelSize(width: 1280, height: 720)
     }
 }
 
-@Suite struct FitTests {
+@Suite(.timeLimit(.minutes(2))) struct FitTests {
     let cell = PixelRect(x: 100, y: 50, width: 640, height: 360)
 
     @Test func containLetterboxes() {

@@ -1,7 +1,7 @@
 @testable import RTP
 import Testing
 
-@Suite struct RTPPacketTests {
+@Suite(.timeLimit(.minutes(2))) struct RTPPacketTests {
     @Test func parsesHeaderExtensionsAndPadding() throws {
         var bytes = RTPPacket.build(payloadType: 111, sequenceNumber: 65535, timestamp: 0xDEADBEEF, ssrc: 0x01020304, marker: true,
                                     extensions: [(1, Array("a0".utf8)), (2, [0x12, 0x34, 0x56]), (3, [0x80 | 42])], payload: [9, 8, 7])
@@ -49,7 +49,7 @@ import Testing
     }
 }
 
-@Suite struct RTCPTests {
+@Suite(.timeLimit(.minutes(2))) struct RTCPTests {
     @Test func compoundSenderReportAndSDES() throws {
         let sr = RTCPPacket.senderReport(ssrc: 7, ntp: 0x0102030405060708, rtpTimestamp: 90000, packets: 10, octets: 1000, reports: [])
         let sdes = RTCPPacket.sourceDescription(chunks: [(ssrc: 7, cname: "abc")])
@@ -92,7 +92,7 @@ import Testing
     }
 }
 
-@Suite struct DepacketizerTests {
+@Suite(.timeLimit(.minutes(2))) struct DepacketizerTests {
     @Test func vp8KeyframeAcrossPacketsWithExtendedDescriptor() throws {
         // First packet: X=1, S=1, PID=0; I=1 with a 15-bit picture id; frame tag byte with P=0 (key frame).
         let first: [UInt8] = [0x90, 0x80, 0x81, 0x23, 0x10, 0x02, 0x9d]
@@ -133,12 +133,25 @@ import Testing
             (.vp8, [0x90, 0x80, 0x81, 0x23, 0x10]), (.vp9, [0x8A, 0x05, 0x10, 0x02, 0x80, 0x01, 0xE0, 0xAB]),
             (.h264, [0x18, 0, 4, 0x67, 0x42, 0x00, 0x1f]), (.h264, [0x7c, 0x85, 0xAA]), (.vp9, [0xDA, 0x05, 0x02, 0x03, 0x07]),
         ]
+        // Each case either assembles a frame no larger than its input allows (H.264 adds a 4-byte start code per NAL
+        // unit, at most one per 3 input bytes) or is refused with a reason; the whole samples assemble.
+        func check(_ codec: RTPCodec, _ payload: ArraySlice<UInt8>, _ what: String) -> Bool {
+            do {
+                let frame = try Depacketizer.assemble(codec, payloads: [payload])
+                #expect(frame.data.count <= payload.count + 4 * (payload.count / 3 + 1), "\(what): \(frame.data.count) bytes out of \(payload.count)")
+                return true
+            } catch {
+                #expect(!error.reason.isEmpty, "\(what): refused without a reason")
+                return false
+            }
+        }
         for (codec, bytes) in samples {
-            for n in 0...bytes.count {
-                _ = try? Depacketizer.assemble(codec, payloads: [bytes.prefix(n)])
+            #expect(check(codec, bytes[...], "\(codec) whole"), "\(codec): the whole sample assembles")
+            for n in 0..<bytes.count {
+                _ = check(codec, bytes.prefix(n), "\(codec) cut to \(n)")
                 for i in 0..<n {
                     var b = Array(bytes.prefix(n)); b[i] ^= 0xFF
-                    _ = try? Depacketizer.assemble(codec, payloads: [b[...]])
+                    _ = check(codec, b[...], "\(codec) cut to \(n), byte \(i) flipped")
                 }
             }
         }

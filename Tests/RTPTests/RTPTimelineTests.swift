@@ -1,7 +1,7 @@
 @testable import RTP
 import Testing
 
-@Suite struct RTPTimelineTests {
+@Suite(.timeLimit(.minutes(2))) struct RTPTimelineTests {
     /// Sender: audio (48 kHz) and video (90 kHz) captured together; video reaches us 80 ms later than audio.
     @Test func audioAndVideoOfOneSenderLineUp() throws {
         var timeline = ParticipantTimeline()

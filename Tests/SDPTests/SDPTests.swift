@@ -69,7 +69,7 @@ a=ssrc:2002 cname:abc\r
 let options = AnswerOptions(iceUfrag: "srv1", icePwd: "0123456789abcdefghijkl", fingerprint: (0..<32).map { _ in "CD" }.joined(separator: ":"),
                             candidates: [("127.0.0.1", 40000)], sessionID: 42)
 
-@Suite struct SDPTests {
+@Suite(.timeLimit(.minutes(2))) struct SDPTests {
     @Test func answersChromeRecvOnlyWithOneCodecEach() throws {
         let n = try SDPAnswerer.answer(offer: chromeOffer, options: options)
         #expect(n.tracks.map(\.codec) == ["opus", "vp8"])
@@ -180,7 +180,7 @@ let options = AnswerOptions(iceUfrag: "srv1", icePwd: "0123456789abcdefghijkl", 
 }
 
 
-@Suite struct FingerprintChoiceTests {
+@Suite(.timeLimit(.minutes(2))) struct FingerprintChoiceTests {
     @Test func sha256IsPreferredAmongSeveral() throws {
         let sha384 = "sha-384 " + (0..<48).map { _ in "11" }.joined(separator: ":")
         let sha256 = "sha-256 " + (0..<32).map { _ in "22" }.joined(separator: ":")

@@ -22,7 +22,7 @@ a5d3f179 bc25f4b5 bed2b9d9 00080014 a382954e 4be67bf1 1784c97c 8292c275 bfe3ed41
 """)
 let password = Array("VOkJxbRl1RmTxUk/WvJxBt".utf8)
 
-@Suite struct RFC5769Tests {
+@Suite(.timeLimit(.minutes(2))) struct RFC5769Tests {
     @Test func parsesTheSampleRequest() throws {
         let m = try STUNMessage(parsing: sampleRequest)
         #expect(m.messageClass == .request && m.method == 1)
@@ -68,7 +68,7 @@ let password = Array("VOkJxbRl1RmTxUk/WvJxBt".utf8)
     }
 }
 
-@Suite struct MalformedSTUNTests {
+@Suite(.timeLimit(.minutes(2))) struct MalformedSTUNTests {
     @Test func everyTruncationIsRefusedWithoutCrashing() {
         for n in 0..<sampleRequest.count {
             #expect(throws: STUNError.self) { try STUNMessage(parsing: Array(sampleRequest.prefix(n))) }
@@ -95,7 +95,7 @@ let password = Array("VOkJxbRl1RmTxUk/WvJxBt".utf8)
     }
 }
 
-@Suite struct ICELiteResponderTests {
+@Suite(.timeLimit(.minutes(2))) struct ICELiteResponderTests {
     let peer = TransportAddress(ip: [127, 0, 0, 1], port: 50000)
     let responder = ICELiteResponder(localUfrag: "srv1", localPassword: "serverpasswordserverpass", remoteUfrag: "peer")
 

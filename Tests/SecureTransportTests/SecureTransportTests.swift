@@ -25,7 +25,7 @@ func rtp(_ seq: UInt16) -> [UInt8] {
     [0x80, 96, UInt8(seq >> 8), UInt8(seq & 0xFF), 0, 0, 0, 1, 0, 0, 0, 9] + Array(repeating: UInt8(seq & 0xFF), count: 100)
 }
 
-@Suite struct DTLSSRTPTests {
+@Suite(.timeLimit(.minutes(2))) struct DTLSSRTPTests {
     let serverCertificate = try! DTLSCertificate()
     let clientCertificate = try! DTLSCertificate()
 

@@ -67,7 +67,7 @@ func vp8Frame(seq: UInt16, ts: UInt32, key: Bool) -> [[UInt8]] {
      RTPPacket.build(payloadType: 96, sequenceNumber: seq &+ 1, timestamp: ts, ssrc: 0xBEEF, marker: true, extensions: [(4, Array("1".utf8))], payload: [0x00, 0xBB])]
 }
 
-@Suite struct PeerSessionTests {
+@Suite(.timeLimit(.minutes(2))) struct PeerSessionTests {
     @Test func framesComeOutOnTheRoomTimeline() throws {
         let c = try connect()
         #expect(c.outputs.contains { if case .connected = $0 { true } else { false } })

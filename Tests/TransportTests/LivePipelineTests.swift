@@ -14,7 +14,7 @@ import Session
 import Testing
 @testable import Transport
 
-@Suite struct LivePipelineTests {
+@Suite(.timeLimit(.minutes(2))) struct LivePipelineTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// File → RTP → SRTP → UDP → transport → session → decoder workers → live engine → MP4.

@@ -91,7 +91,7 @@ final class IngestClosure: MediaIngest {
     func ingest(sessionID: String, _ output: PeerSession.Output) { body(sessionID, output) }
 }
 
-@Suite struct UDPTransportTests {
+@Suite(.timeLimit(.minutes(2))) struct UDPTransportTests {
     @Test func publisherOverLoopbackReachesItsSession() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let collected = Collected()

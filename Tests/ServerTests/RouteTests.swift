@@ -1,0 +1,147 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Layout
+import MediaCore
+import NIOCore
+import NIOPosix
+import Testing
+import Transport
+@testable import Rooms
+@testable import Server
+
+/// Every route and the error statuses it answers, in process (no socket): and every status seen is the one the
+/// OpenAPI document promises for that route, so the two cannot drift apart unnoticed.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RouteTests {
+    /// (method, path template, status) of every answer the tests saw.
+    final class Seen: @unchecked Sendable {          // only touched by the one test task, in order
+        var answers: [(String, String, Int)] = []
+    }
+
+    static func directory(token: String? = nil) async throws -> (RoomDirectory, UDPTransport) {
+        var configuration = ServerConfiguration(layout: LayoutPresets.document(named: "grid")!)
+        configuration.size = PixelSize(width: 160, height: 90)
+        configuration.preset = "ultrafast"
+        configuration.recordings = FileManager.default.temporaryDirectory.appendingPathComponent("routes-\(getpid())").path
+        configuration.autoRecord = false
+        configuration.token = token
+        let directory = try RoomDirectory(configuration: configuration)
+        let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton, ingest: directory)
+        directory.attach(transport)
+        return (directory, transport)
+    }
+
+    @Test func everyRouteAnswersAsDocumented() async throws {
+        let (directory, transport) = try await RouteTests.directory()
+        let seen = Seen()
+        let app = Application(router: HTTPServer.router(service: directory, metrics: { Array("mcu_up 1\n".utf8) }))
+        try await app.test(.router) { client in
+            func call(_ method: HTTPRequest.Method, _ uri: String, _ template: String, body: String? = nil, type: String? = "application/json",
+                      accept: String? = nil, expect status: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws -> TestResponse {
+                var headers: HTTPFields = [:]
+                if let type, body != nil { headers[.contentType] = type }
+                if let accept { headers[.accept] = accept }
+                let response = try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+                #expect(Int(response.status.code) == status, "\(method) \(uri): \(response.status) \(String(buffer: response.body))", sourceLocation: sourceLocation)
+                if response.status.code >= 400 && response.status.code != 405 {
+                    #expect(response.headers[.contentType] == "application/problem+json", "\(method) \(uri): errors are problem documents",
+                            sourceLocation: sourceLocation)
+                }
+                seen.answers.append((method.rawValue, template, Int(response.status.code)))
+                return response
+            }
+            _ = try await call(.get, "/healthz", "/healthz", expect: 200)
+            let metrics = try await call(.get, "/metrics", "/metrics", expect: 200)
+            #expect(String(buffer: metrics.body).contains("mcu_up 1"))
+            let spec = try await call(.get, "/openapi.json", "/openapi.json", expect: 200)
+            #expect(String(buffer: spec.body).contains("\"openapi\""))
+            _ = try await call(.get, "/", "/", expect: 200)
+            _ = try await call(.get, "/rooms", "/rooms", expect: 200)
+
+            // WHIP: content type, size, bad offers, bad names, unknown sessions.
+            _ = try await call(.post, "/rooms/a/whip", "/rooms/{room}/whip", body: "v=0", type: "text/plain", expect: 415)
+            _ = try await call(.post, "/rooms/a/whip", "/rooms/{room}/whip", body: String(repeating: "a", count: HTTPServer.maxOfferBytes + 1),
+                               type: "application/sdp", expect: 413)
+            _ = try await call(.post, "/rooms/a/whip", "/rooms/{room}/whip", body: "v=0\r\n", type: "application/sdp", expect: 400)
+            _ = try await call(.post, "/rooms/a%20b/whip", "/rooms/{room}/whip", body: "v=0\r\n", type: "application/sdp", expect: 400)
+            _ = try await call(.delete, "/rooms/a/whip/nosuchsession", "/rooms/{room}/whip/{session}", expect: 404)
+            _ = try await call(.patch, "/rooms/a/whip/nosuchsession", "/rooms/{room}/whip/{session}", body: "", type: "application/trickle-ice-sdpfrag", expect: 405)
+
+            // A room: unknown, made, described as JSON or as the join page.
+            _ = try await call(.get, "/rooms/r", "/rooms/{room}", expect: 404)
+            _ = try await call(.get, "/rooms/a.b", "/rooms/{room}", expect: 400)
+            try directory.createRoom("r")
+            let described = try await call(.get, "/rooms/r", "/rooms/{room}", expect: 200)
+            #expect(String(buffer: described.body).contains("\"name\":\"r\""))
+            let page = try await call(.get, "/rooms/r", "/rooms/{room}", accept: "text/html", expect: 200)
+            #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
+
+            // Layouts.
+            _ = try await call(.get, "/rooms/nope/layout", "/rooms/{room}/layout", expect: 404)
+            _ = try await call(.get, "/rooms/r/layout", "/rooms/{room}/layout", expect: 200)
+            _ = try await call(.put, "/rooms/nope/layout", "/rooms/{room}/layout", body: #"{"preset": "grid"}"#, expect: 404)
+            _ = try await call(.put, "/rooms/r/layout", "/rooms/{room}/layout", body: "{", expect: 400)
+            _ = try await call(.put, "/rooms/r/layout", "/rooms/{room}/layout", body: "grid", type: "text/plain", expect: 415)
+            _ = try await call(.put, "/rooms/r/layout", "/rooms/{room}/layout", body: String(repeating: " ", count: HTTPServer.maxLayoutBytes + 1), expect: 413)
+            let bad = try await call(.put, "/rooms/r/layout", "/rooms/{room}/layout", body: #"{"regions": [{"x": 0, "max_rows": -1}]}"#, expect: 400)
+            #expect(String(buffer: bad.body).contains("\"field\""), "a bad layout names its field: \(String(buffer: bad.body))")
+            _ = try await call(.put, "/rooms/r/layout", "/rooms/{room}/layout", body: #"{"preset": "speaker"}"#, expect: 200)
+
+            // Watermarks.
+            _ = try await call(.get, "/rooms/nope/watermark", "/rooms/{room}/watermark", expect: 404)
+            _ = try await call(.get, "/rooms/r/watermark", "/rooms/{room}/watermark", expect: 200)
+            _ = try await call(.put, "/rooms/r/watermark", "/rooms/{room}/watermark", body: #"{"items": [{"image": "../etc/passwd"}]}"#, expect: 400)
+            _ = try await call(.put, "/rooms/r/watermark", "/rooms/{room}/watermark", body: #"{"items": []}"#, expect: 200)
+
+            // Recording: not recording yet, start, again, commands while recording, stop, stop again.
+            _ = try await call(.get, "/rooms/r/snapshot.jpg", "/rooms/{room}/snapshot.jpg", expect: 409)
+            _ = try await call(.post, "/rooms/r/chat", "/rooms/{room}/chat", body: #"{"text": "hello"}"#, expect: 409)
+            _ = try await call(.post, "/rooms/r/chat", "/rooms/{room}/chat", body: #"{"from": "x"}"#, expect: 400)
+            _ = try await call(.delete, "/rooms/r/recording", "/rooms/{room}/recording", expect: 409)
+            _ = try await call(.delete, "/rooms/nope/recording", "/rooms/{room}/recording", expect: 404)
+            _ = try await call(.post, "/rooms/r/recording", "/rooms/{room}/recording", body: #"{"folder": "../up"}"#, expect: 400)
+            _ = try await call(.post, "/rooms/r/recording", "/rooms/{room}/recording", expect: 201)
+            _ = try await call(.post, "/rooms/r/recording", "/rooms/{room}/recording", expect: 409)
+            _ = try await call(.post, "/rooms/r/chat", "/rooms/{room}/chat", body: #"{"from": "Ann", "text": "hello"}"#, expect: 201)
+            let snapshot = try await call(.get, "/rooms/r/snapshot.jpg", "/rooms/{room}/snapshot.jpg", expect: 200)
+            #expect(Array(snapshot.body.readableBytesView.prefix(2)) == [0xFF, 0xD8], "a JPEG")
+            _ = try await call(.patch, "/rooms/r/participants/nobody", "/rooms/{room}/participants/{id}", body: #"{"pin": true}"#, expect: 404)
+            _ = try await call(.patch, "/rooms/r/participants/nobody", "/rooms/{room}/participants/{id}", body: #"{"gain": 9}"#, expect: 400)
+            _ = try await call(.patch, "/rooms/r/participants/nobody", "/rooms/{room}/participants/{id}", body: #"{"colour": 1}"#, expect: 400)
+            let stopped = try await call(.delete, "/rooms/r/recording", "/rooms/{room}/recording", expect: 200)
+            #expect(String(buffer: stopped.body).contains("\"file\""))
+            _ = try await call(.delete, "/rooms/r/recording", "/rooms/{room}/recording", expect: 409)
+        }
+
+        // With a token: 401 with a reason, except on the public pages.
+        let (guarded, guardedTransport) = try await RouteTests.directory(token: "secret")
+        let locked = Application(router: HTTPServer.router(service: guarded))
+        try await locked.test(.router) { client in
+            for (method, uri, template) in [(HTTPRequest.Method.get, "/rooms", "/rooms"), (.get, "/metrics", "/metrics"), (.get, "/rooms/r", "/rooms/{room}"),
+                                            (.post, "/rooms/r/whip", "/rooms/{room}/whip"), (.put, "/rooms/r/layout", "/rooms/{room}/layout"),
+                                            (.delete, "/rooms/r/recording", "/rooms/{room}/recording")] {
+                let response = try await client.execute(uri: uri, method: method)
+                #expect(response.status == .unauthorized && response.headers[.wwwAuthenticate] == "Bearer", "\(method) \(uri)")
+                seen.answers.append((method.rawValue, template, 401))
+            }
+            let open = try await client.execute(uri: "/healthz", method: .get)
+            #expect(open.status == .ok)
+            let authorized = try await client.execute(uri: "/rooms", method: .get, headers: [.authorization: "Bearer secret"])
+            #expect(authorized.status == .ok)
+        }
+        await transport.close()
+        await guardedTransport.close()
+
+        // Every answer seen is documented for its route.
+        guard case let .object(root) = try JSONParser.parse(OpenAPIDocument.text),
+              case let .object(paths)? = root.first(where: { $0.0 == "paths" })?.1 else { Issue.record("no paths in the OpenAPI document"); return }
+        for (method, template, status) in seen.answers {
+            guard case let .object(operations)? = paths.first(where: { $0.0 == template })?.1,
+                  case let .object(operation)? = operations.first(where: { $0.0 == method.lowercased() })?.1,
+                  case let .object(responses)? = operation.first(where: { $0.0 == "responses" })?.1 else {
+                Issue.record("\(method) \(template) is not in the OpenAPI document"); continue
+            }
+            #expect(responses.contains { $0.0 == String(status) }, "\(method) \(template) answered \(status), which the OpenAPI document does not list")
+        }
+    }
+}
