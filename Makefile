@@ -3,7 +3,7 @@ SWIFT ?= swift
 RELEASE_BIN = .build/release/mcu-record
 DEBUG_BIN = .build/debug/mcu-record
 
-.PHONY: deps build release demo demo-compose test fixtures bench presets openapi fuzz fuzz-seeds clean
+.PHONY: deps build release demo demo-compose test tsan fixtures bench presets openapi fuzz fuzz-seeds clean
 
 deps:
 	@scripts/install-deps.sh
@@ -33,6 +33,11 @@ test: deps fixtures
 	$(SWIFT) build --build-tests
 	# Serially: the live tests run in real time and must not share two cores with parallel encodes.
 	$(SWIFT) test --skip-build --no-parallel
+
+# The in-process suites under ThreadSanitizer (the end-to-end tests run real processes and peers: not instrumented).
+tsan: deps fixtures
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --skip EndToEndTests
 
 bench: release
 	@scripts/gen-fixtures.sh --bench

@@ -22,6 +22,8 @@ public final class VideoPicture: @unchecked Sendable {
     public var width: Int { Int(frame.pointee.width) }
     public var height: Int { Int(frame.pointee.height) }
     public var size: PixelSize { PixelSize(width: width, height: height) }
+    /// The picture's pixel data in bytes (what holding it costs).
+    public var byteCount: Int { Int(max(0, av_image_get_buffer_size(AVPixelFormat(frame.pointee.format), frame.pointee.width, frame.pointee.height, 1))) }
     public var pixelFormatName: String {
         String(cString: av_get_pix_fmt_name(AVPixelFormat(frame.pointee.format)) ?? "unknown".withCString { $0 })
     }

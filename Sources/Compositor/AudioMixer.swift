@@ -53,5 +53,6 @@ public final class AudioMixer {
         limiterGain = end
     }
 
+    /// A source that left for good: its level goes.
     public func forget(_ id: String) { levels[id] = nil }
 }

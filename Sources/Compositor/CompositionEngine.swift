@@ -222,8 +222,7 @@ public final class CompositionEngine {
             applyChanges()
             // A second after a source left the timeline nothing reads its buffer again.
             for source in sources where !source.released && (source.descriptor.end.map { $0 + 1_000_000 < t } ?? false) {
-                source.buffer.releaseMemory()
-                source.released = true
+                release(source)
             }
             let clock = now()
             for sink in sinks { try sink.observe(lag: lastLag, frame: frameIndex, now: clock) }
@@ -235,6 +234,23 @@ public final class CompositionEngine {
             }
             try tick(time: t, pictures: pictures)
         }
+    }
+
+    /// A source gone for good gives back what the engine kept for it: its buffer's memory, its scaler, its audio
+    /// levels. Its descriptor stays: layouts place by the room's history (Twilio's cells, `reuse`).
+    private func release(_ source: Source) {
+        let id = source.descriptor.id
+        source.buffer.releaseMemory()
+        source.released = true
+        compositor.forget(id)
+        mixer.forget(id)
+        lastReported[id] = nil
+        changes.withLock { reportedLevels[id] = nil }
+    }
+
+    /// Per-source state the engine holds now: scalers, mixer levels, reported levels (tests).
+    var perSourceState: (scalers: Int, levels: Int, reported: Int) {
+        (compositor.scalerCount, mixer.levels.count, lastReported.count + changes.withLock { reportedLevels.count })
     }
 
     /// Frames composed (fewer than ticks while the sinks take fewer frames under load).

@@ -16,6 +16,9 @@ public final class SourceBuffer: @unchecked Sendable {
     /// Live: the consumer draws `latency` behind the newest picture, so the queue must hold that window
     /// (about 12 pictures at 30 fps and 400 ms); beyond this bound the oldest go.
     public static let liveVideoCapacity = 48
+    /// …and by bytes: a source nobody reads (a room not recording) or a 4K camera holds at most this much decoded
+    /// video (48 pictures of 1080p were ~150 MB per source). 64 MiB holds 20 pictures of 1080p, 660 ms at 30 fps.
+    public static let liveVideoBytes = 64 << 20
     public static let audioCapacity: Int64 = 96_000 // 2 s at 48 kHz
     static let chunkSamples = 2048
 
@@ -40,6 +43,9 @@ public final class SourceBuffer: @unchecked Sendable {
 
     public init(mode: Mode) { self.mode = mode }
 
+    /// Decoded video held now, in bytes (tests).
+    var heldVideoBytes: Int { condition.withLock { frames.reduce(0) { $0 + $1.byteCount } } }
+
     // MARK: Producer
 
     /// Returns false when the consumer has gone (stop decoding).
@@ -48,9 +54,18 @@ public final class SourceBuffer: @unchecked Sendable {
         condition.lock(); defer { condition.unlock() }
         if mode == .paced {
             while frames.count >= SourceBuffer.videoCapacity && !consumerWaiting && !cancelled { condition.wait() }
-        } else if frames.count >= SourceBuffer.liveVideoCapacity {
-            frames.removeFirst()
-            droppedFrames += 1
+        } else {
+            if frames.count >= SourceBuffer.liveVideoCapacity {
+                frames.removeFirst()
+                droppedFrames += 1
+            }
+            var bytes = picture.byteCount
+            for held in frames { bytes += held.byteCount }
+            while bytes > SourceBuffer.liveVideoBytes, let oldest = frames.first {
+                bytes -= oldest.byteCount
+                frames.removeFirst()
+                droppedFrames += 1
+            }
         }
         if cancelled { return false }
         if let last = lastFrameTime, picture.time > last { lastInterval = min(200_000, max(5_000, picture.time - last)) }

@@ -35,6 +35,11 @@ public final class VideoCompositor {
         }
     }
 
+    /// A source that left for good: its scaler (and its swscale context) goes.
+    public func forget(_ id: String) { scalers[id] = nil }
+    /// Sources with a scaler now (tests: departed ones are forgotten).
+    var scalerCount: Int { scalers.count }
+
     /// Tiles that some later opaque tile fully covers are not drawn at all.
     public static func visibleTiles(_ tiles: [PlacedTile]) -> [PlacedTile] {
         var visible: [PlacedTile] = []

@@ -49,7 +49,9 @@ public enum RTCPPacket: Sendable, Equatable {
             guard offset + 4 <= bytes.count else { throw RTPError("truncated RTCP header") }
             guard bytes[offset] >> 6 == 2 else { throw RTPError("RTCP version is not 2") }
             let count = Int(bytes[offset] & 0x1F), type = bytes[offset + 1]
-            let length = 4 * (Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3]) + 1)
+            // The length field counts 32-bit words minus one (RFC 3550 §6.4.1). (`|` and `+` share a precedence in
+            // Swift: the grouping is spelled out, not left to left-to-right evaluation.)
+            let length = 4 * (((Int(bytes[offset + 2]) << 8) | Int(bytes[offset + 3])) + 1)
             guard offset + length <= bytes.count else { throw RTPError("RTCP packet runs past the end") }
             var end = offset + length
             if bytes[offset] & 0x20 != 0 {

@@ -49,7 +49,9 @@ public final class LiveRoom: @unchecked Sendable {
     }
     var recording: Recording?
     private var starting = false
-    public internal(set) var layout: LayoutDocument
+    /// The layout in force (for the next recording too); only under `lock`.
+    var currentLayout: LayoutDocument
+    public var layout: LayoutDocument { lock.withLock { currentLayout } }
     private var trackFiles: [TrackFile] = []
     /// Track files of participants who left, closing on their writer threads.
     private var leftWriters: [(writer: TrackFileWriter, id: String, name: String)] = []
@@ -58,22 +60,24 @@ public final class LiveRoom: @unchecked Sendable {
     private var lastOrigin: Microseconds = 0
     let clock: @Sendable () -> Microseconds
     public let latency: Microseconds
-    public internal(set) var presentation: RoomPresentation
+    /// Watermarks, chat style and fonts; only under `lock`.
+    var currentPresentation: RoomPresentation
+    public var presentation: RoomPresentation { lock.withLock { currentPresentation } }
 
     public init(name: String, layout: LayoutDocument, clock: @escaping @Sendable () -> Microseconds, latency: Microseconds = 400_000,
                 presentation: RoomPresentation = RoomPresentation(), onFailure: (@Sendable (MediaError) -> Void)? = nil) {
         self.name = name
-        self.layout = layout
+        self.currentLayout = layout
         self.clock = clock
         self.latency = latency
-        self.presentation = presentation
+        self.currentPresentation = presentation
         self.onFailure = onFailure
     }
 
     /// Called (on the recording's thread) when a recording stops by itself on an error.
     private let onFailure: (@Sendable (MediaError) -> Void)?
 
-    public var watermarkDocument: JSONValue { lock.withLock { presentation.watermarkDocument } }
+    public var watermarkDocument: JSONValue { lock.withLock { currentPresentation.watermarkDocument } }
 
     public var isRecording: Bool { lock.withLock { recording != nil } }
 
@@ -85,7 +89,7 @@ public final class LiveRoom: @unchecked Sendable {
 
     /// Starts recording to `output` now, with everyone present. Throws `conflict` when already recording.
     public func start(output: String, settings: EncoderSettings) throws(MediaError) {
-        let presentation = lock.withLock { self.presentation }
+        let (presentation, layout) = lock.withLock { (currentPresentation, currentLayout) }
         let fonts = presentation.fontPath
         let text = try? TextRenderer(fontPath: fonts)
         var overlays: [any FrameOverlay] = []
@@ -112,11 +116,14 @@ public final class LiveRoom: @unchecked Sendable {
         engine.overlays = overlays
         let record = try RecordingRecord(recording: output, chatLifetime: presentation.chat?.lifetime ?? 30)
         let origin = clock()
-        lastOrigin = origin
         let recording = Recording(engine: engine, output: output, origin: origin, record: record)
         lock.withLock {
             self.recording = recording
-            record.write("recording", time: 0, ["room": .string(name), "file": .string(output), "layout": layout.source])
+            lastOrigin = origin
+            // A layout put in force while the engine was being made applies from its first frame.
+            let latest = currentLayout
+            recording.engine.perform { $0.apply(latest) }
+            record.write("recording", time: 0, ["room": .string(name), "file": .string(output), "layout": latest.source])
             departed.removeAll()
             for (id, p) in participants.sorted(by: { $0.value.sequence < $1.value.sequence }) { enter(id, p, at: origin, into: recording) }
         }

@@ -27,7 +27,7 @@ extension LiveRoom {
 
     /// Puts `layout` in force from the next output frame on; returns once a frame with it is written.
     public func apply(_ layout: LayoutDocument) async -> Effect? {
-        lock.withLock { self.layout = layout }
+        lock.withLock { currentLayout = layout }
         let record = lock.withLock { recording?.record }
         return await perform { engine, time in
             engine.apply(layout)
@@ -38,9 +38,9 @@ extension LiveRoom {
     /// Replaces the room's watermarks from the next output frame on (and for later recordings).
     public func setWatermarks(_ watermarks: [(item: WatermarkItem, image: VideoPicture?)], document: JSONValue) async -> Effect? {
         let fonts = lock.withLock { () -> String in
-            presentation.watermarks = watermarks
-            presentation.watermarkDocument = document
-            return presentation.fontPath
+            currentPresentation.watermarks = watermarks
+            currentPresentation.watermarkDocument = document
+            return currentPresentation.fontPath
         }
         let record = lock.withLock { recording?.record }
         return await perform { engine, time in

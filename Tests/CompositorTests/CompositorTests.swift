@@ -1,5 +1,5 @@
 import Codecs
-import Compositor
+@testable import Compositor
 import Foundation
 import Layout
 import Output
@@ -56,6 +56,19 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
 }
 
 @Suite(.timeLimit(.minutes(2))) struct SourceBufferTests {
+    /// A live source nobody reads (its room is not recording) holds a bounded amount of decoded video: 48 pictures
+    /// of 1080p were ~150 MB; now at most `liveVideoBytes`, and always the newest pictures.
+    @Test func liveVideoIsBoundedByBytes() throws {
+        let buffer = SourceBuffer(mode: .live)
+        let canvas = try VideoCanvas(size: PixelSize(width: 1920, height: 1080))
+        for k in 0..<60 { buffer.pushVideo(try #require(canvas.snapshot(time: Microseconds(k) * 33_333))) }
+        #expect(buffer.heldVideoBytes <= SourceBuffer.liveVideoBytes, "\(buffer.heldVideoBytes >> 20) MiB held")
+        #expect(buffer.heldVideoBytes >= SourceBuffer.liveVideoBytes - 1920 * 1080 * 3 / 2, "but as much as fits")
+        let newest: Microseconds = 59 * 33_333
+        let shown = buffer.picture(atOrBefore: newest)?.time
+        #expect(shown == newest, "the newest is kept")
+    }
+
     @Test func liveBufferGivesNewestPictureNotFromTheFuture() throws {
         let buffer = SourceBuffer(mode: .live)
         let canvas = try VideoCanvas(size: PixelSize(width: 16, height: 16))

@@ -1,5 +1,5 @@
 import Codecs
-import Compositor
+@testable import Compositor
 import Layout
 import MediaCore
 import Testing
@@ -81,5 +81,31 @@ final class FrameCollector: CompositeSink {
         #expect(throws: MediaError.self) {
             _ = try CompositionEngine(layout: LayoutPresets.document(named: "grid")!, canvasSize: PixelSize(width: 64, height: 36), fps: Rational(10), sinks: [], text: nil)
         }
+    }
+
+    /// Forty visitors come with pictures and sound and go: a second after each leaves the engine holds no scaler,
+    /// mixer level or reported level for it (before, every visitor's stayed until the recording ended).
+    @Test func departedSourcesLeaveNoStateBehind() throws {
+        let engine = try CompositionEngine(layout: try #require(LayoutPresets.document(named: "grid")), canvasSize: PixelSize(width: 160, height: 90),
+                                           fps: Rational(10), sinks: [FrameCollector()], text: nil)
+        var clock: Microseconds = 0
+        var visitors: [(id: String, buffer: SourceBuffer, joined: Microseconds)] = []
+        try engine.runLive(origin: 0, latency: 100_000, now: { clock }, sleep: { wait in
+            clock += wait
+            if visitors.count < 40, clock >= Microseconds(visitors.count) * 200_000 {
+                let id = "v\(visitors.count)", buffer = SourceBuffer(mode: .live)
+                visitors.append((id, buffer, clock))
+                engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: id, start: clock, sequence: visitors.count), buffer: buffer))
+            }
+            for v in visitors where clock - v.joined < 500_000 {
+                v.buffer.pushVideo(try! colourPicture("30c060", time: clock))
+                _ = v.buffer.pushAudio(AudioSamples(time: clock, left: [Float](repeating: 0.2, count: 960)[...], right: [Float](repeating: 0.2, count: 960)[...]))
+                engine.reportLevel(id: v.id, level: 0.2, at: clock)
+            }
+            for v in visitors where clock - v.joined >= 500_000 && clock - v.joined < 500_000 + wait { engine.leave(id: v.id, at: clock) }
+        }, shouldStop: { engine.frameIndex >= 120 })
+        #expect(engine.framesMade == 120)
+        let held = engine.perSourceState
+        #expect(held.scalers == 0 && held.levels == 0 && held.reported == 0, "still held for departed visitors: \(held)")
     }
 }
