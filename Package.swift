@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C headers only: each wrapper module below is the single owner of these pointers.
@@ -28,7 +29,7 @@ let package = Package(
         // Pure Swift.
         .target(name: "MediaCore"),
         .target(name: "Layout", dependencies: ["MediaCore"]),
-        .target(name: "STUN"),
+        .target(name: "STUN", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "RTP"),
         .target(name: "SDP"),
 

@@ -1,0 +1,46 @@
+import Foundation
+import MediaCore
+import Testing
+
+@Suite(.serialized, .timeLimit(.minutes(5))) struct NonBlockingTests {
+    /// Stopping a recording (draining x264, rewriting the file with its index first) runs off Swift's cooperative
+    /// pool: while two 60 s recordings finalize at once — on a 2-core machine that pool has two threads — the server
+    /// still answers `GET /healthz` within 100 ms.
+    @Test func healthAnswersWhileTwoRecordingsFinalize() async throws {
+        // Noise at high quality on purpose: big files take long enough to finalize for a blocked pool to show.
+        let room = try RoomProcess(room: nil, extra: ["--manual-recording", "--size", "1280x720", "--crf", "4"])
+        var publishers: [Process] = []
+        defer { for p in publishers { p.stopIfRunning() } }
+        for name in ["one", "two"] {
+            let (status, body, _) = try await http("POST", "\(room.base)/rooms/\(name)/recording", contentType: nil)
+            #expect(status == 201, "\(body)")
+            publishers.append(try room.aiortc(room: name, clip: "noise-640x480.webm", seconds: 70, name: "Noise-\(name)"))
+        }
+        try await Task.sleep(nanoseconds: 60_000_000_000)
+        for p in publishers { p.stopIfRunning() }
+        let base = room.base
+        let started = Date()
+        async let first = http("DELETE", "\(base)/rooms/one/recording", contentType: nil)
+        async let second = http("DELETE", "\(base)/rooms/two/recording", contentType: nil)
+        let probes = Task { () -> [Double] in
+            var latencies: [Double] = []
+            while !Task.isCancelled && latencies.count < 2000 {
+                let asked = Date()
+                guard let (status, _, _) = try? await http("GET", "\(base)/healthz", contentType: nil) else { break }
+                if status == 200 { latencies.append(Date().timeIntervalSince(asked)) }
+                try? await Task.sleep(nanoseconds: 10_000_000)
+            }
+            return latencies
+        }
+        let (a, b) = try await (first, second)
+        let finalizing = Date().timeIntervalSince(started)
+        probes.cancel()
+        let latencies = await probes.value
+        #expect(a.0 == 200 && b.0 == 200, "\(a.1) \(b.1)")
+        let worst = latencies.max() ?? .infinity
+        print("two stops took \(decimal(finalizing, 2)) s; /healthz answered \(latencies.count) times meanwhile, worst \(decimal(worst * 1000, 1)) ms")
+        #expect(finalizing > 0.2, "the stops were too quick (\(finalizing) s) for this check to mean anything")
+        #expect(latencies.count >= 2 && worst < 0.1, "worst /healthz answer \(worst * 1000) ms while finalizing")
+        _ = room.stop()
+    }
+}
