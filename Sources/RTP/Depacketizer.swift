@@ -17,10 +17,10 @@ public struct EncodedFrame: Sendable, Equatable {
 /// (the jitter buffer then asks for a keyframe), never a crash.
 public enum Depacketizer {
     public static func assemble(_ codec: RTPCodec, payloads: [ArraySlice<UInt8>]) throws(RTPError) -> EncodedFrame {
-        guard !payloads.isEmpty else { throw RTPError("no payloads") }
+        guard !payloads.isEmpty else { throw RTPError.truncated("no payloads") }
         switch codec {
         case .opus:
-            guard payloads.count == 1 else { throw RTPError("an Opus frame is one packet") }
+            guard payloads.count == 1 else { throw RTPError.unsupported("an Opus frame is one packet") }
             return EncodedFrame(data: Array(payloads[0]), keyframe: true)
         case .vp8: return try vp8(payloads)
         case .vp9: return try vp9(payloads)
@@ -45,26 +45,26 @@ public enum Depacketizer {
 
     static func vp8Descriptor(_ p: ArraySlice<UInt8>) throws(RTPError) -> Int {
         var i = p.startIndex
-        guard i < p.endIndex else { throw RTPError("empty VP8 payload") }
+        guard i < p.endIndex else { throw RTPError.truncated("empty VP8 payload") }
         let x = p[i] & 0x80 != 0
         i += 1
         if x {
-            guard i < p.endIndex else { throw RTPError("truncated VP8 extension byte") }
+            guard i < p.endIndex else { throw RTPError.truncated("truncated VP8 extension byte") }
             let ext = p[i]
             i += 1
             if ext & 0x80 != 0 {                          // I: picture id
-                guard i < p.endIndex else { throw RTPError("truncated VP8 picture id") }
+                guard i < p.endIndex else { throw RTPError.truncated("truncated VP8 picture id") }
                 i += p[i] & 0x80 != 0 ? 2 : 1
             }
             if ext & 0x40 != 0 { i += 1 }                 // L: TL0PICIDX
             if ext & 0x30 != 0 { i += 1 }                 // T or K: TID/KEYIDX
         }
-        guard i < p.endIndex else { throw RTPError("VP8 payload descriptor without data") }
+        guard i < p.endIndex else { throw RTPError.truncated("VP8 payload descriptor without data") }
         return i
     }
 
     static func vp8(_ payloads: [ArraySlice<UInt8>]) throws(RTPError) -> EncodedFrame {
-        guard startsFrame(.vp8, payloads[0]) else { throw RTPError("VP8 frame does not start with partition 0") }
+        guard startsFrame(.vp8, payloads[0]) else { throw RTPError.malformed("VP8 frame does not start with partition 0") }
         var data: [UInt8] = []
         data.reserveCapacity(payloads.reduce(0) { $0 + $1.count })
         for p in payloads { data += p[(try vp8Descriptor(p))...] }
@@ -76,7 +76,7 @@ public enum Depacketizer {
 
     static func vp9Descriptor(_ p: ArraySlice<UInt8>) throws(RTPError) -> (offset: Int, interPredicted: Bool, spatialLayer: Int) {
         var i = p.startIndex
-        func need(_ n: Int) throws(RTPError) { if i + n > p.endIndex { throw RTPError("truncated VP9 payload descriptor") } }
+        func need(_ n: Int) throws(RTPError) { if i + n > p.endIndex { throw RTPError.truncated("truncated VP9 payload descriptor") } }
         try need(1)
         let b = p[i]
         i += 1
@@ -96,7 +96,7 @@ public enum Depacketizer {
                 try need(1)
                 more = p[i] & 0x01 != 0
                 i += 1; count += 1
-                if count > 3 { throw RTPError("too many VP9 reference indices") }
+                if count > 3 { throw RTPError.limitExceeded("too many VP9 reference indices") }
             }
         }
         if hasSS {
@@ -122,7 +122,7 @@ public enum Depacketizer {
     }
 
     static func vp9(_ payloads: [ArraySlice<UInt8>]) throws(RTPError) -> EncodedFrame {
-        guard startsFrame(.vp9, payloads[0]) else { throw RTPError("VP9 frame does not start with B") }
+        guard startsFrame(.vp9, payloads[0]) else { throw RTPError.malformed("VP9 frame does not start with B") }
         var data: [UInt8] = []
         var keyframe = false
         for (n, p) in payloads.enumerated() {
@@ -143,8 +143,8 @@ public enum Depacketizer {
         var inFragment = false
         func note(_ nalType: UInt8) { if nalType == 5 { keyframe = true } }
         for p in payloads {
-            guard let first = p.first else { throw RTPError("empty H.264 payload") }
-            guard first & 0x80 == 0 else { throw RTPError("H.264 forbidden bit set") }
+            guard let first = p.first else { throw RTPError.truncated("empty H.264 payload") }
+            guard first & 0x80 == 0 else { throw RTPError.malformed("H.264 forbidden bit set") }
             let type = first & 0x1F
             switch type {
             case 1...23:
@@ -153,16 +153,16 @@ public enum Depacketizer {
             case 24:                                      // STAP-A
                 var i = p.startIndex + 1
                 while i < p.endIndex {
-                    guard i + 2 <= p.endIndex else { throw RTPError("truncated STAP-A size") }
+                    guard i + 2 <= p.endIndex else { throw RTPError.truncated("truncated STAP-A size") }
                     let size = Int(p[i]) << 8 | Int(p[i + 1])
                     i += 2
-                    guard size > 0, i + size <= p.endIndex else { throw RTPError("STAP-A unit runs past the end") }
+                    guard size > 0, i + size <= p.endIndex else { throw RTPError.truncated("STAP-A unit runs past the end") }
                     note(p[i] & 0x1F)
                     data += startCode + p[i..<(i + size)]
                     i += size
                 }
             case 28:                                      // FU-A
-                guard p.count >= 3 else { throw RTPError("truncated FU-A") }
+                guard p.count >= 3 else { throw RTPError.truncated("truncated FU-A") }
                 let header = p[p.startIndex + 1]
                 let start = header & 0x80 != 0
                 if start {
@@ -170,15 +170,15 @@ public enum Depacketizer {
                     note(header & 0x1F)
                     data += startCode + [(first & 0xE0) | (header & 0x1F)]
                 } else if !inFragment {
-                    throw RTPError("FU-A continues a fragment that never started")
+                    throw RTPError.malformed("FU-A continues a fragment that never started")
                 }
                 data += p[(p.startIndex + 2)...]
                 if header & 0x40 != 0 { inFragment = false }
             default:
-                throw RTPError("unsupported H.264 packetization (NAL type \(type))")
+                throw RTPError.unsupported("unsupported H.264 packetization (NAL type \(type))")
             }
         }
-        guard !data.isEmpty else { throw RTPError("no H.264 NAL units") }
+        guard !data.isEmpty else { throw RTPError.truncated("no H.264 NAL units") }
         return EncodedFrame(data: data, keyframe: keyframe)
     }
 }

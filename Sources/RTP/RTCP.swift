@@ -46,23 +46,23 @@ public enum RTCPPacket: Sendable, Equatable {
         var packets: [RTCPPacket] = []
         var offset = 0
         while offset < bytes.count {
-            guard offset + 4 <= bytes.count else { throw RTPError("truncated RTCP header") }
-            guard bytes[offset] >> 6 == 2 else { throw RTPError("RTCP version is not 2") }
+            guard offset + 4 <= bytes.count else { throw RTPError.truncated("truncated RTCP header") }
+            guard bytes[offset] >> 6 == 2 else { throw RTPError.malformed("RTCP version is not 2") }
             let count = Int(bytes[offset] & 0x1F), type = bytes[offset + 1]
             // The length field counts 32-bit words minus one (RFC 3550 §6.4.1). (`|` and `+` share a precedence in
             // Swift: the grouping is spelled out, not left to left-to-right evaluation.)
             let length = 4 * (((Int(bytes[offset + 2]) << 8) | Int(bytes[offset + 3])) + 1)
-            guard offset + length <= bytes.count else { throw RTPError("RTCP packet runs past the end") }
+            guard offset + length <= bytes.count else { throw RTPError.truncated("RTCP packet runs past the end") }
             var end = offset + length
             if bytes[offset] & 0x20 != 0 {
                 let pad = Int(bytes[end - 1])
-                guard pad > 0, pad <= length - 4 else { throw RTPError("bad RTCP padding") }
+                guard pad > 0, pad <= length - 4 else { throw RTPError.malformed("bad RTCP padding") }
                 end -= pad
             }
             let body = Array(bytes[(offset + 4)..<end])
             packets.append(try parse(type: type, count: count, body: body))
             offset += length
-            guard packets.count <= 64 else { throw RTPError("too many RTCP packets") }
+            guard packets.count <= 64 else { throw RTPError.limitExceeded("too many RTCP packets") }
         }
         return packets
     }
@@ -70,7 +70,7 @@ public enum RTCPPacket: Sendable, Equatable {
     private static func u32(_ b: [UInt8], _ i: Int) -> UInt32 { RTPPacket.u32(b, i) }
 
     private static func reportBlocks(_ body: [UInt8], from start: Int, count: Int) throws(RTPError) -> [ReportBlock] {
-        guard body.count >= start + 24 * count else { throw RTPError("report blocks run past the end") }
+        guard body.count >= start + 24 * count else { throw RTPError.truncated("report blocks run past the end") }
         return (0..<count).map { i in
             let b = start + 24 * i
             let lost = Int32(bitPattern: (u32(body, b + 4) & 0x00FF_FFFF) << 8) >> 8
@@ -82,22 +82,22 @@ public enum RTCPPacket: Sendable, Equatable {
     private static func parse(type: UInt8, count: Int, body: [UInt8]) throws(RTPError) -> RTCPPacket {
         switch type {
         case 200:
-            guard body.count >= 24 else { throw RTPError("truncated sender report") }
+            guard body.count >= 24 else { throw RTPError.truncated("truncated sender report") }
             return .senderReport(ssrc: u32(body, 0), ntp: UInt64(u32(body, 4)) << 32 | UInt64(u32(body, 8)), rtpTimestamp: u32(body, 12),
                                  packets: u32(body, 16), octets: u32(body, 20), reports: try reportBlocks(body, from: 24, count: count))
         case 201:
-            guard body.count >= 4 else { throw RTPError("truncated receiver report") }
+            guard body.count >= 4 else { throw RTPError.truncated("truncated receiver report") }
             return .receiverReport(ssrc: u32(body, 0), reports: try reportBlocks(body, from: 4, count: count))
         case 202:
             var chunks: [(UInt32, String?)] = []
             var i = 0
             for _ in 0..<count {
-                guard i + 4 <= body.count else { throw RTPError("truncated SDES chunk") }
+                guard i + 4 <= body.count else { throw RTPError.truncated("truncated SDES chunk") }
                 let ssrc = u32(body, i)
                 i += 4
                 var cname: String?
                 while i < body.count, body[i] != 0 {
-                    guard i + 2 <= body.count, i + 2 + Int(body[i + 1]) <= body.count else { throw RTPError("SDES item runs past the end") }
+                    guard i + 2 <= body.count, i + 2 + Int(body[i + 1]) <= body.count else { throw RTPError.truncated("SDES item runs past the end") }
                     if body[i] == 1 { cname = String(validating: body[(i + 2)..<(i + 2 + Int(body[i + 1]))], as: UTF8.self) }
                     i += 2 + Int(body[i + 1])
                 }
@@ -106,10 +106,10 @@ public enum RTCPPacket: Sendable, Equatable {
             }
             return .sourceDescription(chunks: chunks)
         case 203:
-            guard body.count >= 4 * count else { throw RTPError("truncated BYE") }
+            guard body.count >= 4 * count else { throw RTPError.truncated("truncated BYE") }
             return .bye(ssrcs: (0..<count).map { u32(body, 4 * $0) })
         case 205 where count == 1:
-            guard body.count >= 8, body.count % 4 == 0 else { throw RTPError("truncated NACK") }
+            guard body.count >= 8, body.count % 4 == 0 else { throw RTPError.truncated("truncated NACK") }
             var lost: [UInt16] = []
             for i in stride(from: 8, to: body.count, by: 4) {
                 let pid = UInt16(body[i]) << 8 | UInt16(body[i + 1])
@@ -119,10 +119,10 @@ public enum RTCPPacket: Sendable, Equatable {
             }
             return .nack(sender: u32(body, 0), media: u32(body, 4), lost: lost)
         case 206 where count == 1:
-            guard body.count >= 8 else { throw RTPError("truncated PLI") }
+            guard body.count >= 8 else { throw RTPError.truncated("truncated PLI") }
             return .pli(sender: u32(body, 0), media: u32(body, 4))
         case 206 where count == 4:
-            guard body.count >= 8, (body.count - 8) % 8 == 0 else { throw RTPError("truncated FIR") }
+            guard body.count >= 8, (body.count - 8) % 8 == 0 else { throw RTPError.truncated("truncated FIR") }
             let requests = stride(from: 8, to: body.count, by: 8).map { (ssrc: u32(body, $0), sequence: body[$0 + 4]) }
             return .fir(sender: u32(body, 0), requests: requests)
         default:

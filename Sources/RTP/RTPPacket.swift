@@ -1,7 +1,21 @@
-public struct RTPError: Error, Sendable, CustomStringConvertible, Equatable {
-    public var reason: String
+/// Why an RTP or RTCP packet or a payload was refused. Per-packet faults are counted, never thrown through the data path.
+public enum RTPError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The bytes end before a field or an element does.
+    case truncated(String)
+    /// A field holds a value the format forbids.
+    case malformed(String)
+    /// Valid, but a mode we do not take (a packetization, a framing).
+    case unsupported(String)
+    /// More of something than we hold (a bound against floods).
+    case limitExceeded(String)
+
+    /// What went wrong, for logs and error responses.
+    public var reason: String {
+        switch self {
+        case let .truncated(text), let .malformed(text), let .unsupported(text), let .limitExceeded(text): text
+        }
+    }
     public var description: String { reason }
-    init(_ reason: String) { self.reason = reason }
 }
 
 /// An RTP packet (RFC 3550) viewed in place: the header is decoded, the payload is a range of the bytes.
@@ -24,8 +38,8 @@ public struct RTPPacket: Sendable {
     public static func isRTCP(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && (192...223).contains(bytes[1]) }
 
     public init(parsing bytes: [UInt8]) throws(RTPError) {
-        guard bytes.count >= 12 else { throw RTPError("shorter than an RTP header") }
-        guard bytes[0] >> 6 == 2 else { throw RTPError("version is not 2") }
+        guard bytes.count >= 12 else { throw RTPError.truncated("shorter than an RTP header") }
+        guard bytes[0] >> 6 == 2 else { throw RTPError.malformed("version is not 2") }
         let padding = bytes[0] & 0x20 != 0
         let hasExtension = bytes[0] & 0x10 != 0
         let csrcCount = Int(bytes[0] & 0x0F)
@@ -35,16 +49,16 @@ public struct RTPPacket: Sendable {
         timestamp = RTPPacket.u32(bytes, 4)
         ssrc = RTPPacket.u32(bytes, 8)
         var offset = 12
-        guard bytes.count >= offset + 4 * csrcCount else { throw RTPError("CSRC list runs past the end") }
+        guard bytes.count >= offset + 4 * csrcCount else { throw RTPError.truncated("CSRC list runs past the end") }
         csrcs = (0..<csrcCount).map { RTPPacket.u32(bytes, 12 + 4 * $0) }
         offset += 4 * csrcCount
         extensions = []
         if hasExtension {
-            guard bytes.count >= offset + 4 else { throw RTPError("extension header runs past the end") }
+            guard bytes.count >= offset + 4 else { throw RTPError.truncated("extension header runs past the end") }
             let profile = UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
             let length = 4 * (Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3]))
             let start = offset + 4, end = start + length
-            guard end <= bytes.count else { throw RTPError("extension runs past the end") }
+            guard end <= bytes.count else { throw RTPError.truncated("extension runs past the end") }
             var i = start
             if profile == 0xBEDE {
                 while i < end {
@@ -52,16 +66,16 @@ public struct RTPPacket: Sendable {
                     if byte == 0 { i += 1; continue }            // padding
                     let id = byte >> 4, size = Int(byte & 0x0F) + 1
                     if id == 15 { break }                         // reserved: stop reading
-                    guard i + 1 + size <= end else { throw RTPError("one-byte extension element runs past the end") }
+                    guard i + 1 + size <= end else { throw RTPError.truncated("one-byte extension element runs past the end") }
                     extensions.append((id, bytes[(i + 1)..<(i + 1 + size)]))
                     i += 1 + size
                 }
             } else if profile & 0xFFF0 == 0x1000 {
                 while i < end {
                     if bytes[i] == 0 { i += 1; continue }
-                    guard i + 2 <= end else { throw RTPError("two-byte extension header runs past the end") }
+                    guard i + 2 <= end else { throw RTPError.truncated("two-byte extension header runs past the end") }
                     let id = bytes[i], size = Int(bytes[i + 1])
-                    guard i + 2 + size <= end else { throw RTPError("two-byte extension element runs past the end") }
+                    guard i + 2 + size <= end else { throw RTPError.truncated("two-byte extension element runs past the end") }
                     extensions.append((id, bytes[(i + 2)..<(i + 2 + size)]))
                     i += 2 + size
                 }
@@ -70,7 +84,7 @@ public struct RTPPacket: Sendable {
         }
         var payloadEnd = bytes.count
         if padding {
-            guard let count = bytes.last, count > 0, Int(count) <= bytes.count - offset else { throw RTPError("bad padding length") }
+            guard let count = bytes.last, count > 0, Int(count) <= bytes.count - offset else { throw RTPError.malformed("bad padding length") }
             payloadEnd -= Int(count)
         }
         payload = bytes[offset..<payloadEnd]

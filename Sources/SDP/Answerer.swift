@@ -60,7 +60,7 @@ public enum SDPAnswerer {
     public static func answer(offer text: String, options: AnswerOptions) throws(SDPError) -> Negotiation {
         let offer = try SessionDescription(parsing: text)
         guard offer.media.contains(where: { $0.kind == "audio" || $0.kind == "video" }) else {
-            throw SDPError("the offer has no audio or video")
+            throw SDPError.refused("the offer has no audio or video")
         }
         var lines = ["v=0", "o=mcu-record \(options.sessionID) 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=ice-lite"]
         var sections: [String] = []
@@ -91,7 +91,7 @@ public enum SDPAnswerer {
             }
             // We answer passive (we wait for the DTLS handshake): the offerer must be able to start it (RFC 5763).
             if let setup = media.setup, setup != "actpass" && setup != "active" {
-                throw SDPError("\(media.kind) \(mid) has a=setup:\(setup); the offer must say actpass or active (the recorder takes the DTLS server role)")
+                throw SDPError.refused("\(media.kind) \(mid) has a=setup:\(setup); the offer must say actpass or active (the recorder takes the DTLS server role)")
             }
             remoteUfrag = remoteUfrag ?? media.iceUfrag
             remotePwd = remotePwd ?? media.icePwd
@@ -120,13 +120,13 @@ public enum SDPAnswerer {
             sections.append(contentsOf: s)
         }
         guard !tracks.isEmpty else {
-            throw SDPError(refusals.isEmpty ? "nothing in the offer can be received" : refusals.joined(separator: "; "))
+            throw SDPError.refused(refusals.isEmpty ? "nothing in the offer can be received" : refusals.joined(separator: "; "))
         }
-        guard let ufrag = remoteUfrag, let pwd = remotePwd else { throw SDPError("the offer has no a=ice-ufrag/a=ice-pwd") }
-        guard (4...256).contains(ufrag.count), (22...256).contains(pwd.count) else { throw SDPError("ICE credentials of the wrong length") }
-        guard let fingerprint = remoteFingerprint else { throw SDPError("the offer has no a=fingerprint (DTLS-SRTP is required)") }
+        guard let ufrag = remoteUfrag, let pwd = remotePwd else { throw SDPError.refused("the offer has no a=ice-ufrag/a=ice-pwd") }
+        guard (4...256).contains(ufrag.count), (22...256).contains(pwd.count) else { throw SDPError.refused("ICE credentials of the wrong length") }
+        guard let fingerprint = remoteFingerprint else { throw SDPError.refused("the offer has no a=fingerprint (DTLS-SRTP is required)") }
         if accepted.count > 1 && !accepted.allSatisfy(offer.bundle.contains) {
-            throw SDPError("media must be bundled on one transport (a=group:BUNDLE with \(accepted.joined(separator: " ")))")
+            throw SDPError.refused("media must be bundled on one transport (a=group:BUNDLE with \(accepted.joined(separator: " ")))")
         }
         lines.append("a=group:BUNDLE " + accepted.joined(separator: " "))
         lines.append("a=msid-semantic: WMS")

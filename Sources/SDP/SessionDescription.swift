@@ -1,7 +1,21 @@
-public struct SDPError: Error, Sendable, CustomStringConvertible, Equatable {
-    public var reason: String
+/// Why an SDP was refused: unreadable, too big, or an offer we cannot answer.
+public enum SDPError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// A line or a value that does not parse.
+    case malformed(String)
+    /// Larger or with more of something than we take.
+    case limitExceeded(String)
+    /// Well-formed, but not something we speak.
+    case unsupported(String)
+    /// A readable offer we cannot answer (no usable media, no ICE or DTLS, not bundled, the wrong DTLS role).
+    case refused(String)
+
+    /// What went wrong, for logs and error responses.
+    public var reason: String {
+        switch self {
+        case let .malformed(text), let .limitExceeded(text), let .unsupported(text), let .refused(text): text
+        }
+    }
     public var description: String { reason }
-    public init(_ reason: String) { self.reason = reason }
 }
 
 /// The parts of an SDP offer (RFC 8866, JSEP RFC 8829) a receive-only WebRTC endpoint needs.
@@ -53,24 +67,24 @@ public struct SessionDescription: Sendable, Equatable {
     public static let maxSize = 64 * 1024
 
     public init(parsing text: String) throws(SDPError) {
-        guard text.utf8.count <= SessionDescription.maxSize else { throw SDPError("SDP is larger than \(SessionDescription.maxSize) bytes") }
+        guard text.utf8.count <= SessionDescription.maxSize else { throw SDPError.limitExceeded("SDP is larger than \(SessionDescription.maxSize) bytes") }
         var bundle: [String] = [], iceUfrag: String?, icePwd: String?, fingerprint: (String, String)?, iceLite = false
         var media: [Media] = []
         var sawVersion = false
         for raw in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             let line = raw.hasSuffix("\r") ? raw.dropLast() : raw[...]
             guard line.count >= 2, line[line.index(after: line.startIndex)] == "=" else {
-                throw SDPError("line is not TYPE=VALUE: \"\(line.prefix(40))\"")
+                throw SDPError.malformed("line is not TYPE=VALUE: \"\(line.prefix(40))\"")
             }
             let type = line.first!, value = String(line.dropFirst(2))
             switch type {
             case "v":
-                guard value == "0" else { throw SDPError("unsupported SDP version \(value)") }
+                guard value == "0" else { throw SDPError.unsupported("unsupported SDP version \(value)") }
                 sawVersion = true
             case "m":
                 let parts = value.split(separator: " ").map(String.init)
-                guard parts.count >= 3, let port = Int(parts[1]), (0...65535).contains(port) else { throw SDPError("malformed m= line \"\(value)\"") }
-                guard media.count < 32 else { throw SDPError("more than 32 media sections") }
+                guard parts.count >= 3, let port = Int(parts[1]), (0...65535).contains(port) else { throw SDPError.malformed("malformed m= line \"\(value)\"") }
+                guard media.count < 32 else { throw SDPError.limitExceeded("more than 32 media sections") }
                 media.append(Media(kind: parts[0], port: port, proto: parts[2], formats: Array(parts.dropFirst(3)), mid: nil,
                                    direction: "sendrecv", codecs: [], extensions: [], iceUfrag: nil, icePwd: nil, fingerprint: nil,
                                    setup: nil, rtcpMux: false, ssrcs: []))
@@ -93,7 +107,7 @@ public struct SessionDescription: Sendable, Equatable {
                 break
             }
         }
-        guard sawVersion else { throw SDPError("no v=0 line: not an SDP") }
+        guard sawVersion else { throw SDPError.malformed("no v=0 line: not an SDP") }
         self.bundle = bundle; self.iceUfrag = iceUfrag; self.icePwd = icePwd
         self.fingerprint = fingerprint; self.iceLite = iceLite; self.media = media
     }
@@ -111,17 +125,17 @@ public struct SessionDescription: Sendable, Equatable {
 
     static func fingerprint(_ argument: String?) throws(SDPError) -> (String, String) {
         let parts = (argument ?? "").split(separator: " ")
-        guard parts.count == 2 else { throw SDPError("malformed a=fingerprint") }
+        guard parts.count == 2 else { throw SDPError.malformed("malformed a=fingerprint") }
         let hex = parts[1].split(separator: ":")
         guard hex.count >= 20, hex.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }) else {
-            throw SDPError("malformed fingerprint value")
+            throw SDPError.malformed("malformed fingerprint value")
         }
         return (parts[0].lowercased(), parts[1].uppercased())
     }
 
     static func apply(_ name: String, _ argument: String?, to m: inout Media) throws(SDPError) {
         func payloadType(_ text: Substring) throws(SDPError) -> UInt8 {
-            guard let pt = UInt8(text), pt < 128 else { throw SDPError("bad payload type \"\(text)\"") }
+            guard let pt = UInt8(text), pt < 128 else { throw SDPError.malformed("bad payload type \"\(text)\"") }
             return pt
         }
         switch name {
@@ -133,11 +147,11 @@ public struct SessionDescription: Sendable, Equatable {
         case "setup": m.setup = argument
         case "fingerprint": m.fingerprint = prefer(m.fingerprint, try fingerprint(argument))
         case "rtpmap":
-            guard let argument, let space = argument.firstIndex(of: " ") else { throw SDPError("malformed a=rtpmap") }
+            guard let argument, let space = argument.firstIndex(of: " ") else { throw SDPError.malformed("malformed a=rtpmap") }
             let pt = try payloadType(argument[..<space])
             let encoding = argument[argument.index(after: space)...].split(separator: "/")
-            guard encoding.count >= 2, let rate = Int(encoding[1]), rate > 0 else { throw SDPError("malformed a=rtpmap encoding") }
-            guard m.codecs.count < 128 else { throw SDPError("too many codecs") }
+            guard encoding.count >= 2, let rate = Int(encoding[1]), rate > 0 else { throw SDPError.malformed("malformed a=rtpmap encoding") }
+            guard m.codecs.count < 128 else { throw SDPError.limitExceeded("too many codecs") }
             m.codecs.append(RTPMap(payloadType: pt, name: encoding[0].lowercased(), clockRate: rate,
                                    channels: encoding.count > 2 ? Int(encoding[2]) : nil, parameters: [:], feedback: []))
         case "fmtp":
@@ -158,7 +172,7 @@ public struct SessionDescription: Sendable, Equatable {
             guard let argument else { return }
             let parts = argument.split(separator: " ")
             guard parts.count >= 2, let first = parts[0].split(separator: "/").first, let id = UInt8(first), (1...255).contains(id) else {
-                throw SDPError("malformed a=extmap")
+                throw SDPError.malformed("malformed a=extmap")
             }
             m.extensions.append((id, String(parts[1])))
         case "ssrc":

@@ -23,10 +23,22 @@ public struct TransportAddress: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-public struct STUNError: Error, Sendable, CustomStringConvertible, Equatable {
-    public var reason: String
+/// Why bytes are not a STUN message we can read.
+public enum STUNError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// Shorter than its header or an attribute says.
+    case truncated(String)
+    /// A field the format forbids (type bits, length, cookie).
+    case malformed(String)
+    /// More attributes than we read.
+    case limitExceeded(String)
+
+    /// What went wrong, for logs and error responses.
+    public var reason: String {
+        switch self {
+        case let .truncated(text), let .malformed(text), let .limitExceeded(text): text
+        }
+    }
     public var description: String { reason }
-    init(_ reason: String) { self.reason = reason }
 }
 
 /// One STUN message (RFC 8489), parsed with every length checked against the bytes that are there.
@@ -62,29 +74,29 @@ public struct STUNMessage: Sendable {
     }
 
     public init(parsing bytes: [UInt8]) throws(STUNError) {
-        guard bytes.count >= STUNMessage.headerSize else { throw STUNError("shorter than a STUN header") }
-        guard bytes[0] & 0xC0 == 0 else { throw STUNError("top bits of the type are not zero") }
+        guard bytes.count >= STUNMessage.headerSize else { throw STUNError.truncated("shorter than a STUN header") }
+        guard bytes[0] & 0xC0 == 0 else { throw STUNError.malformed("top bits of the type are not zero") }
         let type = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
         let length = Int(bytes[2]) << 8 | Int(bytes[3])
-        guard length % 4 == 0 else { throw STUNError("length \(length) is not a multiple of 4") }
+        guard length % 4 == 0 else { throw STUNError.malformed("length \(length) is not a multiple of 4") }
         guard length + STUNMessage.headerSize == bytes.count else {
-            throw STUNError("length \(length) does not match the \(bytes.count - STUNMessage.headerSize) bytes after the header")
+            throw STUNError.malformed("length \(length) does not match the \(bytes.count - STUNMessage.headerSize) bytes after the header")
         }
-        guard STUNMessage.looksLikeSTUN(bytes) else { throw STUNError("no magic cookie") }
+        guard STUNMessage.looksLikeSTUN(bytes) else { throw STUNError.malformed("no magic cookie") }
         method = (type & 0x000F) | (type & 0x00E0) >> 1 | (type & 0x3E00) >> 2
         messageClass = Class(rawValue: type & 0x0110)!
         transactionID = Array(bytes[8..<20])
         var attributes: [Attribute] = []
         var offset = STUNMessage.headerSize
         while offset < bytes.count {
-            guard offset + 4 <= bytes.count else { throw STUNError("truncated attribute header at \(offset)") }
+            guard offset + 4 <= bytes.count else { throw STUNError.truncated("truncated attribute header at \(offset)") }
             let attrType = UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
             let attrLength = Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
             let end = offset + 4 + attrLength
-            guard end <= bytes.count else { throw STUNError("attribute 0x\(String(attrType, radix: 16)) runs past the end") }
+            guard end <= bytes.count else { throw STUNError.truncated("attribute 0x\(String(attrType, radix: 16)) runs past the end") }
             attributes.append(Attribute(type: attrType, value: Array(bytes[(offset + 4)..<end]), offset: offset))
             offset = end + (4 - attrLength % 4) % 4
-            guard attributes.count <= 64 else { throw STUNError("too many attributes") }
+            guard attributes.count <= 64 else { throw STUNError.limitExceeded("too many attributes") }
         }
         self.attributes = attributes
         self.bytes = bytes

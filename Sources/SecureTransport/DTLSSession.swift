@@ -40,7 +40,7 @@ public final class DTLSSession {
     public init(role: Role, certificate: DTLSCertificate, expectedFingerprint: String?,
                 fingerprintAlgorithm: String = "sha-256") throws(SecureTransportError) {
         guard DTLSCertificate.fingerprintAlgorithms.contains(fingerprintAlgorithm.lowercased()) else {
-            throw SecureTransportError("the peer's fingerprint uses \(fingerprintAlgorithm); one of "
+            throw SecureTransportError.unsupported("the peer's fingerprint uses \(fingerprintAlgorithm); one of "
                                        + "\(DTLSCertificate.fingerprintAlgorithms.sorted().joined(separator: ", ")) is required")
         }
         guard let ssl = SSL_new(certificate.context) else { throw .openSSL("cannot create a DTLS session") }

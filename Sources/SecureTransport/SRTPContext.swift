@@ -9,7 +9,7 @@ public final class SRTPContext {
     public static let maxTrailer = Int(SRTP_MAX_TRAILER_LEN)
 
     public init(profile: SRTPKeyMaterial.Profile, key: [UInt8], inbound: Bool) throws(SecureTransportError) {
-        guard srtpLibrary else { throw SecureTransportError("libsrtp could not start") }
+        guard srtpLibrary else { throw SecureTransportError.srtpFailure("libsrtp could not start") }
         var policy = srtp_policy_t()
         switch profile {
         case .aes128CmSha1_80:
@@ -28,7 +28,7 @@ public final class SRTPContext {
             policy.key = buffer.baseAddress
             return srtp_create(&session, &policy)
         }
-        guard status == srtp_err_status_ok else { throw SecureTransportError("cannot create an SRTP session (libsrtp status \(status.rawValue))") }
+        guard status == srtp_err_status_ok else { throw SecureTransportError.srtpFailure("cannot create an SRTP session (libsrtp status \(status.rawValue))") }
     }
 
     deinit { if let session { srtp_dealloc(session) } }

@@ -94,8 +94,10 @@ func rtp(_ seq: UInt16) -> [UInt8] {
     }
 
     @Test func anUnknownFingerprintHashIsRefused() {
-        #expect(throws: SecureTransportError.self) {
+        #expect {
             _ = try DTLSSession(role: .server, certificate: serverCertificate, expectedFingerprint: "AA", fingerprintAlgorithm: "md5")
+        } throws: { error in
+            if case .unsupported = error as? SecureTransportError { true } else { false }
         }
     }
 

@@ -37,7 +37,7 @@ func connect(now: RTPTime = 0) throws -> Connected {
     let check = STUNMessageBuilder.iceCheck(remoteUfrag: "srvr", localUfrag: "pubr", remotePassword: "serverpassword0123456789")
     let stun = session.receive(check, from: peer, now: now)
     guard case let .send(response, to)? = stun.first, to == peer, (try? STUNMessage(parsing: response))?.messageClass == .success else {
-        throw SDPError("ICE check not answered")
+        throw SDPError.refused("ICE check not answered")
     }
     let client = try DTLSSession(role: .client, certificate: publisherCertificate, expectedFingerprint: serverCertificate.fingerprint)
     var toServer = client.start()
@@ -51,7 +51,7 @@ func connect(now: RTPTime = 0) throws -> Connected {
         }
         toServer = toClient.flatMap { client.receive($0) }
     }
-    guard case let .connected(keys) = client.state else { throw SDPError("publisher not connected: \(client.state)") }
+    guard case let .connected(keys) = client.state else { throw SDPError.refused("publisher not connected: \(client.state)") }
     return Connected(session: session, send: try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false),
                      receive: try SRTPContext(profile: keys.profile, key: keys.serverKey, inbound: true), outputs: outputs)
 }

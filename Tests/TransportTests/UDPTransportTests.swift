@@ -71,7 +71,7 @@ func connectPublisher(to transport: UDPTransport, sessionID: String) async throw
     let port = transport.localPort
     socket.send(STUNMessageBuilder.iceCheck(remoteUfrag: "srvr", localUfrag: "pubr", remotePassword: "serverpassword0123456789"), port: port)
     guard let response = socket.receive(), (try? STUNMessage(parsing: response))?.messageClass == .success else {
-        throw SDPError("the ICE check was not answered")
+        throw SDPError.refused("the ICE check was not answered")
     }
     let dtls = try DTLSSession(role: .client, certificate: publisher, expectedFingerprint: server.fingerprint)
     for d in dtls.start() { socket.send(d, port: port) }
@@ -80,7 +80,7 @@ func connectPublisher(to transport: UDPTransport, sessionID: String) async throw
         if let d = socket.receive() { for reply in dtls.receive(d) { socket.send(reply, port: port) } }
         else { for retry in dtls.handleTimeout() { socket.send(retry, port: port) } }
     }
-    guard case let .connected(keys) = dtls.state else { throw SDPError("DTLS: \(dtls.state)") }
+    guard case let .connected(keys) = dtls.state else { throw SDPError.refused("DTLS: \(dtls.state)") }
     return (socket, try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false))
 }
 
