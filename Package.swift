@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "mcu-record", targets: ["mcu-record"]),
         .executable(name: "mcu-record-server", targets: ["mcu-record-server"]),
+        .executable(name: "mcu-record-publish", targets: ["mcu-record-publish"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C headers only: each wrapper module below is the single owner of these pointers.
@@ -50,7 +52,8 @@ let package = Package(
         .target(name: "Rooms", dependencies: ["Recorder", "Output", "Compositor", "Codecs", "Layout", "MediaCore", "Text", "RTP", "SDP", "Session",
                                               "SecureTransport", "Transport", .product(name: "Logging", package: "swift-log"),
                                               .product(name: "Metrics", package: "swift-metrics")]),
-        .target(name: "Publisher", dependencies: ["Codecs", "Text", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport"]),
+        .target(name: "Publisher", dependencies: ["Codecs", "Text", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport",
+                                                  .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         // HTTP only: maps requests onto room commands; no media code.
         .target(name: "Server", dependencies: ["Rooms", "Recorder", "Layout", "MediaCore",
                                                .product(name: "Hummingbird", package: "hummingbird"),
@@ -59,9 +62,15 @@ let package = Package(
         // Every outside-input parser as a function of bytes: driven by libFuzzer (`make fuzz`), replayed by the tests.
         .target(name: "FuzzTargets", dependencies: ["Layout", "MediaCore", "RTP", "SDP", "STUN"]),
         .target(name: "CommandSupport", dependencies: ["Layout", "MediaCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        // Files and publishing; no HTTP server linked, so composing keeps a small footprint.
+        // Files; no HTTP stack linked (it loads full Foundation), so composing keeps a small footprint. `--room` and
+        // `publish` hand over to the executables below.
         .executableTarget(name: "mcu-record", dependencies: [
-            "CommandSupport", "Recorder", "Layout", "MediaCore", "Codecs", "Publisher",
+            "CommandSupport", "Recorder", "Layout", "MediaCore", "Codecs",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The built-in WebRTC publisher (`mcu-record publish`).
+        .executableTarget(name: "mcu-record-publish", dependencies: [
+            "CommandSupport", "Publisher", "Codecs", "MediaCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The live room (`mcu-record --room` runs it).

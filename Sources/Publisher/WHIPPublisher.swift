@@ -17,7 +17,6 @@ public final class WHIPPublisher {
     let certificate: DTLSCertificate
     let ufrag = WHIPPublisher.random(8), pwd = WHIPPublisher.random(24)
     public private(set) var location: String?
-    private var host = "", port = 0
 
     public init() throws { certificate = try DTLSCertificate() }
 
@@ -70,20 +69,17 @@ public final class WHIPPublisher {
                 feed = try PatternFeed(size: size, fps: fps, colour: colour, tone: tone, resizeEvery: churn.resizeEvery)
             }
         } catch { throw Failure(description: "\(error)") }
-        guard whip.hasPrefix("http://") else { throw Failure(description: "only http:// WHIP URLs are supported") }
-        let rest = whip.dropFirst(7)
-        let authority = rest.prefix { $0 != "/" }, path = String(rest.dropFirst(authority.count))
-        let hostPort = authority.split(separator: ":")
-        guard let first = hostPort.first else { throw Failure(description: "no host in \(whip)") }
-        host = String(first); port = hostPort.count > 1 ? Int(hostPort[1]) ?? 80 : 80
-        let query = name.isEmpty ? "" : "?name=" + name.utf8.map { c -> String in
+        guard whip.hasPrefix("http://") || whip.hasPrefix("https://") else { throw Failure(description: "a WHIP URL is http:// or https://, not \(whip)") }
+        let query = name.isEmpty ? "" : (whip.contains("?") ? "&" : "?") + "name=" + name.utf8.map { c -> String in
             let ch = Character(Unicode.Scalar(c))
-            return ch.isLetter || ch.isNumber ? String(ch) : "%" + String(c, radix: 16, uppercase: true)
+            return ch.isASCII && (ch.isLetter || ch.isNumber) ? String(ch) : "%" + (c < 16 ? "0" : "") + String(c, radix: 16, uppercase: true)
         }.joined()
-        let response = try HTTP.request(host: host, port: port, method: "POST", path: path + query, token: token,
-                                        contentType: "application/sdp", body: offer)
+        let http = WHIPClient(token: token)
+        defer { http.shutdown() }
+        let response: WHIPClient.Response
+        do { response = try http.offer(offer, to: whip + query, name: name.allSatisfy(\.isASCII) ? name : "") } catch { throw Failure(description: "cannot reach \(whip): \(error)") }
         guard response.status == 201 else { throw Failure(description: "WHIP answered \(response.status): \(response.body)") }
-        location = response.headers["location"]
+        location = response.location
         let answer = try SessionDescription(parsing: response.body)
         guard let media = answer.media.first, let remoteUfrag = media.iceUfrag, let remotePwd = media.icePwd,
               let candidate = response.body.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("a=candidate:") }) else {
@@ -92,7 +88,7 @@ public final class WHIPPublisher {
         let fields = candidate.split(separator: " ")
         guard fields.count >= 6, let mediaPort = Int(fields[5]) else { throw Failure(description: "malformed candidate") }
         let socket = try UDPSocket(host: String(fields[4]), port: mediaPort)
-        defer { leave(token: token) }
+        defer { leave(http) }
 
         let check = STUNMessageBuilder.iceCheck(remoteUfrag: remoteUfrag, localUfrag: ufrag, remotePassword: remotePwd)
         var answered = false
@@ -118,61 +114,14 @@ public final class WHIPPublisher {
         statistics = sender.statistics
     }
 
-    private func leave(token: String?) {
+    private func leave(_ http: WHIPClient) {
         guard let location else { return }
-        _ = try? HTTP.request(host: host, port: port, method: "DELETE", path: location, token: token, contentType: nil, body: nil)
+        _ = try? http.end(location)
     }
 
     static func random(_ n: Int) -> String {
         let a = Array("abcdefghijklmnopqrstuvwxyz0123456789")
         return String((0..<n).map { _ in a[Int.random(in: 0..<a.count)] })
-    }
-}
-
-/// The little HTTP/1.1 WHIP needs: one request per connection.
-enum HTTP {
-    struct Response { var status: Int; var headers: [String: String]; var body: String }
-
-    static func request(host: String, port: Int, method: String, path: String, token: String?, contentType: String?, body: String?) throws -> Response {
-        var hints = addrinfo(ai_flags: 0, ai_family: AF_INET, ai_socktype: Int32(SOCK_STREAM.rawValue), ai_protocol: 0, ai_addrlen: 0, ai_addr: nil, ai_canonname: nil, ai_next: nil)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else { throw WHIPPublisher.Failure(description: "cannot resolve \(host)") }
-        defer { freeaddrinfo(result) }
-        let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, 0)
-        defer { close(fd) }
-        guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else { throw WHIPPublisher.Failure(description: "cannot connect to \(host):\(port)") }
-        var text = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
-        if let token { text += "Authorization: Bearer \(token)\r\n" }
-        if let contentType { text += "Content-Type: \(contentType)\r\n" }
-        text += "Content-Length: \(body?.utf8.count ?? 0)\r\n\r\n" + (body ?? "")
-        let bytes = Array(text.utf8)
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw WHIPPublisher.Failure(description: "connection closed while sending") }
-            sent += n
-        }
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        while true {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n <= 0 { break }
-            received += buffer.prefix(n)
-            if received.count > 1 << 20 { break }
-        }
-        guard let end = (0..<max(0, received.count - 3)).first(where: { received[$0] == 13 && received[$0 + 1] == 10 && received[$0 + 2] == 13 && received[$0 + 3] == 10 }) else {
-            throw WHIPPublisher.Failure(description: "malformed HTTP response")
-        }
-        let head = String(decoding: received[..<end], as: UTF8.self).split(whereSeparator: \.isNewline)
-        guard let statusLine = head.first, statusLine.split(separator: " ").count >= 2, let status = Int(statusLine.split(separator: " ")[1]) else {
-            throw WHIPPublisher.Failure(description: "malformed HTTP status line")
-        }
-        var headers: [String: String] = [:]
-        for line in head.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].drop { $0 == " " }.description
-        }
-        return Response(status: status, headers: headers, body: String(decoding: received[(end + 4)...], as: UTF8.self))
     }
 }
 

@@ -20,8 +20,20 @@ struct MCURecord: AsyncParsableCommand {
         with a JSON layout. Layouts: grid, speaker, pip, presentation, single, or a file (see Layouts/README.md).
         """,
         version: "0.1.0",
-        subcommands: [RoomCommand.self, Compose.self, PublishCommand.self, RecoverCommand.self],
+        subcommands: [RoomCommand.self, Compose.self, PublishForward.self, RecoverCommand.self],
         defaultSubcommand: RoomCommand.self)
+
+    /// `publish` goes to its own program before any parsing here, so its `--help` and its errors are its own.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "publish" { Self.exit(withError: handOver(to: "mcu-record-publish", what: "the publisher", arguments: Array(arguments.dropFirst()))) }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asynchronous = command as? AsyncParsableCommand { try await asynchronous.run() } else { try command.run() }
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
 }
 
 /// Set from the signal handler; read by the compositor loop.

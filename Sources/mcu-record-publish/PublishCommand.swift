@@ -9,9 +9,12 @@ import MediaCore
 import Publisher
 import Synchronization
 
+/// `mcu-record publish` (which hands over to this program, installed next to it): its own executable because its
+/// HTTP client loads full Foundation, which `mcu-record compose` does without.
+@main
 struct PublishCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "publish",
+        commandName: "mcu-record publish",
         abstract: "Publish to a WHIP endpoint as a participant would: a live test pattern, or a pre-encoded file.",
         discussion: """
         Without --file it sends a live-encoded test pattern (VP8 + Opus): a coloured picture with a frame counter, \
@@ -20,7 +23,7 @@ struct PublishCommand: ParsableCommand {
         Example: `mcu-record publish --whip http://127.0.0.1:8080/rooms/demo/whip --name Alice --duration 30`.
         """)
 
-    @Option(name: .long, help: "WHIP endpoint URL (http://).")
+    @Option(name: .long, help: "WHIP endpoint URL (http:// or https://; redirects are followed).")
     var whip: String
 
     @Option(name: .long, help: "Participant name.")
