@@ -189,47 +189,6 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
         return try #require(canvas.snapshot(time: time))
     }
 
-    @Test func joinsAndLeavesFollowTheClock() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("live-engine-\(getpid()).mp4").path
-        let size = PixelSize(width: 320, height: 180)
-        let writer = try RecordingSink(path: path, settings: EncoderSettings(size: size, fps: Rational(10), preset: "ultrafast"))
-        let layout = try #require(LayoutPresets.document(named: "grid"))
-        let engine = try CompositionEngine(layout: layout, canvasSize: size, fps: Rational(10), sinks: [writer], text: nil)
-        let origin: Microseconds = 50_000_000
-        let red = SourceBuffer(mode: .live), blue = SourceBuffer(mode: .live)
-        engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: "red", start: origin, hasAudio: false, sequence: 0), buffer: red))
-        var clock = origin
-        var produced: Microseconds = origin
-        var blueJoined = false, redLeft = false
-        try engine.runLive(origin: origin, latency: 200_000, now: { clock }, sleep: { wait in
-            clock += wait
-            // The "network": a picture every 50 ms, arriving 100 ms after its capture time.
-            while produced + 100_000 <= clock {
-                if produced < origin + 2_000_000 { red.pushVideo(try! colourPicture("ff0000", time: produced)) }
-                if produced >= origin + 1_000_000 { blue.pushVideo(try! colourPicture("0000ff", time: produced)) }
-                produced += 50_000
-            }
-            if !blueJoined && clock >= origin + 1_000_000 {
-                blueJoined = true
-                engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: "blue", start: origin + 1_000_000, hasAudio: false, sequence: 1), buffer: blue))
-            }
-            if !redLeft && clock >= origin + 2_000_000 { redLeft = true; engine.leave(id: "red", at: origin + 2_000_000) }
-        }, shouldStop: { engine.frameIndex >= 30 })
-        _ = try writer.finish()
-        let reader = try MediaFileReader(path: path, wantAudio: false)
-        var pictures: [VideoPicture] = []
-        while reader.step(onVideo: { pictures.append($0) }, onAudio: { _ in }) {}
-        #expect(pictures.count == 30)
-        func colour(_ p: VideoPicture, _ x: Int) -> (y: Double, u: Double, v: Double) { p.meanYUV(in: PixelRect(x: x, y: 80, width: 20, height: 20))! }
-        let r = RGBAColor(hex: "ff0000")!.yuv, b = RGBAColor(hex: "0000ff")!.yuv
-        func near(_ c: (y: Double, u: Double, v: Double), _ e: (y: UInt8, u: UInt8, v: UInt8)) -> Bool {
-            abs(c.y - Double(e.y)) < 15 && abs(c.u - Double(e.u)) < 15 && abs(c.v - Double(e.v)) < 15
-        }
-        #expect(near(colour(pictures[5], 150), r), "0.5 s: red alone")
-        #expect(near(colour(pictures[15], 70), r) && near(colour(pictures[15], 230), b), "1.5 s: red and blue side by side")
-        #expect(near(colour(pictures[25], 150), b), "2.5 s: blue alone after red left")
-    }
-
     /// A 160x90, 10 fps engine writing to a temporary file.
     func smallEngine(_ name: String, preset: String, encoderPreset: String = "ultrafast") throws -> (String, RecordingSink, CompositionEngine) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(getpid()).mp4").path
