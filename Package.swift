@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "Rooms", dependencies: ["Recorder", "Output", "Compositor", "Codecs", "Layout", "MediaCore", "Text", "RTP", "SDP", "Session",
                                               "SecureTransport", "Transport", .product(name: "Logging", package: "swift-log"),
                                               .product(name: "Metrics", package: "swift-metrics")]),
-        .target(name: "Publisher", dependencies: ["Codecs", "Text", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport",
+        .target(name: "Publisher", dependencies: ["Codecs", "Compositor", "Text", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport",
                                                   .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         // HTTP only: maps requests onto room commands; no media code.
         .target(name: "Server", dependencies: ["Rooms", "Recorder", "Layout", "MediaCore",

@@ -1,7 +1,7 @@
 import CFFmpeg
 import MediaCore
 
-/// The composite picture: a 4:2:0 frame that the compositor draws into and the encoder reads.
+/// The composite picture: a 4:2:0 frame that the compositor draws into (through `withPlanes`) and the encoder reads.
 /// Owned by one thread (the compositor's); not Sendable.
 public final class VideoCanvas {
     let frame: UnsafeMutablePointer<AVFrame>
@@ -39,84 +39,16 @@ public final class VideoCanvas {
         try check(av_frame_make_writable(frame), .codecFailure, "cannot make the canvas writable")
     }
 
-    /// Fills a rectangle (clipped to the canvas; even-aligned for chroma) with an opaque colour,
-    /// or blends it when the colour has alpha.
-    public func fill(_ rect: PixelRect, color: RGBAColor) {
-        let r = rect.intersection(PixelRect(x: 0, y: 0, width: size.width, height: size.height))
-        guard !r.isEmpty, color.a > 0 else { return }
-        let (cy, cu, cv) = color.yuv
-        if color.a == 255 {
-            fillPlane(0, x: r.x, y: r.y, width: r.width, height: r.height, value: cy)
-            let cx0 = r.x >> 1, cy0 = r.y >> 1, cx1 = (r.maxX + 1) >> 1, cy1 = (r.maxY + 1) >> 1
-            fillPlane(1, x: cx0, y: cy0, width: cx1 - cx0, height: cy1 - cy0, value: cu)
-            fillPlane(2, x: cx0, y: cy0, width: cx1 - cx0, height: cy1 - cy0, value: cv)
-        } else {
-            let a = Int(color.a)
-            blendPlane(0, x: r.x, y: r.y, width: r.width, height: r.height, value: cy, alpha: a)
-            let cx0 = r.x >> 1, cy0 = r.y >> 1, cx1 = (r.maxX + 1) >> 1, cy1 = (r.maxY + 1) >> 1
-            blendPlane(1, x: cx0, y: cy0, width: cx1 - cx0, height: cy1 - cy0, value: cu, alpha: a)
-            blendPlane(2, x: cx0, y: cy0, width: cx1 - cx0, height: cy1 - cy0, value: cv, alpha: a)
-        }
-    }
-
-    public func fill(color: RGBAColor) {
-        fill(PixelRect(x: 0, y: 0, width: size.width, height: size.height), color: color)
-    }
-
-    /// Draws a frame of `width` pixels inside `rect`'s edges.
-    public func strokeBorder(_ rect: PixelRect, width: Int, color: RGBAColor) {
-        guard width > 0 else { return }
-        let w = min(width, rect.width / 2, rect.height / 2)
-        fill(PixelRect(x: rect.x, y: rect.y, width: rect.width, height: w), color: color)
-        fill(PixelRect(x: rect.x, y: rect.maxY - w, width: rect.width, height: w), color: color)
-        fill(PixelRect(x: rect.x, y: rect.y + w, width: w, height: rect.height - 2 * w), color: color)
-        fill(PixelRect(x: rect.maxX - w, y: rect.y + w, width: w, height: rect.height - 2 * w), color: color)
-    }
-
-    private func fillPlane(_ index: Int, x: Int, y: Int, width: Int, height: Int, value: UInt8) {
-        guard width > 0, height > 0, let base = plane(frame, index) else { return }
-        let s = stride(frame, index)
-        for row in y..<(y + height) {
-            (base + row * s + x).update(repeating: value, count: width)
-        }
-    }
-
-    private func blendPlane(_ index: Int, x: Int, y: Int, width: Int, height: Int, value: UInt8, alpha: Int) {
-        guard width > 0, height > 0, let base = plane(frame, index) else { return }
-        let s = stride(frame, index)
-        let v = Int(value) * alpha, inv = 255 - alpha
-        for row in y..<(y + height) {
-            let p = base + row * s + x
-            for i in 0..<width { p[i] = UInt8((Int(p[i]) * inv + v + 127) / 255) }
-        }
-    }
-
-    /// Blends `mask` in one colour with its top-left corner at (`x`, `y`), clipped to `clip` and the canvas.
-    public func blend(_ mask: AlphaMask, x: Int, y: Int, color: RGBAColor, opacity: Double = 1, clip: PixelRect? = nil) {
-        let bounds = PixelRect(x: 0, y: 0, width: size.width, height: size.height)
-        let area = PixelRect(x: x, y: y, width: mask.width, height: mask.height)
-            .intersection(clip.map { $0.intersection(bounds) } ?? bounds)
-        guard !area.isEmpty, let py = plane(frame, 0), let pu = plane(frame, 1), let pv = plane(frame, 2) else { return }
-        let (cy, cu, cv) = color.yuv
-        let scale = Int((opacity * Double(color.a)).rounded())
-        let sy = stride(frame, 0), su = stride(frame, 1)
-        mask.pixels.withUnsafeBufferPointer { m in
-            for row in area.y..<area.maxY {
-                let mrow = (row - y) * mask.width - x
-                let yp = py + row * sy
-                let chroma = row & 1 == 0
-                for col in area.x..<area.maxX {
-                    let a = Int(m[mrow + col]) * scale / 255
-                    if a == 0 { continue }
-                    yp[col] = UInt8((Int(yp[col]) * (255 - a) + Int(cy) * a + 127) / 255)
-                    if chroma && col & 1 == 0 {
-                        let ci = (row >> 1) * su + (col >> 1)
-                        pu[ci] = UInt8((Int(pu[ci]) * (255 - a) + Int(cu) * a + 127) / 255)
-                        pv[ci] = UInt8((Int(pv[ci]) * (255 - a) + Int(cv) * a + 127) / 255)
-                    }
-                }
-            }
-        }
+    /// The canvas's Y, U and V planes (4:2:0) with their row strides, for drawing (the compositor's `CanvasDrawing`);
+    /// the spans are valid during `body` only. Call `makeWritable()` first if an encoder may still hold the buffers.
+    public func withPlanes<R>(_ body: (_ y: inout MutableSpan<UInt8>, _ u: inout MutableSpan<UInt8>, _ v: inout MutableSpan<UInt8>,
+                                       _ strides: (y: Int, u: Int, v: Int)) throws -> R) rethrows -> R {
+        let strides = (y: stride(frame, 0), u: stride(frame, 1), v: stride(frame, 2))
+        let chromaRows = (size.height + 1) / 2
+        var y = UnsafeMutableBufferPointer(start: plane(frame, 0), count: strides.y * size.height).mutableSpan
+        var u = UnsafeMutableBufferPointer(start: plane(frame, 1), count: strides.u * chromaRows).mutableSpan
+        var v = UnsafeMutableBufferPointer(start: plane(frame, 2), count: strides.v * chromaRows).mutableSpan
+        return try body(&y, &u, &v, strides)
     }
 
     /// Copies another canvas of the same size (a pre-scaled background image).

@@ -1,4 +1,5 @@
 import Codecs
+import Compositor
 import MediaCore
 import Text
 #if canImport(Glibc)
