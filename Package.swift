@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "Publisher", dependencies: ["Codecs", "Compositor", "Text", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport",
                                                   .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         // HTTP only: maps requests onto room commands; no media code.
-        .target(name: "Server", dependencies: ["Rooms", "Recorder", "Layout", "MediaCore",
+        .target(name: "Server", dependencies: ["Rooms", "Layout", "MediaCore",
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "Logging", package: "swift-log"),
                                                .product(name: "Metrics", package: "swift-metrics")]),

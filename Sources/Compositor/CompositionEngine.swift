@@ -266,7 +266,7 @@ public final class CompositionEngine {
     /// Each output frame shows every source's picture nearest to its time (the newest one at or before half a
     /// frame later), as ffmpeg's fps filter rounds: a picture is never more than half a frame early or late
     /// against the audio, instead of up to a whole frame late.
-    private var halfFrame: Microseconds { fps.tickTime(1) / 2 }
+    var halfFrame: Microseconds { fps.tickTime(1) / 2 }
 
     /// Takes effect at the next tick.
     public func apply(_ layout: LayoutDocument) {
@@ -288,44 +288,8 @@ public final class CompositionEngine {
     /// The source of participant `id` that is still in the room.
     public func source(_ id: String) -> Source? { sources.first { $0.descriptor.id == id && $0.descriptor.end == nil } }
 
-    /// Paced runs: changes at set times on the output timeline (a replayed events file), applied before the first
-    /// frame at or after their time. Call before `runToEnd`.
-    private var scheduled: [(time: Microseconds, change: (CompositionEngine) -> Void)] = []
-    public func schedule(at time: Microseconds, _ change: @escaping (CompositionEngine) -> Void) {
-        let index = scheduled.firstIndex { $0.time > time } ?? scheduled.count
-        scheduled.insert((time, change), at: index)
-    }
-
-    /// Paced run over sources that all end (files): returns when the last one has ended.
-    public func runToEnd(progress: (Microseconds) -> Void, shouldStop: () -> Bool) throws(MediaError) {
-        while !shouldStop() {
-            let t = fps.tickTime(frameIndex)
-            var pictures: [String: VideoPicture] = [:]
-            for source in sources where source.descriptor.hasVideo {
-                if let p = source.buffer.picture(atOrBefore: t + halfFrame) { pictures[source.descriptor.id] = p }
-            }
-            var allEnded = true
-            var end: Microseconds = 0
-            for source in sources {
-                if let ended = source.buffer.endTime {
-                    if source.descriptor.end.map({ ended < $0 }) ?? true { source.descriptor.end = ended }
-                    end = max(end, ended)
-                } else {
-                    allEnded = false
-                }
-            }
-            // 1 ms of slack: containers round timestamps to milliseconds.
-            if allEnded && t >= end - 1_000 { break }
-            while let next = scheduled.first, next.time <= t {
-                scheduled.removeFirst()
-                next.change(self)
-            }
-            try tick(time: t, pictures: pictures)
-            progress(t)
-        }
-        // Audio up to the exact end of the last frame.
-        try mixAudio(until: (origin + fps.tickTime(frameIndex)) * Int64(AudioSamples.sampleRate) / 1_000_000)
-    }
+    /// Changes at set times on the output timeline for paced runs (`schedule(at:_:)`).
+    var scheduled: [(time: Microseconds, change: (CompositionEngine) -> Void)] = []
 
     /// Per-source tile statistics so far, in join order.
     public var statistics: [SourceStatistics] {
@@ -387,7 +351,7 @@ public final class CompositionEngine {
         try mixAudio(until: (origin + fps.tickTime(frameIndex)) * Int64(AudioSamples.sampleRate) / 1_000_000)
     }
 
-    private func mixAudio(until target: Int64) throws(MediaError) {
+    func mixAudio(until target: Int64) throws(MediaError) {
         while audioPosition < target {
             let count = Int(min(Int64(AudioMixer.blockSamples), target - audioPosition))
             let time = audioPosition * 1_000_000 / Int64(AudioSamples.sampleRate)

@@ -1,7 +1,6 @@
 import HTTPTypes
 import Hummingbird
 import Layout
-import Recorder
 import MediaCore
 import Rooms
 import NIOCore
