@@ -34,20 +34,8 @@ public final class LiveRoom: @unchecked Sendable {
     /// Participants who left the recording in progress, by name: one who reconnects under the same name gets
     /// its source (and so its tile) back.
     private var departed: [String: String] = [:]
-    /// One recording in progress at most. `@unchecked Sendable`: `stopping` and `finished` are only touched under
-    /// the room's `lock`; the rest is immutable (the engine is driven by its own thread and its thread-safe calls).
-    final class Recording: @unchecked Sendable {
-        let engine: CompositionEngine
-        let output: String
-        let origin: Microseconds
-        let record: RecordingRecord
-        var stopping = false
-        var finished: Result<LiveRecordingSummary, MediaError>?
-        init(engine: CompositionEngine, output: String, origin: Microseconds, record: RecordingRecord) {
-            self.engine = engine; self.output = output; self.origin = origin; self.record = record
-        }
-    }
-    var recording: Recording?
+    /// One recording in progress at most.
+    var recording: RecordingSession?
     private var starting = false
     /// The layout in force (for the next recording too); only under `lock`.
     var currentLayout: LayoutDocument
@@ -84,25 +72,16 @@ public final class LiveRoom: @unchecked Sendable {
     /// The recording in progress: its file and how long it has run.
     public var recordingState: (path: String, duration: Microseconds)? {
         let now = clock()
-        return lock.withLock { recording.flatMap { $0.finished == nil ? ($0.output, max(0, now - $0.origin)) : nil } }
+        guard let recording = lock.withLock({ recording }), !recording.isFinished else { return nil }
+        return (recording.output, max(0, now - recording.origin))
     }
 
-    /// Starts recording to `output` now, with everyone present. Throws `conflict` when already recording.
+    /// Starts recording to `output` now, with everyone present. Throws `conflict` when already recording. Opens the
+    /// encoder and the files: blocking work, call off the cooperative pool.
     public func start(output: String, settings: EncoderSettings) throws(MediaError) {
-        let (presentation, layout) = lock.withLock { (currentPresentation, currentLayout) }
-        let fonts = presentation.fontPath
-        let text = try? TextRenderer(fontPath: fonts)
-        var overlays: [any FrameOverlay] = []
-        for mark in presentation.watermarks {
-            overlays.append(WatermarkOverlay(item: mark.item, image: mark.image, text: text))
-        }
-        if let style = presentation.chat {
-            let chatText = try TextRenderer(fontPath: style.font ?? fonts)
-            overlays.append(ChatOverlay(style: style, text: chatText))
-        }
         let busy = lock.withLock { () -> String? in
             if let current = self.recording {
-                guard current.finished != nil else { return current.output }
+                guard current.isFinished else { return current.output }
                 self.recording = nil          // it failed by itself: a new one may start
             }
             if starting { return "a file" }
@@ -111,66 +90,24 @@ public final class LiveRoom: @unchecked Sendable {
         }
         if let busy { throw MediaError(.conflict, "room \(name) is already recording to \(busy)") }
         defer { lock.withLock { starting = false } }
-        let writer = try RecordingSink(path: output, settings: settings)
-        let engine = try CompositionEngine(layout: layout, canvasSize: settings.size, fps: settings.fps, sinks: [writer], text: text)
-        engine.overlays = overlays
-        let record = try RecordingRecord(recording: output, chatLifetime: presentation.chat?.lifetime ?? 30)
+        let (presentation, layout) = lock.withLock { (currentPresentation, currentLayout) }
         let origin = clock()
-        let recording = Recording(engine: engine, output: output, origin: origin, record: record)
+        let recording = try RecordingSession(output: output, settings: settings, layout: layout, presentation: presentation, origin: origin)
         lock.withLock {
             self.recording = recording
             lastOrigin = origin
             // A layout put in force while the engine was being made applies from its first frame.
             let latest = currentLayout
             recording.engine.perform { $0.apply(latest) }
-            record.write("recording", time: 0, ["room": .string(name), "file": .string(output), "layout": latest.source])
+            recording.record.write("recording", time: 0, ["room": .string(name), "file": .string(output), "layout": latest.source])
             departed.removeAll()
             for (id, p) in participants.sorted(by: { $0.value.sequence < $1.value.sequence }) { enter(id, p, at: origin, into: recording) }
         }
-        engine.onSpeakerChange = { speaker, time in
-            record.write("speaker", time: time, ["participant": speaker.map { .string($0) } ?? .null])
-        }
-        let rate = settings.fps.doubleValue
-        var previous = RecordingSink.LoadStep(preset: settings.preset, divisor: 1)
-        writer.onLoadChange = { step, time in
-            let reason = !step.isHeavier(than: previous) ? "keeping up again"
-                : step.divisor > previous.divisor ? "frames were late: fewer frames per second" : "frames were late: a faster encoder preset"
-            previous = step
-            record.write("load", time: time, ["frame_rate": .number((rate / Double(step.divisor) * 100).rounded() / 100),
-                                               "preset": .string(step.preset), "reason": .string(reason)])
-        }
-        let run = Handoff((engine, writer))
-        let clock = self.clock, latency = self.latency, roomName = name
-        try startThread(name: "room \(name)") { [self] in
-            let (engine, writer) = run.take()
-            var outcome: Result<LiveRecordingSummary, MediaError>
-            do {
-                try engine.runLive(origin: origin, latency: latency, now: clock, sleep: { usleep(UInt32(max(1_000, $0))) },
-                                   shouldStop: { self.lock.withLock { recording.stopping } })
-                engine.flushControls()
-                let annotations = record.close()
-                outcome = .success(LiveRecordingSummary(recording: try writer.finish(annotations: annotations), participants: engine.statistics,
-                                                        tracks: [], maxLag: engine.maxLag, finalLag: engine.lastLag,
-                                                        events: record.eventsPath, chat: record.chatPath,
-                                                        reducedRate: engine.fps.tickTime(writer.degradedTicks), lowestRate: rate / Double(writer.maxDecimation),
-                                                        fasterPreset: engine.fps.tickTime(writer.fasterPresetTicks), fastestPreset: writer.fastestPreset))
-            } catch let error as MediaError {
-                engine.flushControls()
-                _ = record.close()
-                outcome = .failure(error)
-            } catch {
-                engine.flushControls()
-                _ = record.close()
-                outcome = .failure(MediaError(.codecFailure, "room \(roomName): \(error)"))
-            }
-            self.lock.withLock { recording.finished = outcome; self.lock.broadcast() }
-            // A recording that failed on its own (a full disk, an I/O error) is reported once; the room goes on.
-            if case let .failure(error) = outcome, !self.lock.withLock({ recording.stopping }) { self.onFailure?(error) }
-        }
+        try recording.run(room: name, clock: clock, latency: latency, onFailure: onFailure)
     }
 
     /// Adds a participant to a recording's engine (caller holds `lock`).
-    private func enter(_ id: String, _ p: Participant, at time: Microseconds, into recording: Recording) {
+    private func enter(_ id: String, _ p: Participant, at time: Microseconds, into recording: RecordingSession) {
         if let earlier = departed.removeValue(forKey: p.settings.name), !participants.values.contains(where: { $0 !== p && $0.sourceID == earlier }) {
             p.sourceID = earlier
             recording.engine.rejoin(id: earlier, buffer: p.buffer)
@@ -190,16 +127,12 @@ public final class LiveRoom: @unchecked Sendable {
 
     /// Stops the recording in progress, finalizes its file and returns what was written; nil when not recording.
     public func stopRecording() throws(MediaError) -> LiveRecordingSummary? {
-        let result = lock.withLock { () -> Result<LiveRecordingSummary, MediaError>? in
-            guard let recording else { return nil }
-            recording.stopping = true
-            while recording.finished == nil { lock.wait() }
-            self.recording = nil
-            return recording.finished
-        }
+        guard let session = lock.withLock({ recording }) else { return nil }
+        let result = session.stop()
+        lock.withLock { if recording === session { recording = nil } }
         // The engine and its encoder are gone with the recording: give their memory back.
-        if result != nil { releaseFreedMemory() }
-        return try result?.get()
+        releaseFreedMemory()
+        return try result.get()
     }
 
     /// A participant joins with these tracks (`kind`: audio or video, `codec`: vp8, vp9, h264, opus). With

@@ -1,0 +1,108 @@
+import Codecs
+import Compositor
+import Layout
+import MediaCore
+import Output
+import Recorder
+import Text
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One recording of a room: its engine on a thread of its own (`room NAME`), the recording file as the engine's
+/// sink, and the events log. It finalizes when asked to stop, or ends by itself on an error (a full disk), which is
+/// reported once through `onFailure`. `@unchecked Sendable`: `stopping` and `outcome` are only touched under `lock`;
+/// everything else is set at init, and the engine is driven by its thread and its thread-safe calls.
+final class RecordingSession: @unchecked Sendable {
+    let engine: CompositionEngine
+    let sink: RecordingSink
+    let record: RecordingRecord
+    let output: String
+    /// Room time of the recording's first frame.
+    let origin: Microseconds
+    private let lock = ConditionLock()
+    private var stopping = false
+    private var outcome: Result<LiveRecordingSummary, MediaError>?
+
+    /// Opens the file, the encoder and the events log (blocking work: call off the cooperative pool).
+    init(output: String, settings: EncoderSettings, layout: LayoutDocument, presentation: RoomPresentation, origin: Microseconds) throws(MediaError) {
+        let text = try? TextRenderer(fontPath: presentation.fontPath)
+        var overlays: [any FrameOverlay] = presentation.watermarks.map { WatermarkOverlay(item: $0.item, image: $0.image, text: text) }
+        if let style = presentation.chat {
+            overlays.append(ChatOverlay(style: style, text: try TextRenderer(fontPath: style.font ?? presentation.fontPath)))
+        }
+        sink = try RecordingSink(path: output, settings: settings)
+        engine = try CompositionEngine(layout: layout, canvasSize: settings.size, fps: settings.fps, sinks: [sink], text: text)
+        engine.overlays = overlays
+        record = try RecordingRecord(recording: output, chatLifetime: presentation.chat?.lifetime ?? 30)
+        self.output = output
+        self.origin = origin
+        let record = self.record
+        engine.onSpeakerChange = { speaker, time in
+            record.write("speaker", time: time, ["participant": speaker.map { .string($0) } ?? .null])
+        }
+        let rate = settings.fps.doubleValue
+        var previous = RecordingSink.LoadStep(preset: settings.preset, divisor: 1)
+        sink.onLoadChange = { step, time in
+            let reason = !step.isHeavier(than: previous) ? "keeping up again"
+                : step.divisor > previous.divisor ? "frames were late: fewer frames per second" : "frames were late: a faster encoder preset"
+            previous = step
+            record.write("load", time: time, ["frame_rate": .number((rate / Double(step.divisor) * 100).rounded() / 100),
+                                               "preset": .string(step.preset), "reason": .string(reason)])
+        }
+    }
+
+    /// Starts the engine's thread. When no thread can be had the session is finished at once (its files closed).
+    func run(room: String, clock: @escaping @Sendable () -> Microseconds, latency: Microseconds,
+             onFailure: (@Sendable (MediaError) -> Void)?) throws(MediaError) {
+        do {
+            try startThread(name: "room \(room)") { [self] in
+                let result = record(room: room, clock: clock, latency: latency)
+                let stopped = lock.withLock { () -> Bool in
+                    outcome = result
+                    lock.broadcast()
+                    return stopping
+                }
+                // A recording that failed on its own (a full disk, an I/O error) is reported once; the room goes on.
+                if case let .failure(error) = result, !stopped { onFailure?(error) }
+            }
+        } catch {
+            _ = record.close()
+            lock.withLock { outcome = .failure(error) }
+            throw error
+        }
+    }
+
+    /// The engine's thread: frames until asked to stop, then the file finalized.
+    private func record(room: String, clock: @escaping @Sendable () -> Microseconds, latency: Microseconds) -> Result<LiveRecordingSummary, MediaError> {
+        defer { engine.flushControls() }
+        do throws(MediaError) {
+            try engine.runLive(origin: origin, latency: latency, now: clock, sleep: { usleep(UInt32(max(1_000, $0))) },
+                               shouldStop: { self.lock.withLock { self.stopping } })
+            engine.flushControls()
+            let annotations = record.close()
+            let rate = engine.fps.doubleValue
+            return .success(LiveRecordingSummary(recording: try sink.finish(annotations: annotations), participants: engine.statistics,
+                                                 tracks: [], maxLag: engine.maxLag, finalLag: engine.lastLag,
+                                                 events: record.eventsPath, chat: record.chatPath,
+                                                 reducedRate: engine.fps.tickTime(sink.degradedTicks), lowestRate: rate / Double(sink.maxDecimation),
+                                                 fasterPreset: engine.fps.tickTime(sink.fasterPresetTicks), fastestPreset: sink.fastestPreset))
+        } catch {
+            _ = record.close()
+            return .failure(error)
+        }
+    }
+
+    /// Ended, by a stop or by itself.
+    var isFinished: Bool { lock.withLock { outcome != nil } }
+
+    /// Asks the engine to stop, waits for the file to be finalized (blocking: call off the cooperative pool) and
+    /// returns what was written.
+    func stop() -> Result<LiveRecordingSummary, MediaError> {
+        lock.withLock {
+            stopping = true
+            while outcome == nil { lock.wait() }
+            return outcome!
+        }
+    }
+}
