@@ -84,6 +84,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // What several test targets share (reproducible randomness).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Rooms", "Transport", "Layout", "MediaCore",
                                                        .product(name: "Hummingbird", package: "hummingbird"),
@@ -93,14 +95,14 @@ let package = Package(
                                                        .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
-        .testTarget(name: "RTPTests", dependencies: ["RTP"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", "TestSupport"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"]),
         .testTarget(name: "SecureTransportTests", dependencies: ["SecureTransport"]),
         .testTarget(name: "SessionTests", dependencies: ["Session", "STUN", "RTP", "SDP", "SecureTransport"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "Rooms", "Session", "STUN", "RTP", "SDP", "SecureTransport", "Recorder", "Codecs", "Layout", "MediaCore",
                                                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "CompositorTests", dependencies: ["Compositor", "Output", "Codecs", "Layout", "MediaCore", "Text"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Codecs", "Compositor", "Output", "Text", "Layout", "MediaCore", "STUN", "RTP", "SDP", "SecureTransport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Codecs", "Compositor", "Output", "Text", "Layout", "MediaCore", "STUN", "RTP", "SDP", "SecureTransport"]),
     ],
     swiftLanguageModes: [.v6]
 )

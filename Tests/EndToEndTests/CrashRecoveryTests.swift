@@ -1,6 +1,7 @@
 import Codecs
 import Foundation
 import MediaCore
+import TestSupport
 import Testing
 
 @Suite(.serialized, .timeLimit(.minutes(10))) struct CrashRecoveryTests {
