@@ -31,13 +31,14 @@ demo-compose: release
 test: deps fixtures
 	@scripts/peers-venv.sh
 	$(SWIFT) build --build-tests
-	# Serially: the live tests run in real time and must not share two cores with parallel encodes.
-	$(SWIFT) test --skip-build --no-parallel
+	# Serially: the live tests run in real time and must not share two cores with parallel encodes. The whole run
+	# is bounded (it takes about 6 minutes): a test stuck where no time limit reaches it fails the run, never hangs it.
+	timeout -k 30 40m $(SWIFT) test --skip-build --no-parallel
 
 # The in-process suites under ThreadSanitizer (the end-to-end tests run real processes and peers: not instrumented).
 tsan: deps fixtures
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --skip EndToEndTests
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" timeout -k 30 20m $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --skip EndToEndTests
 
 bench: release
 	@scripts/gen-fixtures.sh --bench
