@@ -21,7 +21,10 @@ final class RecordingRecord: @unchecked Sendable {
     private var pending: [Line] = []
     private var pendingBytes = 0
     static let maxPendingBytes = 1 << 20
-    private(set) var droppedLines = 0
+    /// Lines dropped because the queue was full, and the time of the latest line asked for: the writer notes the
+    /// loss in the file itself before closing it.
+    private var droppedLines = 0
+    private var latestTime: Microseconds = 0
     private var annotations = RecordingAnnotations()
     private let chatLifetime: Microseconds
     private var stopping = false, stopped = false
@@ -61,6 +64,12 @@ final class RecordingRecord: @unchecked Sendable {
                 if let chatFile { fputs(text, chatFile); fflush(chatFile) }
             }
         }
+        let (dropped, time) = lock.withLock { (droppedLines, latestTime) }
+        if dropped > 0, !failed {
+            let line = JSONValue.object([("t", .number((Double(time) / 1000).rounded() / 1000)), ("event", .string("dropped")),
+                                         ("lines", .number(Double(dropped))), ("reason", .string("the disk could not keep up"))]).serialized + "\n"
+            fputs(line, events)
+        }
         fclose(events)
         if let chatFile { fclose(chatFile) }
         lock.withLock { stopped = true; lock.broadcast() }
@@ -92,6 +101,7 @@ final class RecordingRecord: @unchecked Sendable {
         entries += fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let line = JSONValue.object(entries).serialized + "\n"
         lock.withLock {
+            latestTime = max(latestTime, time)
             enqueue(.event(line))
             if kind == "layout" || kind == "recording", case let .object(layout)? = fields["layout"] {
                 let title = layout.first { $0.0 == "name" }.flatMap { if case let .string(s) = $0.1 { s } else { nil } } ?? "layout"

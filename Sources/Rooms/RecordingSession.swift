@@ -75,7 +75,6 @@ final class RecordingSession: @unchecked Sendable {
 
     /// The engine's thread: frames until asked to stop, then the file finalized.
     private func record(room: String, clock: @escaping @Sendable () -> Microseconds, latency: Microseconds) -> Result<LiveRecordingSummary, MediaError> {
-        defer { engine.flushControls() }
         do throws(MediaError) {
             try engine.runLive(origin: origin, latency: latency, now: clock, sleep: { usleep(UInt32(max(1_000, $0))) },
                                shouldStop: { self.lock.withLock { self.stopping } })
@@ -88,6 +87,8 @@ final class RecordingSession: @unchecked Sendable {
                                                  reducedRate: engine.fps.tickTime(sink.degradedTicks), lowestRate: rate / Double(sink.maxDecimation),
                                                  fasterPreset: engine.fps.tickTime(sink.fasterPresetTicks), fastestPreset: sink.fastestPreset))
         } catch {
+            // Commands still queued run (and land in the events log) before it closes; their callers are answered.
+            engine.flushControls()
             _ = record.close()
             return .failure(error)
         }
