@@ -4,7 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "mcu-record",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mcu-record", targets: ["mcu-record"]),
         .executable(name: "mcu-record-server", targets: ["mcu-record-server"]),

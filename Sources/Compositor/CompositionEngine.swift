@@ -1,6 +1,7 @@
 import Codecs
 import Layout
 import MediaCore
+import Synchronization
 import Text
 
 /// One output clock at the canvas frame rate. At every tick: the newest picture of each source at or
@@ -51,30 +52,34 @@ public final class CompositionEngine {
     private var audioPosition: Int64 = 0
     /// Room time of output frame 0 (files: 0; live rooms: when recording started).
     public private(set) var origin: Microseconds = 0
-    /// Joins and leaves from other threads, applied at the start of the next tick.
-    private let changes = ConditionLock()
-    private var pendingAdds: [Source] = []
-    private var pendingLeaves: [(id: String, time: Microseconds)] = []
-    private var pendingRejoins: [(id: String, buffer: SourceBuffer)] = []
-    /// Control changes (layout, pin, names, chat, snapshots) from other threads: each runs on the engine's thread
-    /// before the next frame is composed, and its `done` after that frame is encoded, with the frame's index
-    /// and time on the composite's timeline — so a caller learns exactly which frame first showed the change.
-    private var pendingControls: [(change: @Sendable (CompositionEngine) -> Void, done: (@Sendable (Int64, Microseconds) -> Void)?)] = []
+    typealias Control = (change: @Sendable (CompositionEngine) -> Void, done: (@Sendable (Int64, Microseconds) -> Void)?)
+    /// What other threads hand the engine (applied at the start of the next tick) and what it publishes to them.
+    struct Inbox: Sendable {
+        /// Sources given up by the thread that made them; only the engine's thread takes them out.
+        var adds: [Handoff<Source>] = []
+        var leaves: [(id: String, time: Microseconds)] = []
+        var rejoins: [(id: String, buffer: SourceBuffer)] = []
+        /// Control changes (layout, pin, names, chat, snapshots): each runs on the engine's thread before the next
+        /// frame is composed, and its `done` after that frame is encoded, with the frame's index and time on the
+        /// composite's timeline — so a caller learns exactly which frame first showed the change.
+        var controls: [Control] = []
+        var closed = false
+        /// Senders' own audio levels (RFC 6464), by source, queued from the network threads; used for the speaker
+        /// slot instead of the decoded level while they keep coming.
+        var reportedLevels: [String: [(time: Microseconds, level: Float)]] = [:]
+        var statistics: [SourceStatistics] = []
+        var counters = Counters()
+    }
+    private let inbox = Mutex(Inbox())
     private var frameDone: [@Sendable (Int64, Microseconds) -> Void] = []
-    private var controlsClosed = false
-    /// Senders' own audio levels (RFC 6464), by source, queued from the network threads; used for the speaker
-    /// slot instead of the decoded level while they keep coming.
-    private var reportedLevels: [String: [(time: Microseconds, level: Float)]] = [:]
     private var lastReported: [String: (time: Microseconds, level: Float)] = [:]
-    private var published: [SourceStatistics] = []
     /// Work done so far: frames made, time spent compositing and in the sinks (encoding, µs). Published with the statistics.
     public struct Counters: Sendable, Equatable { public var frames: Int64 = 0; public var compose: Int64 = 0; public var encode: Int64 = 0; public var lag: Microseconds = 0 }
     private var counters = Counters()
-    private var publishedCounters = Counters()
-    public var publishedWork: Counters { changes.withLock { publishedCounters } }
+    public var publishedWork: Counters { inbox.withLock { $0.counters } }
     private let stopwatch = SystemClock()
     /// `statistics` as of the last second, readable from any thread.
-    public var publishedStatistics: [SourceStatistics] { changes.withLock { published } }
+    public var publishedStatistics: [SourceStatistics] { inbox.withLock { $0.statistics } }
     /// A participant forced into the speaker slot; the detector's speaker otherwise.
     public var pinned: String?
     /// Participants left out of the layout (their audio is still mixed unless muted).
@@ -104,19 +109,20 @@ public final class CompositionEngine {
     public func add(_ source: Source) { sources.append(source) }
 
     /// Thread-safe: a source that joins while the engine runs (it appears at the next tick).
-    public func join(_ source: Source) {
-        changes.withLock { pendingAdds.append(source) }
+    public func join(_ source: sending Source) {
+        let handoff = Handoff(source)
+        inbox.withLock { $0.adds.append(handoff) }
     }
 
     /// Thread-safe: a source that left comes back (a participant reconnecting) with new media: it keeps its place in
     /// the layout's order, so it gets its tile back.
     public func rejoin(id: String, buffer: SourceBuffer) {
-        changes.withLock { pendingRejoins.append((id, buffer)) }
+        inbox.withLock { $0.rejoins.append((id, buffer)) }
     }
 
     /// Thread-safe: the source leaves the timeline at `time` (it stays in the layout's history, as Twilio needs).
     public func leave(id: String, at time: Microseconds) {
-        changes.withLock { pendingLeaves.append((id, time)) }
+        inbox.withLock { $0.leaves.append((id, time)) }
     }
 
     /// Thread-safe: runs `change` on the engine's thread before the next frame, then `done` once that frame is
@@ -125,18 +131,18 @@ public final class CompositionEngine {
     @discardableResult
     public func perform(_ change: @escaping @Sendable (CompositionEngine) -> Void,
                         done: (@Sendable (Int64, Microseconds) -> Void)? = nil) -> Bool {
-        changes.withLock {
-            guard !controlsClosed else { return false }
-            pendingControls.append((change, done))
+        inbox.withLock { inbox in
+            guard !inbox.closed else { return false }
+            inbox.controls.append((change, done))
             return true
         }
     }
 
     /// Thread-safe: a sender's audio level for its audio at `time` (room time), linear (1 = full scale).
     public func reportLevel(id: String, level: Float, at time: Microseconds) {
-        changes.withLock {
-            if reportedLevels[id, default: []].count >= 100 { reportedLevels[id]!.removeFirst(50) }
-            reportedLevels[id, default: []].append((time, level))
+        inbox.withLock { inbox in
+            if inbox.reportedLevels[id, default: []].count >= 100 { inbox.reportedLevels[id]!.removeFirst(50) }
+            inbox.reportedLevels[id, default: []].append((time, level))
         }
     }
 
@@ -144,12 +150,12 @@ public final class CompositionEngine {
     /// exists, else the decoded one.
     private func speakerLevels(_ inputs: [AudioMixer.Input], at time: Microseconds) -> [String: Float] {
         let end = time + 20_000
-        let fresh = changes.withLock { () -> [String: (time: Microseconds, level: Float)] in
+        let fresh = inbox.withLock { inbox -> [String: (time: Microseconds, level: Float)] in
             var latest: [String: (time: Microseconds, level: Float)] = [:]
-            for (id, queue) in reportedLevels {
+            for (id, queue) in inbox.reportedLevels {
                 guard let index = queue.lastIndex(where: { $0.time <= end }) else { continue }
                 latest[id] = queue[index]
-                reportedLevels[id]!.removeFirst(index + 1)
+                inbox.reportedLevels[id]!.removeFirst(index + 1)
             }
             return latest
         }
@@ -168,10 +174,10 @@ public final class CompositionEngine {
     /// After the last frame: runs what is still queued (its `done` gets frame -1: it never showed) and refuses
     /// anything later, so no caller waits forever on a stopped engine.
     public func flushControls() {
-        let controls = changes.withLock { () -> [(change: @Sendable (CompositionEngine) -> Void, done: (@Sendable (Int64, Microseconds) -> Void)?)] in
-            controlsClosed = true
-            defer { pendingControls.removeAll() }
-            return pendingControls
+        let controls = inbox.withLock { inbox -> [Control] in
+            inbox.closed = true
+            defer { inbox.controls.removeAll() }
+            return inbox.controls
         }
         for control in controls { control.change(self); control.done?(-1, currentTime) }
         for done in frameDone { done(-1, currentTime) }
@@ -179,14 +185,11 @@ public final class CompositionEngine {
     }
 
     private func applyChanges() {
-        let (adds, leaves, controls) = changes.withLock { () -> ([Source], [(id: String, time: Microseconds)], [(change: @Sendable (CompositionEngine) -> Void, done: (@Sendable (Int64, Microseconds) -> Void)?)]) in
-            defer { pendingAdds.removeAll(); pendingLeaves.removeAll(); pendingControls.removeAll() }
-            return (pendingAdds, pendingLeaves, pendingControls)
+        let (handoffs, leaves, controls, rejoins) = inbox.withLock { inbox in
+            defer { inbox.adds.removeAll(); inbox.leaves.removeAll(); inbox.controls.removeAll(); inbox.rejoins.removeAll() }
+            return (inbox.adds, inbox.leaves, inbox.controls, inbox.rejoins)
         }
-        let rejoins = changes.withLock { () -> [(id: String, buffer: SourceBuffer)] in
-            defer { pendingRejoins.removeAll() }
-            return pendingRejoins
-        }
+        let adds = handoffs.map { $0.take() }
         for rejoin in rejoins {
             guard let source = sources.last(where: { $0.descriptor.id == rejoin.id }) else { continue }
             source.descriptor.end = nil
@@ -245,12 +248,12 @@ public final class CompositionEngine {
         compositor.forget(id)
         mixer.forget(id)
         lastReported[id] = nil
-        changes.withLock { reportedLevels[id] = nil }
+        inbox.withLock { $0.reportedLevels[id] = nil }
     }
 
     /// Per-source state the engine holds now: scalers, mixer levels, reported levels (tests).
     var perSourceState: (scalers: Int, levels: Int, reported: Int) {
-        (compositor.scalerCount, mixer.levels.count, lastReported.count + changes.withLock { reportedLevels.count })
+        (compositor.scalerCount, mixer.levels.count, lastReported.count + inbox.withLock { $0.reportedLevels.count })
     }
 
     /// Frames composed (fewer than ticks while the sinks take fewer frames under load).
@@ -341,7 +344,7 @@ public final class CompositionEngine {
         counters.lag = lastLag
         if frameIndex % 30 == 0 {
             let current = statistics, work = counters
-            changes.withLock { published = current; publishedCounters = work }
+            inbox.withLock { $0.statistics = current; $0.counters = work }
         }
         if !frameDone.isEmpty {
             for done in frameDone { done(frameIndex, recordingTime) }

@@ -1,13 +1,13 @@
 import Codecs
 import Compositor
 import MediaCore
+import Synchronization
 
-/// Collects warnings from worker threads. `@unchecked Sendable`: `items` is only touched under `lock`.
-final class WarningLog: @unchecked Sendable {
-    private let lock = ConditionLock()
-    private var items: [String] = []
-    func add(_ message: String) { lock.lock(); items.append(message); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+/// Collects warnings from worker threads.
+final class WarningLog: Sendable {
+    private let items = Mutex<[String]>([])
+    func add(_ message: String) { items.withLock { $0.append(message) } }
+    var all: [String] { items.withLock { $0 } }
 }
 
 /// A file decoded on its own thread into a `SourceBuffer`.

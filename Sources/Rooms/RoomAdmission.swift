@@ -1,4 +1,5 @@
 import Codecs
+import Synchronization
 import Compositor
 import FoundationEssentials
 import Layout
@@ -20,10 +21,7 @@ import Glibc
 extension RoomDirectory {
 
     /// Cores the process uses, smoothed over a few seconds.
-    public private(set) var cpuLoad: Double {
-        get { lock.withLock { _cpuLoad } }
-        set { lock.withLock { _cpuLoad = newValue } }
-    }
+    public var cpuLoad: Double { state.withLock { $0.cpuLoad } }
 
     /// Measures the process's CPU use since the last call (the server calls it every second).
     public func sampleLoad() {
@@ -31,19 +29,19 @@ extension RoomDirectory {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let cpu = Microseconds(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000 + Microseconds(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
         let wall = SystemClock().now()
-        lock.withLock {
-            if let last = cpuSample, wall > last.wall {
+        state.withLock { state in
+            if let last = state.cpuSample, wall > last.wall {
                 let cores = Double(cpu - last.cpu) / Double(wall - last.wall)
-                _cpuLoad = _cpuLoad == 0 ? cores : _cpuLoad * 0.6 + cores * 0.4
+                state.cpuLoad = state.cpuLoad == 0 ? cores : state.cpuLoad * 0.6 + cores * 0.4
             }
-            cpuSample = (wall, cpu)
+            state.cpuSample = (wall, cpu)
         }
         Gauge(label: "mcu_cpu_cores_used").record(cpuLoad)
     }
 
     /// Refuses (503) a new recording the machine has no room for, judged by what the running ones cost.
     func admit(room name: String) throws {
-        let active = lock.withLock { rooms.values.filter { $0.live.isRecording }.count }
+        let active = state.withLock { $0.rooms.values.filter { $0.live.isRecording }.count }
         guard active > 0 else { return }
         let load = cpuLoad, cores = Double(ProcessInfo.processInfo.activeProcessorCount)
         let perRoom = load / Double(active)
@@ -55,7 +53,7 @@ extension RoomDirectory {
     }
 
     func recordFailure(room name: String, error: MediaError) {
-        lock.withLock { rooms[name]?.error = "recording stopped: \(error)" }
+        state.withLock { $0.rooms[name]?.error = "recording stopped: \(error)" }
     }
 
     /// Free bytes for unprivileged writers on the file system holding `path` (nil when unknown).
@@ -82,7 +80,7 @@ extension RoomDirectory {
             throw RoomError(.unavailable, "only \(free >> 20) MiB free where recordings go (the floor is \(configuration.minFreeBytes >> 20) MiB)")
         }
         try admit(room: name)
-        let room = try lock.withLock { try roomLocked(name) }
+        let room = try state.withLock { state throws(RoomError) in try makeRoom(name, &state) }
         var stamp = Int(Date().timeIntervalSince1970)
         var output = "\(directory)/\(name)-\(stamp).mp4"
         while FileManager.default.fileExists(atPath: output) || FileManager.default.fileExists(atPath: CompositeWriter.partialPath(for: output)) {
@@ -96,7 +94,11 @@ extension RoomDirectory {
             if error.code == .conflict { throw RoomError(.conflict, error.message) }
             throw RoomError(.failed, "cannot start the recording: \(error)")
         }
-        lock.withLock { room.recorded = true; room.stamp = stamp; room.error = nil }
+        state.withLock { state in
+            guard var entry = state.rooms[name], entry.live === room.live else { return }
+            entry.recorded = true; entry.stamp = stamp; entry.error = nil
+            state.rooms[name] = entry
+        }
         logger.info("recording", metadata: ["room": "\(name)", "file": "\(output)"])
         return output
     }
@@ -112,11 +114,11 @@ extension RoomDirectory {
         let room = try existing(name)
         let summary: LiveRecordingSummary?
         do { summary = try room.live.stopRecording() } catch {
-            lock.withLock { room.error = "\(error)" }
+            state.withLock { if $0.rooms[name]?.live === room.live { $0.rooms[name]?.error = "\(error)" } }
             throw RoomError(.failed, "the recording failed: \(error)")
         }
         guard let summary else { throw RoomError(.conflict, "room \(name) is not recording") }
-        lock.withLock { room.lastRecording = summary }
+        state.withLock { if $0.rooms[name]?.live === room.live { $0.rooms[name]?.lastRecording = summary } }
         logger.info("recorded", metadata: ["room": "\(name)", "file": "\(summary.recording.path)"])
         return summary
     }

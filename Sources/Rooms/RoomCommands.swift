@@ -1,4 +1,5 @@
 import Codecs
+import Synchronization
 import Compositor
 import Layout
 import MediaCore
@@ -17,7 +18,7 @@ extension LiveRoom {
 
     /// Runs `change` on the engine before its next frame and returns once that frame is written.
     func perform(_ change: @escaping @Sendable (CompositionEngine, Microseconds) -> Void) async -> Effect? {
-        guard let recording = lock.withLock({ self.recording }) else { return nil }
+        guard let recording = state.withLock({ $0.recording }) else { return nil }
         return await withCheckedContinuation { continuation in
             let accepted = recording.engine.perform({ engine in change(engine, engine.currentTime) },
                                                     done: { frame, time in continuation.resume(returning: frame < 0 ? nil : Effect(frame: frame, time: time)) })
@@ -27,8 +28,10 @@ extension LiveRoom {
 
     /// Puts `layout` in force from the next output frame on; returns once a frame with it is written.
     public func apply(_ layout: LayoutDocument) async -> Effect? {
-        lock.withLock { currentLayout = layout }
-        let record = lock.withLock { recording?.record }
+        let record = state.withLock { state in
+            state.layout = layout
+            return state.recording?.record
+        }
         return await perform { engine, time in
             engine.apply(layout)
             record?.write("layout", time: time, ["layout": layout.source])
@@ -37,12 +40,11 @@ extension LiveRoom {
 
     /// Replaces the room's watermarks from the next output frame on (and for later recordings).
     public func setWatermarks(_ watermarks: [(item: WatermarkItem, image: VideoPicture?)], document: JSONValue) async -> Effect? {
-        let fonts = lock.withLock { () -> String in
-            currentPresentation.watermarks = watermarks
-            currentPresentation.watermarkDocument = document
-            return currentPresentation.fontPath
+        let (fonts, record) = state.withLock { state in
+            state.presentation.watermarks = watermarks
+            state.presentation.watermarkDocument = document
+            return (state.presentation.fontPath, state.recording?.record)
         }
-        let record = lock.withLock { recording?.record }
         return await perform { engine, time in
             let text = try? TextRenderer(fontPath: fonts)
             let kept = engine.overlays.filter { !($0 is WatermarkOverlay) }
@@ -52,35 +54,35 @@ extension LiveRoom {
     }
 
     /// The engine source (tile) of participant `id`: its own id, or its earlier self's when it reconnected.
-    public func sourceID(of id: String) -> String? { lock.withLock { participants[id].map { $0.sourceID.isEmpty ? id : $0.sourceID } } }
+    public func sourceID(of id: String) -> String? { state.withLock { $0.participants[id].map { $0.sourceID.isEmpty ? id : $0.sourceID } } }
 
     /// The settings of participant `id`, or nil when no such participant is here.
-    public func settings(of id: String) -> ParticipantSettings? { lock.withLock { participants[id]?.settings } }
+    public func settings(of id: String) -> ParticipantSettings? { state.withLock { $0.participants[id]?.settings } }
 
     /// Each received track's statistics, by mid.
     public func trackStatistics(of id: String) -> [String: TrackStatistics] {
         let now = clock()
-        guard let decoders = lock.withLock({ participants[id]?.decoders }) else { return [:] }
+        guard let decoders = state.withLock({ $0.participants[id]?.decoders }) else { return [:] }
         return decoders.mapValues { $0.statistics(now: now) }
     }
 
     /// Each participant's tile so far in the recording in progress (refreshed every second).
-    public var tileStatistics: [CompositionEngine.SourceStatistics] { lock.withLock { recording?.engine.publishedStatistics ?? [] } }
+    public var tileStatistics: [CompositionEngine.SourceStatistics] { state.withLock { $0.recording }?.engine.publishedStatistics ?? [] }
 
     /// The recording engine's work so far (nil when not recording).
-    public var work: CompositionEngine.Counters? { lock.withLock { recording?.engine.publishedWork } }
+    public var work: CompositionEngine.Counters? { state.withLock { $0.recording }?.engine.publishedWork }
 
-    public var participantIDs: [String] { lock.withLock { participants.sorted { $0.value.sequence < $1.value.sequence }.map(\.key) } }
+    public var participantIDs: [String] { state.withLock { $0.participants.sorted { $0.value.sequence < $1.value.sequence }.map(\.key) } }
 
     /// Changes a participant's name, pin, visibility, gain or mute; returns the settings in force, nil if unknown.
     public func update(_ id: String, _ change: (inout ParticipantSettings) -> Void) async -> ParticipantSettings? {
-        guard let (settings, sourceID) = lock.withLock({ () -> (ParticipantSettings, String)? in
-            guard let p = participants[id] else { return nil }
+        guard let (settings, sourceID, record) = state.withLock({ state -> (ParticipantSettings, String, RecordingRecord?)? in
+            guard var p = state.participants[id] else { return nil }
             change(&p.settings)
-            if p.settings.pinned { for (other, q) in participants where other != id { q.settings.pinned = false } }
-            return (p.settings, p.sourceID.isEmpty ? id : p.sourceID)
+            state.participants[id] = p
+            if p.settings.pinned { for other in state.participants.keys where other != id { state.participants[other]?.settings.pinned = false } }
+            return (p.settings, p.sourceID.isEmpty ? id : p.sourceID, state.recording?.record)
         }) else { return nil }
-        let record = lock.withLock { recording?.record }
         _ = await perform { engine, time in
             if let source = engine.source(sourceID) {
                 source.descriptor.name = settings.name
@@ -98,7 +100,7 @@ extension LiveRoom {
     /// A chat message: shown by the chat overlay, kept in the events file, the WebVTT file and the MP4's text
     /// track. Returns when it is on screen (nil when not recording).
     public func chat(from: String, text: String) async -> Effect? {
-        let record = lock.withLock { recording?.record }
+        let record = state.withLock { $0.recording?.record }
         return await perform { engine, time in
             for case let chat as ChatOverlay in engine.overlays { chat.add(ChatOverlay.Message(from: from, text: text, time: time)) }
             record?.chat(from: from, text: text, time: time)

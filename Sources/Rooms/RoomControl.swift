@@ -1,4 +1,5 @@
 import Codecs
+import Synchronization
 import Compositor
 import FoundationEssentials
 import Layout

@@ -1,4 +1,5 @@
 import Codecs
+import Synchronization
 import Compositor
 import FoundationEssentials
 import Layout
@@ -18,9 +19,8 @@ import Glibc
 
 
 /// Rooms, their participants and the shared UDP transport. The media path never goes through here per packet:
-/// the transport's callback finds the room in `routes` under a lock and hands the frame to the room.
-/// `@unchecked Sendable`: `rooms` and `routes` are only touched under `lock`.
-public final class RoomDirectory: MediaIngest, @unchecked Sendable {
+/// the transport's callback finds the room in `routes` under the mutex and hands the frame to the room.
+public final class RoomDirectory: MediaIngest, Sendable {
     public struct Participant: Sendable { public var id: String; public var name: String; public var room: String }
     /// How one participant fared: time in the room and frozen in its tile (from the compositor), packets
     /// lost for good, recovered by NACK, and keyframe requests (from its session).
@@ -48,9 +48,8 @@ public final class RoomDirectory: MediaIngest, @unchecked Sendable {
 
     public let configuration: ServerConfiguration
     public let certificate: DTLSCertificate
-    let lock = ConditionLock()
-    /// `@unchecked Sendable`: its mutable fields are only touched under the directory's `lock`; `live` is Sendable.
-    final class Room: @unchecked Sendable {
+    /// A room as the directory keeps it: its owner and who came.
+    struct Room: Sendable {
         let live: LiveRoom
         var participants: Set<String> = []
         var everyone: [Participant] = []
@@ -62,39 +61,41 @@ public final class RoomDirectory: MediaIngest, @unchecked Sendable {
         var idleSince: Microseconds?
         /// Visitors left out of `everyone` (it keeps the latest `maxVisitorsKept`).
         var visitorsForgotten = 0
-        init(live: LiveRoom) { self.live = live }
     }
     /// Visitors a room remembers for its summary; a room with endless churn must not grow without bound.
     static let maxVisitorsKept = 1000
-    /// Summaries of rooms freed while the server ran (the latest `maxClosedKept`), for the final report.
-    var closedSummaries: [Summary] = []
     static let maxClosedKept = 100
-    var rooms: [String: Room] = [:]
-    /// Final session statistics, kept until the room's summary is made.
-    var trackReports: [String: [PeerSession.TrackReport]] = [:]
-    var routes: [String: Participant] = [:]
-    var transport: UDPTransport?
+    struct State: Sendable {
+        var rooms: [String: Room] = [:]
+        var routes: [String: Participant] = [:]
+        /// Final session statistics, kept until the room's summary is made.
+        var trackReports: [String: [PeerSession.TrackReport]] = [:]
+        /// Summaries of rooms freed while the server ran (the latest `maxClosedKept`), for the final report.
+        var closedSummaries: [Summary] = []
+        var transport: UDPTransport?
+        /// Last time a keyframe wait or loss burst was logged per participant: at most one line per 5 s each.
+        var lastNoisyLog: [String: Microseconds] = [:]
+        /// CPU time at the last load sample, and the smoothed load (cores).
+        var cpuSample: (wall: Microseconds, cpu: Microseconds)?
+        var cpuLoad = 0.0
+    }
+    let state = Mutex(State())
     let logger = Logger(label: "mcu-record.room")
-    /// Last time a keyframe wait or loss burst was logged per participant: at most one line per 5 s each.
-    var lastNoisyLog: [String: Microseconds] = [:]
-    /// CPU time at the last load sample, and the smoothed load (cores).
-    var cpuSample: (wall: Microseconds, cpu: Microseconds)?
-    var _cpuLoad = 0.0
 
     public init(configuration: ServerConfiguration) throws {
         self.configuration = configuration
         certificate = try DTLSCertificate()
     }
 
-    public func attach(_ transport: UDPTransport) { lock.withLock { self.transport = transport } }
+    public func attach(_ transport: UDPTransport) { state.withLock { $0.transport = transport } }
 
     /// Called on the transport's event loop for every session output that is not a datagram.
     public func ingest(sessionID: String, _ output: PeerSession.Output) {
         if case let .report(tracks) = output {
-            lock.withLock { if routes[sessionID] != nil { trackReports[sessionID] = tracks } }
+            state.withLock { if $0.routes[sessionID] != nil { $0.trackReports[sessionID] = tracks } }
             return
         }
-        guard let route = lock.withLock({ routes[sessionID] }), let room = lock.withLock({ rooms[route.room]?.live }) else { return }
+        guard let (route, room) = state.withLock({ state in state.routes[sessionID].flatMap { r in state.rooms[r.room].map { (r, $0.live) } } }) else { return }
         switch output {
         case let .frame(mid, _, _, frame, time):
             room.frame(id: sessionID, mid: mid, data: frame.data, keyframe: frame.keyframe, time: time)
@@ -122,9 +123,9 @@ public final class RoomDirectory: MediaIngest, @unchecked Sendable {
 
     func shouldLog(_ sessionID: String) -> Bool {
         let now = SystemClock().now()
-        return lock.withLock {
-            if let last = lastNoisyLog[sessionID], now - last < 5_000_000 { return false }
-            lastNoisyLog[sessionID] = now
+        return state.withLock { state in
+            if let last = state.lastNoisyLog[sessionID], now - last < 5_000_000 { return false }
+            state.lastNoisyLog[sessionID] = now
             return true
         }
     }
@@ -139,7 +140,7 @@ public final class RoomDirectory: MediaIngest, @unchecked Sendable {
     public func publish(room: String, name: String?, offer: String) async throws -> (answer: String, sessionID: String) {
         guard RoomDirectory.isValidRoomName(room) else { throw RoomError(.invalid, "room names are 1-64 letters, digits, '-' or '_'") }
         if let allowed = configuration.allowedRooms, !allowed.contains(room) { throw RoomError(.notFound, "no room \(room) here") }
-        guard let transport = lock.withLock({ self.transport }) else { throw RoomError(.unavailable, "media transport not ready") }
+        guard let transport = state.withLock({ $0.transport }) else { throw RoomError(.unavailable, "media transport not ready") }
         let ufrag = RoomDirectory.random(8), pwd = RoomDirectory.random(24), sessionID = RoomDirectory.random(32)
         let options = AnswerOptions(iceUfrag: ufrag, icePwd: pwd, fingerprint: certificate.fingerprint,
                                     candidates: configuration.announceIPs.map { ($0, transport.localPort) }, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
@@ -151,13 +152,14 @@ public final class RoomDirectory: MediaIngest, @unchecked Sendable {
             throw RoomError(.invalid, "an offer may carry at most \(configuration.maxTracksPerParticipant) media tracks, not \(negotiation.tracks.count)")
         }
         let participantName = String((name ?? "participant").prefix(64))
-        let live = try lock.withLock { () throws -> LiveRoom in
-            if let existing = rooms[room], existing.participants.count >= configuration.maxParticipants {
-                throw RoomError(.conflict, "room \(room) is full (\(configuration.maxParticipants) participants)")
+        let maxParticipants = configuration.maxParticipants
+        let live = try state.withLock { state throws(RoomError) -> LiveRoom in
+            if let existing = state.rooms[room], existing.participants.count >= maxParticipants {
+                throw RoomError(.conflict, "room \(room) is full (\(maxParticipants) participants)")
             }
-            return try roomLocked(room).live
+            return try makeRoom(room, &state).live
         }
-        if configuration.autoRecord, lock.withLock({ rooms[room].map { !$0.recorded } ?? false }) {
+        if configuration.autoRecord, state.withLock({ $0.rooms[room].map { !$0.recorded } ?? false }) {
             do { _ = try await startRecording(room: room) } catch let error as RoomError where error.kind == .conflict {}
         }
         var trackFile: String?
@@ -165,27 +167,27 @@ public final class RoomDirectory: MediaIngest, @unchecked Sendable {
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
                 throw RoomError(.failed, "cannot create the tracks folder \(folder)")
             }
-            let stamp = lock.withLock { rooms[room]?.stamp ?? Int(Date().timeIntervalSince1970) }
+            let stamp = state.withLock { $0.rooms[room]?.stamp } ?? Int(Date().timeIntervalSince1970)
             let safeName = String(participantName.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) ? Character($0) : "_" }.prefix(32))
             trackFile = "\(folder)/\(room)-\(stamp)-\(safeName)-\(sessionID.prefix(6))"
         }
         try live.join(id: sessionID, name: participantName, tracks: negotiation.tracks.map { ($0.mid, $0.kind, $0.codec) }, trackFile: trackFile,
                       needKeyframe: { mid in transport.requestKeyframe(sessionID: sessionID, mid: mid) })
-        lock.withLock {
+        state.withLock { state in
             let participant = Participant(id: sessionID, name: participantName, room: room)
-            routes[sessionID] = participant
-            rooms[room]?.participants.insert(sessionID)
-            if let r = rooms[room] {
-                r.everyone.append(participant)
-                if r.everyone.count > RoomDirectory.maxVisitorsKept {
-                    // The oldest visitor that has left is forgotten (its final statistics with it).
-                    if let gone = r.everyone.firstIndex(where: { !r.participants.contains($0.id) }) {
-                        trackReports[r.everyone[gone].id] = nil
-                        r.everyone.remove(at: gone)
-                        r.visitorsForgotten += 1
-                    }
+            state.routes[sessionID] = participant
+            guard var r = state.rooms[room] else { return }
+            r.participants.insert(sessionID)
+            r.everyone.append(participant)
+            if r.everyone.count > RoomDirectory.maxVisitorsKept {
+                // The oldest visitor that has left is forgotten (its final statistics with it).
+                if let gone = r.everyone.firstIndex(where: { !r.participants.contains($0.id) }) {
+                    state.trackReports[r.everyone[gone].id] = nil
+                    r.everyone.remove(at: gone)
+                    r.visitorsForgotten += 1
                 }
             }
+            state.rooms[room] = r
         }
         let certificate = self.certificate
         do {
@@ -203,54 +205,60 @@ public final class RoomDirectory: MediaIngest, @unchecked Sendable {
 
     /// WHIP DELETE: the participant leaves.
     public func end(room: String, sessionID: String) async throws {
-        guard lock.withLock({ routes[sessionID]?.room == room }) else { throw RoomError(.notFound, "no such session in room \(room)") }
-        await lock.withLock { transport }?.remove(sessionID: sessionID, reason: "the participant left (WHIP DELETE)")   // report and `.closed` first
+        guard state.withLock({ $0.routes[sessionID]?.room == room }) else { throw RoomError(.notFound, "no such session in room \(room)") }
+        await state.withLock { $0.transport }?.remove(sessionID: sessionID, reason: "the participant left (WHIP DELETE)")   // report and `.closed` first
         leave(sessionID: sessionID)
     }
 
     func leave(sessionID: String) {
-        lock.withLock {
-            guard let route = routes.removeValue(forKey: sessionID) else { return }
-            lastNoisyLog[sessionID] = nil
-            rooms[route.room]?.participants.remove(sessionID)
-            rooms[route.room]?.live.leave(id: sessionID)
+        state.withLock { state in
+            guard let route = state.routes.removeValue(forKey: sessionID) else { return }
+            state.lastNoisyLog[sessionID] = nil
+            state.rooms[route.room]?.participants.remove(sessionID)
+            state.rooms[route.room]?.live.leave(id: sessionID)
         }
     }
 
-    public var roomNames: [String] { lock.withLock { rooms.keys.sorted() } }
+    public var roomNames: [String] { state.withLock { $0.rooms.keys.sorted() } }
 
     /// Frees rooms that have been empty and not recording for `configuration.roomGrace` (call it every second with
     /// a monotonic clock): their names and slots under `--max-rooms` become free again. What they recorded stays in
     /// the final report. Finalizing is disk work: call off the cooperative pool.
     public func sweep(now: Microseconds) {
-        let expired = lock.withLock { () -> [(String, Room)] in
+        let grace = configuration.roomGrace
+        let expired = state.withLock { state -> [(String, Room)] in
             var expired: [(String, Room)] = []
-            for (name, room) in rooms {
-                guard room.participants.isEmpty, !room.live.isRecording else { room.idleSince = nil; continue }
-                let since = room.idleSince ?? now
-                room.idleSince = since
-                if now - since >= configuration.roomGrace { expired.append((name, room)) }
+            for name in state.rooms.keys {
+                guard var room = state.rooms[name] else { continue }
+                if room.participants.isEmpty, !room.live.isRecording {
+                    let since = room.idleSince ?? now
+                    room.idleSince = since
+                    if now - since >= grace { expired.append((name, room)) }
+                } else {
+                    room.idleSince = nil
+                }
+                state.rooms[name] = room
             }
-            for (name, _) in expired { rooms[name] = nil }
+            for (name, _) in expired { state.rooms[name] = nil }
             return expired
         }
         for (name, room) in expired {
             let summary = summarize(name, room)
-            lock.withLock {
-                if let summary { closedSummaries.append(summary) }
-                if closedSummaries.count > RoomDirectory.maxClosedKept { closedSummaries.removeFirst() }
+            state.withLock { state in
+                if let summary { state.closedSummaries.append(summary) }
+                if state.closedSummaries.count > RoomDirectory.maxClosedKept { state.closedSummaries.removeFirst() }
             }
             logger.info("room freed", metadata: ["room": "\(name)", "reason": "empty and not recording"])
         }
     }
 
-    /// The room, made if it does not exist yet (caller holds `lock`).
-    func roomLocked(_ name: String) throws -> Room {
-        if let existing = rooms[name] { return existing }
+    /// The room, made if it does not exist yet (under the mutex: `state` is the locked state).
+    func makeRoom(_ name: String, _ state: inout State) throws(RoomError) -> Room {
+        if let existing = state.rooms[name] { return existing }
         guard RoomDirectory.isValidRoomName(name) else { throw RoomError(.invalid, "room names are 1-64 letters, digits, '-' or '_'") }
         if let allowed = configuration.allowedRooms, !allowed.contains(name) { throw RoomError(.notFound, "no room \(name) here") }
-        guard rooms.count < configuration.maxRooms else { throw RoomError(.unavailable, "too many rooms (\(configuration.maxRooms))") }
-        guard let transport else { throw RoomError(.unavailable, "media transport not ready") }
+        guard state.rooms.count < configuration.maxRooms else { throw RoomError(.unavailable, "too many rooms (\(configuration.maxRooms))") }
+        guard let transport = state.transport else { throw RoomError(.unavailable, "media transport not ready") }
         let logger = self.logger
         let room = Room(live: LiveRoom(name: name, layout: configuration.layout, clock: { transport.now() }, latency: configuration.latency,
                                        presentation: configuration.presentation, onFailure: { [weak self] error in
@@ -258,15 +266,15 @@ public final class RoomDirectory: MediaIngest, @unchecked Sendable {
             Counter(label: "mcu_recording_failures_total", dimensions: [("room", name)]).increment()
             self?.recordFailure(room: name, error: error)
         }))
-        rooms[name] = room
+        state.rooms[name] = room
         return room
     }
 
     /// Makes the room (the API or the CLI can create rooms before anyone joins).
-    public func createRoom(_ name: String) throws { _ = try lock.withLock { try roomLocked(name) } }
+    public func createRoom(_ name: String) throws { _ = try state.withLock { state throws(RoomError) in try makeRoom(name, &state) } }
 
     func existing(_ name: String) throws -> Room {
-        guard let room = lock.withLock({ rooms[name] }) else { throw RoomError(.notFound, "no room \(name)") }
+        guard let room = state.withLock({ $0.rooms[name] }) else { throw RoomError(.notFound, "no room \(name)") }
         return room
     }
 

@@ -1,4 +1,5 @@
 import Codecs
+import Synchronization
 import Compositor
 import FoundationEssentials
 import Layout
@@ -21,9 +22,9 @@ extension RoomDirectory {
     /// What the API shows of a room.
     public func describe(room name: String) async throws -> JSONValue {
         let room = try existing(name)
-        let (everyone, present, lastRecording, error) = lock.withLock { (room.everyone, room.participants, room.lastRecording, room.error) }
+        let (everyone, present, lastRecording, error) = (room.everyone, room.participants, room.lastRecording, room.error)
         let tiles = Dictionary(room.live.tileStatistics.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let transport = lock.withLock { self.transport }
+        let transport = state.withLock { $0.transport }
         var participants: [JSONValue] = []
         for p in everyone where present.contains(p.id) {
             guard let settings = room.live.settings(of: p.id) else { continue }
@@ -65,16 +66,16 @@ extension RoomDirectory {
 
     /// What the metrics sampler reads: rooms, their engines' work, every session's track statistics.
     public func metricsSnapshot() async -> MetricsSnapshot {
-        let (all, sessions, transport) = lock.withLock { (rooms.map { ($0.key, $0.value) }, routes.values.map { $0 }, self.transport) }
+        let (all, sessions, transport) = state.withLock { ($0.rooms.map { ($0.key, $0.value) }, $0.routes.values.map { $0 }, $0.transport) }
         var snapshot = MetricsSnapshot()
         for (name, room) in all {
             let state = room.live.recordingState
             let bytes = state.flatMap { try? FileManager.default.attributesOfItem(atPath: CompositeWriter.partialPath(for: $0.path))[.size] as? Int } ?? 0
-            snapshot.rooms.append(.init(name: name, participants: lock.withLock { room.participants.count }, recording: state != nil,
+            snapshot.rooms.append(.init(name: name, participants: room.participants.count, recording: state != nil,
                                         recordingID: state?.path ?? "", work: room.live.work, bytesWritten: bytes))
         }
         for participant in sessions {
-            guard let room = lock.withLock({ rooms[participant.room] }) else { continue }
+            guard let room = state.withLock({ $0.rooms[participant.room] }) else { continue }
             let decoded = room.live.trackStatistics(of: participant.id)
             for report in await transport?.reports(sessionID: participant.id) ?? [] {
                 snapshot.tracks.append(.init(session: participant.id, mid: report.mid, kind: report.kind, statistics: report.statistics,
@@ -101,24 +102,24 @@ extension RoomDirectory {
 
     /// Participants present in all rooms, and whether anyone ever joined.
     public var presence: (now: Int, ever: Bool) {
-        lock.withLock { (rooms.values.reduce(0) { $0 + $1.participants.count }, rooms.values.contains { !$0.everyone.isEmpty }) }
+        state.withLock { ($0.rooms.values.reduce(0) { $0 + $1.participants.count }, $0.rooms.values.contains { !$0.everyone.isEmpty }) }
     }
 
-    public func participantCount(room: String) -> Int { lock.withLock { rooms[room]?.participants.count ?? 0 } }
+    public func participantCount(room: String) -> Int { state.withLock { $0.rooms[room]?.participants.count ?? 0 } }
 
     /// Ends every session, stops every room's recording and finalizes the files.
     public func stopAll() async -> [Summary] {
-        let sessions = lock.withLock { Array(routes.keys) }
-        if let transport = lock.withLock({ transport }) {
+        let (sessions, transport) = state.withLock { (Array($0.routes.keys), $0.transport) }
+        if let transport {
             for id in sessions { await transport.remove(sessionID: id) }
         }
-        let all = lock.withLock { () -> [(String, Room)] in
-            defer { rooms.removeAll(); routes.removeAll() }
-            return rooms.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let all = state.withLock { state -> [(String, Room)] in
+            defer { state.rooms.removeAll(); state.routes.removeAll() }
+            return state.rooms.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         }
         // Finalizing files is disk work that may take long (an hour-long recording): off the cooperative pool.
         let current = await offPool("stop rooms") { all.compactMap { self.summarize($0, $1) } }
-        return lock.withLock { closedSummaries } + current
+        return state.withLock { $0.closedSummaries } + current
     }
 
     /// Stops the room's recording if it has one, closes its participants and says what it recorded; nil for a room
@@ -127,7 +128,7 @@ extension RoomDirectory {
         var summary = Summary(room: name, recording: nil, error: nil, participants: [])
         var tiles: [String: CompositionEngine.SourceStatistics] = [:]
         do {
-            if let recorded = try room.live.stopRecording() ?? lock.withLock({ room.lastRecording }) {
+            if let recorded = try room.live.stopRecording() ?? room.lastRecording {
                 summary.recording = recorded.recording
                 summary.maxLag = recorded.maxLag
                 summary.finalLag = recorded.finalLag
@@ -136,18 +137,18 @@ extension RoomDirectory {
                 summary.fasterPreset = recorded.fasterPreset
                 summary.fastestPreset = recorded.fastestPreset
                 for tile in recorded.participants { tiles[tile.id] = tile }
-            } else if lock.withLock({ room.everyone.isEmpty }) {
+            } else if room.everyone.isEmpty {
                 _ = room.live.close()
                 return nil                        // made, never used
             } else {
-                summary.error = lock.withLock { room.error } ?? "not recording"
+                summary.error = room.error ?? "not recording"
             }
         } catch {
             summary.error = "\(error)"
         }
         summary.tracks = room.live.close()
-        summary.participants = lock.withLock {
-            room.everyone.map { p in ParticipantReport(name: p.name, tile: tiles[p.id], tracks: trackReports.removeValue(forKey: p.id) ?? []) }
+        summary.participants = state.withLock { state in
+            room.everyone.map { p in ParticipantReport(name: p.name, tile: tiles[p.id], tracks: state.trackReports.removeValue(forKey: p.id) ?? []) }
         }
         return summary
     }

@@ -200,7 +200,7 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
 
     /// Senders' RFC 6464 levels drive the speaker slot even when the decoded audio says nothing.
     @Test func reportedAudioLevelsPickTheSpeaker() throws {
-        let (path, writer, engine) = try smallEngine("live-levels", preset: "single")
+        let (_, writer, engine) = try smallEngine("live-levels", preset: "single")
         let origin: Microseconds = 10_000_000
         for (i, id) in ["a", "b"].enumerated() {
             engine.join(CompositionEngine.Source(descriptor: SourceDescriptor(id: id, start: origin, hasVideo: false, sequence: i), buffer: SourceBuffer(mode: .live)))
