@@ -87,7 +87,7 @@ let package = Package(
         // What several test targets share (reproducible randomness).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Rooms", "Transport", "Layout", "MediaCore",
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Rooms", "Transport", "Layout", "MediaCore", "Codecs", "Recorder",
                                                        .product(name: "Hummingbird", package: "hummingbird"),
                                                        .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                        .product(name: "NIOPosix", package: "swift-nio")]),

@@ -311,3 +311,37 @@ extension JSONValue {
         out += "\""
     }
 }
+
+/// Encodes as the JSON it is, keys in their order (layouts and watermark documents go back to API clients as sent).
+extension JSONValue: Encodable {
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .null:
+            var container = encoder.singleValueContainer()
+            try container.encodeNil()
+        case let .bool(value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case let .number(value):
+            var container = encoder.singleValueContainer()
+            // Integral values stay integers on the wire (sizes, indices), as they were sent.
+            if value.rounded() == value, abs(value) < 9e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+        case let .string(value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case let .array(values):
+            var container = encoder.unkeyedContainer()
+            for value in values { try container.encode(value) }
+        case let .object(entries):
+            var container = encoder.container(keyedBy: Key.self)
+            for (key, value) in entries { try container.encode(value, forKey: Key(stringValue: key)) }
+        }
+    }
+}

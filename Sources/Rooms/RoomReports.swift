@@ -20,48 +20,29 @@ import Glibc
 /// What the API, the metrics and the final summary show of rooms, and stopping them all.
 extension RoomDirectory {
     /// What the API shows of a room.
-    public func describe(room name: String) async throws -> JSONValue {
+    public func describe(room name: String) async throws -> RoomReport {
         let room = try existing(name)
-        let (everyone, present, lastRecording, error) = (room.everyone, room.participants, room.lastRecording, room.error)
         let tiles = Dictionary(room.live.tileStatistics.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let transport = state.withLock { $0.transport }
-        var participants: [JSONValue] = []
-        for p in everyone where present.contains(p.id) {
+        var participants: [RoomReport.Participant] = []
+        for p in room.everyone where room.participants.contains(p.id) {
             guard let settings = room.live.settings(of: p.id) else { continue }
             let decoded = room.live.trackStatistics(of: p.id)
-            let reports = await transport?.reports(sessionID: p.id) ?? []
-            var tracks: [JSONValue] = []
-            for report in reports {
-                let st = report.statistics, d = decoded[report.mid]
-                var fields: [(String, JSONValue)] = [("mid", .string(report.mid)), ("kind", .string(report.kind)), ("codec", d.map { .string($0.codec) } ?? .null)]
-                if report.kind == "video" {
-                    fields += [("width", d?.width.map { .number(Double($0)) } ?? .null), ("height", d?.height.map { .number(Double($0)) } ?? .null),
-                               ("fps", .number(((d?.framesPerSecond ?? 0) * 10).rounded() / 10))]
-                }
-                let lossRate = st.received + st.lost > 0 ? Double(st.lost) / Double(st.received + st.lost) : 0
-                fields += [("bitrate", .number((d?.bitrate ?? 0).rounded())), ("packets", .number(Double(st.received))), ("lost", .number(Double(st.lost))),
-                           ("loss", .number((lossRate * 10_000).rounded() / 10_000)), ("nacked", .number(Double(st.nacked))),
-                           ("recovered", .number(Double(st.recovered))), ("keyframe_requests", .number(Double(st.keyframeRequests)))]
-                tracks.append(.object(fields))
+            let tracks = (await transport?.reports(sessionID: p.id) ?? []).map { report in
+                let st = report.statistics
+                return RoomReport.Track(mid: report.mid, kind: report.kind, packets: st.received, lost: st.lost, nacked: st.nacked,
+                                        recovered: st.recovered, keyframeRequests: st.keyframeRequests, decoded: decoded[report.mid])
             }
             let tile = tiles[room.live.sourceID(of: p.id) ?? p.id]
-            participants.append(.object([
-                ("id", .string(p.id)), ("name", .string(settings.name)), ("pinned", .bool(settings.pinned)), ("hidden", .bool(settings.hidden)),
-                ("gain", .number(Double(settings.gain))), ("muted", .bool(settings.muted)),
-                ("frozen", .number(Double(tile?.frozen ?? 0) / 1e6)), ("tracks", .array(tracks)),
-            ]))
+            participants.append(RoomReport.Participant(id: p.id, settings: settings, frozen: tile?.frozen ?? 0, tracks: tracks))
         }
-        var recording: JSONValue = .object([("active", .bool(false))])
+        var recording: RoomReport.Recording?
         if let state = room.live.recordingState {
             let size = (try? FileManager.default.attributesOfItem(atPath: CompositeWriter.partialPath(for: state.path))[.size] as? Int) ?? 0
-            recording = .object([("active", .bool(true)), ("file", .string(state.path)), ("duration", .number(Double(state.duration / 1000) / 1000)),
-                                 ("size", .number(Double(size)))])
+            recording = RoomReport.Recording(path: state.path, duration: state.duration, bytes: size)
         }
-        var fields: [(String, JSONValue)] = [("name", .string(name)), ("participants", .array(participants)), ("layout", room.live.layout.source),
-                                             ("recording", recording)]
-        if let last = lastRecording { fields.append(("last_recording", RoomDirectory.describe(last))) }
-        if let error { fields.append(("error", .string(error))) }
-        return .object(fields)
+        return RoomReport(name: name, participants: participants, layout: room.live.layout, recording: recording,
+                          lastRecording: room.lastRecording, error: room.error)
     }
 
     /// What the metrics sampler reads: rooms, their engines' work, every session's track statistics.
@@ -83,21 +64,6 @@ extension RoomDirectory {
             }
         }
         return snapshot
-    }
-
-    public static func describe(_ s: LiveRecordingSummary) -> JSONValue {
-        var fields: [(String, JSONValue)] = [("file", .string(s.recording.path)), ("duration", .number(Double(s.recording.duration / 1000) / 1000)),
-                                             ("size", .number(Double(s.recording.bytes))), ("frames", .number(Double(s.recording.videoFrames))),
-                                             ("lag", .object([("max", .number(Double(s.maxLag / 1000))), ("final", .number(Double(s.finalLag / 1000)))]))]
-        if s.reducedRate > 0 {
-            fields.append(("reduced_frame_rate", .object([("seconds", .number(Double(s.reducedRate / 1000) / 1000)), ("lowest", .number(s.lowestRate))])))
-        }
-        if s.fasterPreset > 0, let preset = s.fastestPreset {
-            fields.append(("faster_preset", .object([("seconds", .number(Double(s.fasterPreset / 1000) / 1000)), ("fastest", .string(preset))])))
-        }
-        if let events = s.events { fields.append(("events", .string(events))) }
-        if let chat = s.chat { fields.append(("chat", .string(chat))) }
-        return .object(fields)
     }
 
     /// Participants present in all rooms, and whether anyone ever joined.

@@ -2,142 +2,15 @@ import HTTPTypes
 import Hummingbird
 import Layout
 import MediaCore
-import Rooms
 import NIOCore
-
-/// Bearer token on every request when one is configured (compared in constant time), and CORS so a page on
-/// another origin can publish.
-struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: String?
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response: Response
-        if request.method == .options {
-            response = Response(status: .noContent)
-        } else if let token, !AccessMiddleware.isPublic(request), !AccessMiddleware.authorized(request.headers[.authorization], token: token) {
-            response = problem(.unauthorized, "missing or wrong bearer token")
-            response.headers[.wwwAuthenticate] = "Bearer"
-        } else {
-            do { response = try await next(request, context) } catch let error as RoomError {
-                response = problem(HTTPResponse.Status(code: AccessMiddleware.status(of: error.kind)), error.reason, field: error.field)
-            } catch let error as HTTPError {
-                response = problem(error.status, error.body ?? error.status.reasonPhrase)
-            }
-        }
-        response.headers[.accessControlAllowOrigin] = "*"
-        response.headers[.accessControlAllowMethods] = "GET, POST, PATCH, DELETE, OPTIONS"
-        response.headers[.accessControlAllowHeaders] = "Authorization, Content-Type"
-        response.headers[.accessControlExposeHeaders] = "Location"
-        return response
-    }
-
-    static func status(of kind: RoomError.Kind) -> Int {
-        switch kind {
-        case .invalid: 400
-        case .notFound: 404
-        case .conflict: 409
-        case .unavailable: 503
-        case .failed: 500
-        }
-    }
-
-    /// The pages themselves carry no secret (they ask for the token and send it with every API call).
-    static func isPublic(_ request: Request) -> Bool {
-        request.method == .get && (request.uri.path == "/" || request.uri.path == "/healthz")
-    }
-
-    static func authorized(_ header: String?, token: String) -> Bool {
-        guard let header, header.hasPrefix("Bearer ") else { return false }
-        let given = Array(header.dropFirst(7).utf8), expected = Array(token.utf8)
-        var difference = UInt8(given.count == expected.count ? 0 : 1)
-        for i in 0..<max(given.count, expected.count) {
-            difference |= (i < given.count ? given[i] : 0) ^ (i < expected.count ? expected[i] : 0)
-        }
-        return difference == 0
-    }
-}
-
-func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
-    Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
-}
-
-/// An RFC 9457 problem document; `field` names the JSON field a 400 is about.
-func problem(_ status: HTTPResponse.Status, _ detail: String, field: String? = nil) -> Response {
-    let titles = [400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
-                  415: "Unsupported Media Type", 500: "Internal Server Error", 503: "Service Unavailable"]
-    let title = status.reasonPhrase.isEmpty ? titles[status.code] ?? "Error \(status.code)" : status.reasonPhrase
-    var fields: [(String, JSONValue)] = [("type", .string("about:blank")), ("title", .string(title)),
-                                         ("status", .number(Double(status.code))), ("detail", .string(detail))]
-    if let field { fields.append(("field", .string(field))) }
-    return Response(status: status, headers: [.contentType: "application/problem+json"],
-                    body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(fields).serialized + "\n")))
-}
-
-func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-    var headers = headers
-    headers[.contentType] = "application/json"
-    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.serialized + "\n")))
-}
-
-/// A request's body: 415 unless its content type starts with `type`, 413 past `limit`.
-func body(_ request: Request, type: String, limit: Int, what: String = "the body") async throws -> ByteBuffer {
-    guard request.headers[.contentType]?.lowercased().hasPrefix(type) == true else {
-        throw HTTPError(.unsupportedMediaType, message: "\(what) must be \(type)")
-    }
-    var request = request
-    do { return try await request.collectBody(upTo: limit) } catch {
-        throw HTTPError(.contentTooLarge, message: "\(what) is limited to \(limit) bytes")
-    }
-}
-
-/// The body of a JSON request: 415 unless it says `application/json`, 413 past `limit`, 400 unless it parses.
-func jsonBody(_ request: Request, limit: Int) async throws -> (bytes: [UInt8], value: JSONValue) {
-    let bytes = Array(try await body(request, type: "application/json", limit: limit).readableBytesView)
-    do { return (bytes, try JSONParser.parse(bytes)) } catch {
-        throw RoomError(.invalid, "not valid JSON: \(error.description)")
-    }
-}
-
-/// A JSON object's fields taken one by one; what is left is an unknown field (400 naming it).
-struct RequestFields {
-    private var entries: [(String, JSONValue)]
-    init(_ value: JSONValue) throws {
-        guard case let .object(entries) = value else { throw RoomError(.invalid, "the body must be a JSON object") }
-        self.entries = entries
-    }
-    mutating func take(_ key: String) -> JSONValue? {
-        guard let i = entries.firstIndex(where: { $0.0 == key }) else { return nil }
-        return entries.remove(at: i).1
-    }
-    mutating func string(_ key: String, max: Int, allowEmpty: Bool = false) throws -> String? {
-        guard let value = take(key) else { return nil }
-        guard case let .string(s) = value, s.count <= max, allowEmpty || !s.isEmpty else {
-            throw RoomError(.invalid, "must be a string of \(allowEmpty ? 0 : 1)-\(max) characters", field: key)
-        }
-        return s
-    }
-    mutating func bool(_ key: String) throws -> Bool? {
-        guard let value = take(key) else { return nil }
-        guard case let .bool(b) = value else { throw RoomError(.invalid, "must be true or false", field: key) }
-        return b
-    }
-    mutating func number(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
-        guard let value = take(key) else { return nil }
-        guard case let .number(n) = value, range.contains(n) else {
-            throw RoomError(.invalid, "must be a number from \(range.lowerBound) to \(range.upperBound)", field: key)
-        }
-        return n
-    }
-    func finish() throws {
-        if let (key, _) = entries.first { throw RoomError(.invalid, "unknown field", field: key) }
-    }
-}
+import Rooms
 
 /// The HTTP side: WHIP (RFC 9725) and the join page.
 public enum HTTPServer {
     public static let maxOfferBytes = 64 * 1024
     /// A layout sent through the API (the largest preset is under 2 KiB; files given to the CLI may be larger).
     public static let maxLayoutBytes = 64 * 1024
+    public static let maxWatermarkBytes = 64 * 1024
 
     /// `metrics`: the Prometheus text of the metrics registry.
     public static func router(service: RoomDirectory, metrics: @escaping @Sendable () -> [UInt8] = { [] }) -> Router<BasicRequestContext> {
@@ -177,12 +50,12 @@ public enum HTTPServer {
                 return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                                 body: .init(byteBuffer: ByteBuffer(string: JoinPage.html(room: room))))
             }
-            return json(try await service.describe(room: room))
+            return json(RoomBody(try await service.describe(room: room)))
         }
         router.get("/rooms") { _, _ -> Response in
-            var list: [JSONValue] = []
-            for name in service.roomNames { if let room = try? await service.describe(room: name) { list.append(room) } }
-            return json(.object([("rooms", .array(list))]))
+            var rooms: [RoomBody] = []
+            for name in service.roomNames { if let room = try? await service.describe(room: name) { rooms.append(RoomBody(room)) } }
+            return json(RoomListBody(rooms: rooms))
         }
         router.get("/rooms/{room}/layout") { _, context -> Response in
             json(try service.layout(room: try context.parameters.require("room")).source)
@@ -209,7 +82,7 @@ public enum HTTPServer {
         router.put("/rooms/{room}/watermark") { request, context -> Response in
             let room = try context.parameters.require("room")
             _ = try service.watermarks(room: room)                   // 404 before reading the body
-            let body = try await jsonBody(request, limit: 64 * 1024)
+            let body = try await jsonBody(request, limit: maxWatermarkBytes)
             return json(try await service.setWatermarks(room: room, bytes: body.bytes))
         }
         router.post("/rooms/{room}/recording") { request, context -> Response in
@@ -217,44 +90,35 @@ public enum HTTPServer {
             // Optional body: {"folder": "NAME"}, a folder under the recordings folder.
             var folder: String?
             if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > 0 {
-                var fields = try RequestFields(try await jsonBody(request, limit: 4096).value)
-                folder = try fields.string("folder", max: 64)
-                try fields.finish()
+                folder = try await decodeBody(StartRecordingRequest.self, request, limit: 4096).folder
             }
             let file = try await service.startRecording(room: room, folder: folder)
-            return json(.object([("room", .string(room)), ("file", .string(file)), ("active", .bool(true))]), status: .created)
+            return json(RecordingStartedBody(room: room, file: file, active: true), status: .created)
         }
         router.delete("/rooms/{room}/recording") { _, context -> Response in
             let summary = try await service.stopRecording(room: try context.parameters.require("room"))
-            return json(RoomDirectory.describe(summary))
+            return json(RecordingFileBody(summary))
         }
         router.patch("/rooms/{room}/participants/{id}") { request, context -> Response in
             let room = try context.parameters.require("room"), id = try context.parameters.require("id")
-            var fields = try RequestFields(try await jsonBody(request, limit: 16 * 1024).value)
-            let name = try fields.string("name", max: 64)
-            let pin = try fields.bool("pin"), hide = try fields.bool("hide"), mute = try fields.bool("mute")
-            let gain = try fields.number("gain", in: 0...4)
-            try fields.finish()
+            let change = try await decodeBody(ParticipantChange.self, request, limit: 16 * 1024)
             let settings = try await service.update(room: room, participant: id) { s in
-                if let name { s.name = name }
-                if let pin { s.pinned = pin }
-                if let hide { s.hidden = hide }
-                if let mute { s.muted = mute }
-                if let gain { s.gain = Float(gain) }
+                if let name = change.name { s.name = name }
+                if let pin = change.pin { s.pinned = pin }
+                if let hide = change.hide { s.hidden = hide }
+                if let mute = change.mute { s.muted = mute }
+                if let gain = change.gain { s.gain = Float(gain) }
             }
-            return json(.object([("id", .string(id)), ("name", .string(settings.name)), ("pin", .bool(settings.pinned)), ("hide", .bool(settings.hidden)),
-                                 ("gain", .number(Double(settings.gain))), ("mute", .bool(settings.muted))]))
+            return json(ParticipantSettingsBody(id: id, name: settings.name, pin: settings.pinned, hide: settings.hidden,
+                                                gain: Double(settings.gain), mute: settings.muted))
         }
         router.post("/rooms/{room}/chat") { request, context -> Response in
             let room = try context.parameters.require("room")
-            var fields = try RequestFields(try await jsonBody(request, limit: 16 * 1024).value)
-            let from = try fields.string("from", max: 64, allowEmpty: true) ?? ""
-            guard let text = try fields.string("text", max: 2000) else { throw RoomError(.invalid, "is required", field: "text") }
-            try fields.finish()
-            guard let effect = try await service.chat(room: room, from: from, text: text) else {
+            let message = try await decodeBody(ChatRequest.self, request, limit: 16 * 1024)
+            guard let effect = try await service.chat(room: room, from: message.from, text: message.text) else {
                 throw RoomError(.conflict, "room \(room) is not recording: chat shows in the recording")
             }
-            return json(.object([("from", .string(from)), ("text", .string(text)), ("time", .number(Double(effect.time / 1000) / 1000))]), status: .created)
+            return json(ChatPostedBody(from: message.from, text: message.text, time: Double(effect.time / 1000) / 1000), status: .created)
         }
         router.get("/rooms/{room}/snapshot.jpg") { _, context -> Response in
             let jpeg = try await service.snapshot(room: try context.parameters.require("room"))

@@ -18,7 +18,7 @@ enum OpenAPIDocument {
     },
     "schemas": {
       "Problem": {
-        "type": "object",
+        "type": "object", "additionalProperties": false,
         "properties": {
           "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" },
           "detail": { "type": "string" }, "field": { "type": "string", "description": "The JSON field the error is about, e.g. regions[1].max_rows" }
@@ -29,53 +29,77 @@ enum OpenAPIDocument {
         "description": "A layout document (Layouts/layout.schema.json, native or Twilio video_layout), or {\"preset\": NAME, ...fields replacing the preset's}.",
         "type": "object"
       },
+      "Watermarks": {
+        "description": "A watermark document (Layouts/README.md; images by relative path inside the server's assets folder).",
+        "type": "object", "properties": { "items": { "type": "array" } }, "required": ["items"]
+      },
       "Track": {
-        "type": "object",
+        "type": "object", "additionalProperties": false,
         "properties": {
-          "mid": { "type": "string" }, "kind": { "enum": ["audio", "video"] }, "codec": { "type": ["string", "null"] },
-          "width": { "type": ["integer", "null"] }, "height": { "type": ["integer", "null"] }, "fps": { "type": "number" },
+          "mid": { "type": "string" }, "kind": { "enum": ["audio", "video"] },
+          "codec": { "type": "string", "description": "absent until the first frame is decoded" },
+          "width": { "type": "integer", "description": "video only, once decoded" }, "height": { "type": "integer" },
+          "fps": { "type": "number", "description": "video only" },
           "bitrate": { "type": "number" }, "packets": { "type": "integer" }, "lost": { "type": "integer" }, "loss": { "type": "number" },
           "nacked": { "type": "integer" }, "recovered": { "type": "integer" }, "keyframe_requests": { "type": "integer" }
-        }
+        },
+        "required": ["mid", "kind", "bitrate", "packets", "lost", "loss", "nacked", "recovered", "keyframe_requests"]
       },
       "Participant": {
-        "type": "object",
+        "type": "object", "additionalProperties": false,
         "properties": {
           "id": { "type": "string" }, "name": { "type": "string" }, "pinned": { "type": "boolean" }, "hidden": { "type": "boolean" },
           "gain": { "type": "number" }, "muted": { "type": "boolean" }, "frozen": { "type": "number", "description": "seconds its tile showed a stale picture" },
           "tracks": { "type": "array", "items": { "$ref": "#/components/schemas/Track" } }
-        }
+        },
+        "required": ["id", "name", "pinned", "hidden", "gain", "muted", "frozen", "tracks"]
       },
       "RecordingFile": {
-        "type": "object",
+        "type": "object", "additionalProperties": false,
         "properties": {
           "file": { "type": "string" }, "duration": { "type": "number" }, "size": { "type": "integer" }, "frames": { "type": "integer" },
-          "lag": { "type": "object", "description": "how late the compositor made frames (ms): at worst and at the end",
-                   "properties": { "max": { "type": "number" }, "final": { "type": "number" } } },
+          "lag": { "type": "object", "description": "how late the compositor made frames (ms): at worst and at the end", "additionalProperties": false,
+                   "properties": { "max": { "type": "number" }, "final": { "type": "number" } }, "required": ["max", "final"] },
           "faster_preset": { "type": "object", "description": "overload: seconds encoded with a faster x264 preset than configured, and the fastest",
-                             "properties": { "seconds": { "type": "number" }, "fastest": { "type": "string" } } },
-          "reduced_frame_rate": { "type": "object", "description": "overload: seconds at a lower frame rate, and the lowest",
-                                  "properties": { "seconds": { "type": "number" }, "lowest": { "type": "number" } } },
-          "events": { "type": "string" }, "chat": { "type": "string" }
-        }
+                             "additionalProperties": false, "properties": { "seconds": { "type": "number" }, "fastest": { "type": "string" } },
+                             "required": ["seconds", "fastest"] },
+          "reduced_frame_rate": { "type": "object", "description": "overload: seconds at a lower frame rate, and the lowest", "additionalProperties": false,
+                                  "properties": { "seconds": { "type": "number" }, "lowest": { "type": "number" } }, "required": ["seconds", "lowest"] },
+          "events": { "type": "string", "description": "the events log beside the recording" }, "chat": { "type": "string", "description": "the chat transcript (WebVTT)" }
+        },
+        "required": ["file", "duration", "size", "frames", "lag"]
+      },
+      "RecordingState": {
+        "type": "object", "additionalProperties": false, "description": "the recording in progress (file, duration, size only while active)",
+        "properties": { "active": { "type": "boolean" }, "file": { "type": "string" }, "duration": { "type": "number" }, "size": { "type": "integer" } },
+        "required": ["active"]
       },
       "Room": {
-        "type": "object",
+        "type": "object", "additionalProperties": false,
         "properties": {
           "name": { "type": "string" },
           "participants": { "type": "array", "items": { "$ref": "#/components/schemas/Participant" } },
           "layout": { "$ref": "#/components/schemas/Layout" },
-          "recording": {
-            "type": "object",
-            "properties": { "active": { "type": "boolean" }, "file": { "type": "string" }, "duration": { "type": "number" }, "size": { "type": "integer" } }
-          },
+          "recording": { "$ref": "#/components/schemas/RecordingState" },
           "last_recording": { "$ref": "#/components/schemas/RecordingFile" },
-          "error": { "type": "string" }
-        }
+          "error": { "type": "string", "description": "why the last recording stopped by itself" }
+        },
+        "required": ["name", "participants", "layout", "recording"]
+      },
+      "RoomList": {
+        "type": "object", "additionalProperties": false,
+        "properties": { "rooms": { "type": "array", "items": { "$ref": "#/components/schemas/Room" } } }, "required": ["rooms"]
+      },
+      "StartRecording": {
+        "type": "object", "additionalProperties": false,
+        "properties": { "folder": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "a folder under the recordings folder" } }
+      },
+      "RecordingStarted": {
+        "type": "object", "additionalProperties": false,
+        "properties": { "room": { "type": "string" }, "file": { "type": "string" }, "active": { "type": "boolean" } }, "required": ["room", "file", "active"]
       },
       "ParticipantChange": {
-        "type": "object",
-        "additionalProperties": false,
+        "type": "object", "additionalProperties": false,
         "properties": {
           "name": { "type": "string", "minLength": 1, "maxLength": 64 },
           "pin": { "type": "boolean", "description": "force into the speaker slot" },
@@ -84,11 +108,23 @@ enum OpenAPIDocument {
           "mute": { "type": "boolean" }
         }
       },
+      "ParticipantSettings": {
+        "type": "object", "additionalProperties": false,
+        "properties": {
+          "id": { "type": "string" }, "name": { "type": "string" }, "pin": { "type": "boolean" }, "hide": { "type": "boolean" },
+          "gain": { "type": "number" }, "mute": { "type": "boolean" }
+        },
+        "required": ["id", "name", "pin", "hide", "gain", "mute"]
+      },
       "Chat": {
-        "type": "object",
-        "additionalProperties": false,
+        "type": "object", "additionalProperties": false,
         "properties": { "from": { "type": "string", "maxLength": 64 }, "text": { "type": "string", "minLength": 1, "maxLength": 2000 } },
         "required": ["text"]
+      },
+      "ChatPosted": {
+        "type": "object", "additionalProperties": false,
+        "properties": { "from": { "type": "string" }, "text": { "type": "string" }, "time": { "type": "number", "description": "seconds into the recording" } },
+        "required": ["from", "text", "time"]
       }
     },
     "responses": {
@@ -105,7 +141,7 @@ enum OpenAPIDocument {
       "get": {
         "summary": "Every room",
         "responses": {
-          "200": { "description": "rooms", "content": { "application/json": { "schema": { "type": "object", "properties": { "rooms": { "type": "array", "items": { "$ref": "#/components/schemas/Room" } } } } } } },
+          "200": { "description": "rooms", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RoomList" } } } },
           "401": { "$ref": "#/components/responses/Problem" }
         }
       }
@@ -136,7 +172,7 @@ enum OpenAPIDocument {
     "/rooms/{room}/whip/{session}": {
       "parameters": [{ "$ref": "#/components/parameters/room" }, { "name": "session", "in": "path", "required": true, "schema": { "type": "string" } }],
       "delete": { "summary": "Leave", "responses": { "200": { "description": "left" }, "404": { "$ref": "#/components/responses/Problem" } } },
-      "patch": { "summary": "Trickle ICE (not needed: the answer carries every candidate of the ICE-lite server)", "responses": { "405": { "description": "not supported" } } }
+      "patch": { "summary": "Trickle ICE (not needed: the answer carries every candidate of the ICE-lite server)", "responses": { "405": { "description": "not supported", "content": { "text/plain": {} } } } }
     },
     "/rooms/{room}/layout": {
       "parameters": [{ "$ref": "#/components/parameters/room" }],
@@ -160,12 +196,12 @@ enum OpenAPIDocument {
     },
     "/rooms/{room}/watermark": {
       "parameters": [{ "$ref": "#/components/parameters/room" }],
-      "get": { "summary": "The room's watermark document", "responses": { "200": { "description": "watermark document", "content": { "application/json": {} } }, "404": { "$ref": "#/components/responses/Problem" } } },
+      "get": { "summary": "The room's watermark document", "responses": { "200": { "description": "watermark document", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Watermarks" } } } }, "404": { "$ref": "#/components/responses/Problem" } } },
       "put": {
         "summary": "Replace the room's watermarks from the next frame (Layouts/README.md; images by relative path inside the server's assets folder)",
-        "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": { "items": { "type": "array" } }, "required": ["items"] } } } },
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Watermarks" } } } },
         "responses": {
-          "200": { "description": "the watermark document in force", "content": { "application/json": {} } },
+          "200": { "description": "the watermark document in force", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Watermarks" } } } },
           "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
           "413": { "$ref": "#/components/responses/Problem" }, "415": { "$ref": "#/components/responses/Problem" }
         }
@@ -175,10 +211,9 @@ enum OpenAPIDocument {
       "parameters": [{ "$ref": "#/components/parameters/room" }],
       "post": {
         "summary": "Start recording (the room is made if needed); 503 below the free-space floor or without CPU for another recording",
-        "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false,
-          "properties": { "folder": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "a folder under the recordings folder" } } } } } },
+        "requestBody": { "required": false, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/StartRecording" } } } },
         "responses": {
-          "201": { "description": "started", "content": { "application/json": { "schema": { "type": "object", "properties": { "room": { "type": "string" }, "file": { "type": "string" }, "active": { "type": "boolean" } } } } } },
+          "201": { "description": "started", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RecordingStarted" } } } },
           "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
           "409": { "$ref": "#/components/responses/Problem" }, "503": { "$ref": "#/components/responses/Problem" }
         }
@@ -197,7 +232,7 @@ enum OpenAPIDocument {
         "summary": "Rename, pin, hide, set the gain of or mute a participant",
         "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ParticipantChange" } } } },
         "responses": {
-          "200": { "description": "the settings in force", "content": { "application/json": {} } },
+          "200": { "description": "the settings in force", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ParticipantSettings" } } } },
           "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
           "413": { "$ref": "#/components/responses/Problem" }, "415": { "$ref": "#/components/responses/Problem" }
         }
@@ -209,7 +244,7 @@ enum OpenAPIDocument {
         "summary": "A chat message for the overlay, the WebVTT file and the MP4's text track",
         "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Chat" } } } },
         "responses": {
-          "201": { "description": "on screen from `time` (seconds into the recording)", "content": { "application/json": {} } },
+          "201": { "description": "on screen from `time` (seconds into the recording)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ChatPosted" } } } },
           "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
           "409": { "$ref": "#/components/responses/Problem" }, "413": { "$ref": "#/components/responses/Problem" }, "415": { "$ref": "#/components/responses/Problem" }
         }

@@ -10,8 +10,9 @@ import Transport
 @testable import Rooms
 @testable import Server
 
-/// Every route and the error statuses it answers, in process (no socket): and every status seen is the one the
-/// OpenAPI document promises for that route, so the two cannot drift apart unnoticed.
+/// Every route and the error statuses it answers, in process (no socket). The OpenAPI document and the server
+/// cannot drift apart unnoticed: the routes are the documented paths, every status seen is documented for its
+/// route, and every body conforms to the documented schema of its status and content type.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct RouteTests {
     /// (method, path template, status) of every answer the tests saw.
     final class Seen: @unchecked Sendable {          // only touched by the one test task, in order
@@ -48,6 +49,9 @@ import Transport
                             sourceLocation: sourceLocation)
                 }
                 seen.answers.append((method.rawValue, template, Int(response.status.code)))
+                for problem in RouteTests.conformance(response, method: method.rawValue, template: template) {
+                    Issue.record("\(method) \(uri): \(problem)", sourceLocation: sourceLocation)
+                }
                 return response
             }
             _ = try await call(.get, "/healthz", "/healthz", expect: 200)
@@ -132,16 +136,57 @@ import Transport
         await transport.close()
         await guardedTransport.close()
 
-        // Every answer seen is documented for its route.
-        guard case let .object(root) = try JSONParser.parse(OpenAPIDocument.text),
-              case let .object(paths)? = root.first(where: { $0.0 == "paths" })?.1 else { Issue.record("no paths in the OpenAPI document"); return }
+        // Every answer seen is documented for its route; every documented operation was tried.
         for (method, template, status) in seen.answers {
-            guard case let .object(operations)? = paths.first(where: { $0.0 == template })?.1,
-                  case let .object(operation)? = operations.first(where: { $0.0 == method.lowercased() })?.1,
-                  case let .object(responses)? = operation.first(where: { $0.0 == "responses" })?.1 else {
-                Issue.record("\(method) \(template) is not in the OpenAPI document"); continue
-            }
-            #expect(responses.contains { $0.0 == String(status) }, "\(method) \(template) answered \(status), which the OpenAPI document does not list")
+            #expect(RouteTests.documented(method: method, template: template, status: status) != nil,
+                    "\(method) \(template) answered \(status), which the OpenAPI document does not list")
+        }
+        let tried = Set(seen.answers.map { "\($0.0) \($0.1)" })
+        for operation in RouteTests.documentedOperations() {
+            #expect(tried.contains(operation), "\(operation) is documented but no test calls it")
+        }
+    }
+
+    /// The server's routes are exactly the documented operations.
+    @Test func routesAreTheDocumentedPaths() async throws {
+        let (directory, transport) = try await RouteTests.directory()
+        let routes = Set(HTTPServer.router(service: directory).routes.map { "\($0.method.rawValue) \($0.path.description)" })
+        await transport.close()
+        let documented = Set(RouteTests.documentedOperations())
+        #expect(routes.subtracting(documented).isEmpty, "routes the OpenAPI document lacks: \(routes.subtracting(documented).sorted())")
+        #expect(documented.subtracting(routes).isEmpty, "documented operations the server lacks: \(documented.subtracting(routes).sorted())")
+    }
+
+    static let document = try! JSONParser.parse(OpenAPIDocument.text)
+    static let schemas = SchemaCheck(document: document)
+
+    /// "METHOD /path" of every operation in the document.
+    static func documentedOperations() -> [String] {
+        guard case let .object(paths)? = document["paths"] else { return [] }
+        return paths.flatMap { path, item -> [String] in
+            guard case let .object(entries) = item else { return [] }
+            return entries.compactMap { key, _ in ["get", "put", "post", "delete", "patch"].contains(key) ? "\(key.uppercased()) \(path)" : nil }
+        }
+    }
+
+    /// The documented response of `method template` for `status` ($ref followed).
+    static func documented(method: String, template: String, status: Int) -> JSONValue? {
+        guard let response = document["paths"]?[template]?[method.lowercased()]?["responses"]?[String(status)] else { return nil }
+        if case let .string(reference)? = response["$ref"] { return schemas.resolve(reference) }
+        return response
+    }
+
+    /// What is wrong with `response` against the document: an undocumented content type, or a JSON body off its schema.
+    static func conformance(_ response: TestResponse, method: String, template: String) -> [String] {
+        guard let documented = documented(method: method, template: template, status: Int(response.status.code)) else { return [] }
+        let type = response.headers[.contentType].map { String($0.split(separator: ";")[0]) }
+        guard let type, response.body.readableBytes > 0 else { return [] }
+        guard let content = documented["content"]?[type] else { return ["answered \(type), which the document does not list for this status"] }
+        guard let schema = content["schema"], type.hasSuffix("json") else { return [] }
+        do {
+            return schemas.problems(try JSONParser.parse(Array(response.body.readableBytesView)), schema)
+        } catch {
+            return ["the body is not JSON: \(error)"]
         }
     }
 }

@@ -1,0 +1,39 @@
+import Compositor
+import Layout
+import Recorder
+import MediaCore
+
+/// What a room is doing now, in the room's own terms (the HTTP layer decides how it is shown).
+public struct RoomReport: Sendable {
+    /// One received track: what its session counted and what its decoder made of it.
+    public struct Track: Sendable {
+        public var mid: String
+        public var kind: String
+        /// Packets received and lost for good, NACKed and recovered, keyframe requests sent.
+        public var packets: Int, lost: Int, nacked: Int, recovered: Int, keyframeRequests: Int
+        /// Nil until the first frame is decoded.
+        public var decoded: TrackStatistics?
+        /// Lost / (received + lost), 0 with nothing expected yet.
+        public var lossRate: Double { packets + lost > 0 ? Double(lost) / Double(packets + lost) : 0 }
+    }
+    public struct Participant: Sendable {
+        public var id: String
+        public var settings: ParticipantSettings
+        /// Time its tile showed a stale picture in the recording in progress.
+        public var frozen: Microseconds
+        public var tracks: [Track]
+    }
+    /// The recording in progress.
+    public struct Recording: Sendable {
+        public var path: String
+        public var duration: Microseconds
+        public var bytes: Int
+    }
+    public var name: String
+    public var participants: [Participant]
+    public var layout: LayoutDocument
+    public var recording: Recording?
+    public var lastRecording: LiveRecordingSummary?
+    /// Why the last recording stopped by itself, if it did.
+    public var error: String?
+}

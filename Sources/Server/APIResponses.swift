@@ -1,0 +1,121 @@
+import Layout
+import MediaCore
+import Rooms
+
+// The JSON bodies the API answers with, one Encodable type each; docs/openapi.json documents each as a schema
+// of the same name, and the route tests check every body against it.
+
+/// Seconds from µs, to the millisecond.
+private func seconds(_ time: Microseconds) -> Double { Double(time / 1000) / 1000 }
+
+struct TrackBody: Encodable {
+    var mid: String, kind: String
+    /// Absent until the first frame is decoded; size and rate for video only.
+    var codec: String?, width: Int?, height: Int?, fps: Double?
+    var bitrate: Double, packets: Int, lost: Int, loss: Double, nacked: Int, recovered: Int
+    var keyframeRequests: Int
+
+    enum CodingKeys: String, CodingKey {
+        case mid, kind, codec, width, height, fps, bitrate, packets, lost, loss, nacked, recovered
+        case keyframeRequests = "keyframe_requests"
+    }
+
+    init(_ track: RoomReport.Track) {
+        let decoded = track.decoded
+        mid = track.mid; kind = track.kind; codec = decoded?.codec
+        if track.kind == "video" {
+            width = decoded?.width; height = decoded?.height
+            fps = ((decoded?.framesPerSecond ?? 0) * 10).rounded() / 10
+        }
+        bitrate = (decoded?.bitrate ?? 0).rounded()
+        packets = track.packets; lost = track.lost; loss = (track.lossRate * 10_000).rounded() / 10_000
+        nacked = track.nacked; recovered = track.recovered; keyframeRequests = track.keyframeRequests
+    }
+}
+
+struct ParticipantBody: Encodable {
+    var id: String, name: String, pinned: Bool, hidden: Bool, gain: Double, muted: Bool
+    /// Seconds its tile showed a stale picture.
+    var frozen: Double
+    var tracks: [TrackBody]
+
+    init(_ p: RoomReport.Participant) {
+        id = p.id; name = p.settings.name; pinned = p.settings.pinned; hidden = p.settings.hidden
+        gain = Double(p.settings.gain); muted = p.settings.muted
+        frozen = Double(p.frozen) / 1e6
+        tracks = p.tracks.map(TrackBody.init)
+    }
+}
+
+/// A finished recording file and how the run went.
+struct RecordingFileBody: Encodable {
+    struct Lag: Encodable { var max: Double, final: Double }
+    struct FasterPreset: Encodable { var seconds: Double, fastest: String }
+    struct ReducedRate: Encodable { var seconds: Double, lowest: Double }
+    var file: String, duration: Double, size: Int64, frames: Int64
+    /// How late the compositor made frames, ms.
+    var lag: Lag
+    var fasterPreset: FasterPreset?
+    var reducedFrameRate: ReducedRate?
+    var events: String?, chat: String?
+
+    enum CodingKeys: String, CodingKey {
+        case file, duration, size, frames, lag, events, chat
+        case fasterPreset = "faster_preset", reducedFrameRate = "reduced_frame_rate"
+    }
+
+    init(_ s: LiveRecordingSummary) {
+        file = s.recording.path; duration = seconds(s.recording.duration); size = s.recording.bytes; frames = s.recording.videoFrames
+        lag = Lag(max: Double(s.maxLag / 1000), final: Double(s.finalLag / 1000))
+        if s.fasterPreset > 0, let preset = s.fastestPreset { fasterPreset = FasterPreset(seconds: seconds(s.fasterPreset), fastest: preset) }
+        if s.reducedRate > 0 { reducedFrameRate = ReducedRate(seconds: seconds(s.reducedRate), lowest: s.lowestRate) }
+        events = s.events; chat = s.chat
+    }
+}
+
+/// The recording in progress, or `active: false`.
+struct RecordingStateBody: Encodable {
+    var active: Bool
+    var file: String?, duration: Double?, size: Int?
+}
+
+struct RoomBody: Encodable {
+    var name: String
+    var participants: [ParticipantBody]
+    var layout: JSONValue
+    var recording: RecordingStateBody
+    var lastRecording: RecordingFileBody?
+    var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, participants, layout, recording, error
+        case lastRecording = "last_recording"
+    }
+
+    init(_ room: RoomReport) {
+        name = room.name
+        participants = room.participants.map(ParticipantBody.init)
+        layout = room.layout.source
+        recording = room.recording.map { RecordingStateBody(active: true, file: $0.path, duration: seconds($0.duration), size: $0.bytes) }
+            ?? RecordingStateBody(active: false)
+        lastRecording = room.lastRecording.map(RecordingFileBody.init)
+        error = room.error
+    }
+}
+
+struct RoomListBody: Encodable { var rooms: [RoomBody] }
+
+struct RecordingStartedBody: Encodable { var room: String, file: String, active: Bool }
+
+/// A participant's settings in force, named as in the change that set them.
+struct ParticipantSettingsBody: Encodable { var id: String, name: String, pin: Bool, hide: Bool, gain: Double, mute: Bool }
+
+/// A chat message and when it first showed (seconds into the recording).
+struct ChatPostedBody: Encodable { var from: String, text: String, time: Double }
+
+/// An RFC 9457 problem document; `field` names the JSON field a 400 is about.
+struct ProblemBody: Encodable {
+    var type = "about:blank"
+    var title: String, status: Int, detail: String
+    var field: String?
+}
