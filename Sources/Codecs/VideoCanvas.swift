@@ -87,6 +87,12 @@ public final class FrameScaler {
     private let destinationPlanes = UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>.allocate(capacity: 4)
     private let destinationStrides = UnsafeMutablePointer<Int32>.allocate(capacity: 4)
     private var scratch: UnsafeMutablePointer<AVFrame>?
+    /// What lies right of the destination rectangle, kept across `sws_scale` (see `spillBytes`).
+    private var spill: UnsafeMutableBufferPointer<UInt8> = .init(start: nil, count: 0)
+    /// swscale writes rows in whole SIMD blocks: up to this many bytes past a row's last pixel (measured: 15 in luma
+    /// for widths that are not multiples of 16). Scaling straight into a canvas rectangle would paint a column of
+    /// stray pixels over whatever is to its right, so those bytes are saved before and put back after.
+    static let spillBytes = 32
 
     public init() {}
 
@@ -95,6 +101,7 @@ public final class FrameScaler {
         sourcePlanes.deallocate(); sourceStrides.deallocate()
         destinationPlanes.deallocate(); destinationStrides.deallocate()
         av_frame_free(&scratch)
+        spill.deallocate()
     }
 
     /// Scales the `crop` part of `picture` into `destination` of `canvas` (bilinear), blending when
@@ -139,7 +146,9 @@ public final class FrameScaler {
                 destinationStrides[i] = Int32(stride(canvas.frame, i))
             }
             destinationPlanes[3] = nil; destinationStrides[3] = 0
+            guard keepRight(of: destination, in: canvas, restore: false) else { return false }
             sws_scale(context, sourcePlanes, sourceStrides, 0, Int32(h), destinationPlanes, destinationStrides)
+            _ = keepRight(of: destination, in: canvas, restore: true)
             return true
         }
         // Translucent: scale into a scratch picture, then blend.
@@ -171,6 +180,35 @@ public final class FrameScaler {
             for row in 0..<rows {
                 let d = dst + (y + row) * ds + x, s = src + row * ss
                 for col in 0..<cols { d[col] = UInt8((Int(d[col]) * inv + Int(s[col]) * a + 127) / 255) }
+            }
+        }
+        return true
+    }
+
+    /// Saves (or, with `restore`, puts back) the bytes right of `rect` on each of its rows in every plane, up to
+    /// `spillBytes` and the row's end. Allocates only when a taller canvas needs more room.
+    private func keepRight(of rect: PixelRect, in canvas: VideoCanvas, restore: Bool) -> Bool {
+        let rows = rect.height + 2 * ((rect.height + 1) / 2)
+        let needed = rows * FrameScaler.spillBytes
+        if spill.count < needed {
+            guard !restore else { return false }
+            spill.deallocate()
+            spill = .allocate(capacity: needed)
+        }
+        var offset = 0
+        for i in 0..<3 {
+            guard let base = plane(canvas.frame, i) else { continue }
+            let isChroma = i > 0
+            let x = isChroma ? rect.x >> 1 : rect.x, y = isChroma ? rect.y >> 1 : rect.y
+            let end = x + (isChroma ? (rect.width + 1) >> 1 : rect.width)
+            let count = min(FrameScaler.spillBytes, stride(canvas.frame, i) - end)
+            let planeRows = isChroma ? (rect.height + 1) >> 1 : rect.height
+            guard count > 0 else { offset += planeRows * FrameScaler.spillBytes; continue }
+            let s = stride(canvas.frame, i)
+            for row in 0..<planeRows {
+                let pixels = base + (y + row) * s + end, saved = spill.baseAddress! + offset
+                if restore { pixels.update(from: saved, count: count) } else { saved.update(from: pixels, count: count) }
+                offset += FrameScaler.spillBytes
             }
         }
         return true

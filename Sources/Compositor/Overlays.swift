@@ -32,15 +32,14 @@ final class TranslucentBox {
 public final class WatermarkOverlay: FrameOverlay {
     public let item: WatermarkItem
     public var aboveTiles: Bool { item.aboveTiles }
-    private let image: VideoPicture?
+    private let image: OverlayImage?
     private let text: TextRenderer?
-    private let scaler = FrameScaler()
     private let box = TranslucentBox()
     private var rendered: (text: String, mask: AlphaMask)?
 
     /// `image`: the decoded picture of an image item; `text`: the renderer for a text item.
     public init(item: WatermarkItem, image: VideoPicture?, text: TextRenderer?) {
-        self.item = item; self.image = image; self.text = text
+        self.item = item; self.image = image.map(OverlayImage.init); self.text = text
     }
 
     /// Where an item of `size` goes on `canvas`.
@@ -54,10 +53,11 @@ public final class WatermarkOverlay: FrameOverlay {
         return PixelRect(x: origin.x & ~1, y: origin.y & ~1, width: size.width, height: size.height)
     }
 
-    /// The size an image item is drawn at: its `width` (pixels or % of the canvas width), aspect kept, even.
+    /// The size an image item is drawn at: its own, or its `width` (pixels or % of the canvas width) with the aspect
+    /// kept; odd sizes stay odd (only the corner is placed on even coordinates, for 4:2:0 chroma).
     public static func imageSize(_ picture: PixelSize, width: Dimension?, canvas: PixelSize) -> PixelSize {
-        let w = max(2, min(canvas.width, width?.resolve(in: canvas.width) ?? picture.width)) & ~1
-        let h = max(2, min(canvas.height, Int((Double(w) * Double(picture.height) / Double(max(1, picture.width))).rounded()))) & ~1
+        let w = max(1, min(canvas.width, width?.resolve(in: canvas.width) ?? picture.width))
+        let h = max(1, min(canvas.height, Int((Double(w) * Double(picture.height) / Double(max(1, picture.width))).rounded())))
         return PixelSize(width: w, height: h)
     }
 
@@ -65,10 +65,9 @@ public final class WatermarkOverlay: FrameOverlay {
         switch item.content {
         case let .image(_, width):
             guard let image else { return }
-            let size = WatermarkOverlay.imageSize(image.size, width: width, canvas: canvas.size)
+            let size = WatermarkOverlay.imageSize(image.picture.size, width: width, canvas: canvas.size)
             let rect = WatermarkOverlay.placement(of: item, size: size, canvas: canvas.size)
-            _ = scaler.draw(image, crop: PixelRect(x: 0, y: 0, width: image.width, height: image.height), into: canvas,
-                            destination: rect, opacity: item.opacity)
+            canvas.blend(image, in: rect, opacity: item.opacity)
         case let .text(template, size, color, background, backgroundOpacity):
             guard let text else { return }
             let line = WatermarkOverlay.expand(template, time: time, wallclock: wallclock)

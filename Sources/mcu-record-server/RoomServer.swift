@@ -4,6 +4,7 @@ import Codecs
 import FoundationEssentials
 import Hummingbird
 import Layout
+import Logging
 import Recorder
 import Text
 import MediaCore
@@ -12,6 +13,7 @@ import Metrics
 import NIOPosix
 import Prometheus
 import Server
+import ServiceLifecycle
 import Transport
 
 /// The live-room server. It is its own executable so that the HTTP stack (Hummingbird, which loads full
@@ -127,30 +129,33 @@ struct RoomServer: AsyncParsableCommand {
         let monotonic = SystemClock()
         let limits = RunLimits(started: monotonic.now(), maxDuration: maxDuration.map { Microseconds($0 * 1_000_000) },
                                idleTimeout: Microseconds(idle * 1_000_000))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService() }
-            group.addTask {
-                var limits = limits, ticks = 0
-                while !Task.isCancelled {
-                    try await Task.sleep(nanoseconds: 250_000_000)
-                    ticks += 1
-                    if ticks % 4 == 1 {
-                        service.sampleLoad()
-                        await sampler.sample()
-                        await offPool("sweep rooms") { service.sweep(now: monotonic.now()) }
-                    }
-                    let presence = service.presence
-                    switch limits.check(now: monotonic.now(), present: presence.now, everJoined: presence.ever) {
-                    case .maxDuration?: printError("maximum duration reached\n"); return
-                    case .idle?: printError("room idle for \(Int(idle)) s\n"); return
-                    case nil: break
-                    }
+        // The HTTP server runs until SIGINT/SIGTERM or until the watchdog ends the room; either way it shuts down
+        // gracefully (connections drained, nothing cancelled mid-request, no errors logged for a normal stop).
+        let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                         logger: Logger(label: "mcu-record.server")))
+        let watchdog = Task {
+            var limits = limits, ticks = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: 250_000_000)
+                ticks += 1
+                if ticks % 4 == 1 {
+                    service.sampleLoad()
+                    await sampler.sample()
+                    await offPool("sweep rooms") { service.sweep(now: monotonic.now()) }
                 }
+                let presence = service.presence
+                switch limits.check(now: monotonic.now(), present: presence.now, everJoined: presence.ever) {
+                case .maxDuration?: printError("maximum duration reached\n")
+                case .idle?: printError("room idle for \(Int(idle)) s\n")
+                case nil: continue
+                }
+                await services.triggerGracefulShutdown()
+                return
             }
-            // Whichever ends first (a signal stops the server; the watchdog returns) ends the room.
-            _ = try await group.next()
-            group.cancelAll()
         }
+        defer { watchdog.cancel() }
+        try await services.run()
+        watchdog.cancel()
         let summaries = await service.stopAll()
         await transport.close()
         if summaries.isEmpty { printLine("nobody joined; nothing recorded") }

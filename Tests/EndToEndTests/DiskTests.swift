@@ -14,7 +14,7 @@ import Testing
         let mounted = try mcuRun("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", small])
         try #require(mounted == 0, "cannot mount a tmpfs at \(small) (the test needs root)")
         defer { _ = try? mcuRun("/usr/bin/umount", ["-l", small]) }
-        let room = try RoomProcess(room: nil, extra: ["--output", base, "--manual-recording", "--min-free-space", "1", "--size", "640x360"])
+        let room = try RoomProcess(room: nil, extra: ["--output", base, "--manual-recording", "--min-free-space", "1", "--size", "640x360"], errorsExpected: true)
         defer { _ = room.stop() }
         let (started, startedBody, _) = try await http("POST", "\(room.base)/rooms/cramped/recording", body: #"{"folder": "small"}"#, contentType: "application/json")
         #expect(started == 201, "\(startedBody)")

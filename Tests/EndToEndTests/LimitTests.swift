@@ -27,4 +27,16 @@ import Testing
         let huge = offer + String(repeating: "a=x-padding:0123456789abcdef\r\n", count: 3000)
         #expect(try await http("POST", "\(room.base)/rooms/two/whip", body: huge).0 == 413)
     }
+
+    /// A room that ends by itself — at its maximum duration, or idle after everyone left — shuts its HTTP server down
+    /// gracefully: the recording is reported and the log holds no error lines.
+    @Test func roomsThatEndByThemselvesStopCleanly() async throws {
+        for limit in [["--max-duration", "5"], ["--idle-timeout", "2"]] {
+            let room = try RoomProcess(room: "limit", extra: limit)
+            let publisher = try publishPattern(room, "Ann", room: "limit", colour: "40c040", seconds: 3)
+            defer { publisher.stopIfRunning() }
+            let printed = room.exited(within: 60)
+            #expect(printed?.contains("recorded limit:") == true, "\(limit): \(printed ?? "still running after 60 s")")
+        }
+    }
 }

@@ -16,14 +16,20 @@ final class RoomProcess {
     let base: String
     private let out = Pipe()
     private(set) var output = ""
+    /// The server's log (stderr), checked for error lines when it stops.
+    let logPath: String
+    private let errorsExpected: Bool
 
-    /// `room` nil: a server that takes any room.
-    init(room: String?, extra: [String] = []) throws {
+    /// `room` nil: a server that takes any room. `errorsExpected`: the test provokes failures the server must log.
+    init(room: String?, extra: [String] = [], errorsExpected: Bool = false) throws {
+        self.errorsExpected = errorsExpected
+        logPath = Paths.temporary("room-log-\(UUID().uuidString.prefix(8)).txt")
+        FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: Paths.binary)
         process.arguments = (room.map { ["--room", $0] } ?? []) + ["--http", "127.0.0.1:0", "--size", "320x180", "--preset", "ultrafast",
                              "--output", Paths.temporary("rooms")] + extra
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         try process.run()
         var text = ""
         let deadline = Date().addingTimeInterval(20)
@@ -91,13 +97,38 @@ final class RoomProcess {
         return String(line.split(separator: " ")[2])
     }
 
-    /// SIGINT, then everything it printed.
-    func stop() -> String {
+    /// SIGINT, then everything it printed. A normal stop logs no errors: any error line in the log fails the test
+    /// (unless the test provoked errors).
+    func stop(sourceLocation: SourceLocation = #_sourceLocation) -> String {
         kill(process.processIdentifier, SIGINT)
         process.finish(within: 120)
         let rest = out.fileHandleForReading.readDataToEndOfFile()
         output += String(decoding: rest, as: UTF8.self)
+        if !errorsExpected {
+            let errors = RoomProcess.errorLines(in: (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
+            #expect(errors.isEmpty, "the server logged errors: \(errors.prefix(5))", sourceLocation: sourceLocation)
+        }
         return output
+    }
+
+    /// Waits for the server to end by itself (a limit), then everything it printed; nil if it was still running
+    /// after `seconds` (then it is stopped). Its log is checked as `stop()` does.
+    func exited(within seconds: Double, sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+        let ended = process.finish(within: seconds)
+        output += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if !errorsExpected {
+            let errors = RoomProcess.errorLines(in: (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
+            #expect(errors.isEmpty, "the server logged errors: \(errors.prefix(5))", sourceLocation: sourceLocation)
+        }
+        return ended ? output : nil
+    }
+
+    /// Log lines at level error or critical (swift-log's `TIMESTAMP LEVEL LABEL: …`).
+    static func errorLines(in log: String) -> [Substring] {
+        log.split(separator: "\n").filter { line in
+            let fields = line.split(separator: " ", maxSplits: 2)
+            return fields.count >= 2 && (fields[1] == "error" || fields[1] == "critical")
+        }
     }
 
     /// A test that failed half-way leaves no server running.

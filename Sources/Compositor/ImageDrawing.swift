@@ -1,0 +1,66 @@
+import Codecs
+import MediaCore
+
+extension VideoCanvas {
+    /// Blends `image` scaled to `rect` (top-left corner on even coordinates, any width and height), with the image's
+    /// own alpha times `opacity`, as FFmpeg's `overlay` filter does for 4:2:0: luma by each pixel's alpha, chroma by
+    /// the mean alpha of the luma pixels it covers. Clipped to the canvas; nothing outside `rect` is touched.
+    public func blend(_ image: OverlayImage, in rect: PixelRect, opacity: Double = 1) {
+        let bounds = PixelRect(x: 0, y: 0, width: size.width, height: size.height)
+        let visible = rect.intersection(bounds)
+        let strength = Int((min(1, max(0, opacity)) * 255).rounded())
+        guard !visible.isEmpty, strength > 0, rect.x & 1 == 0, rect.y & 1 == 0 else { return }
+        _ = image.withPlanes(size: PixelSize(width: rect.width, height: rect.height)) { sy, su, sv, sa, ss in
+            withPlanes { dy, du, dv, ds in
+                sy.withUnsafeBufferPointer { iy in sa.withUnsafeBufferPointer { ia in
+                    dy.withUnsafeMutableBufferPointer { cy in
+                        for row in visible.y..<visible.maxY {
+                            let imageRow = (row - rect.y) * ss.y, alphaRow = (row - rect.y) * ss.alpha, canvasRow = row * ds.y
+                            for col in visible.x..<visible.maxX {
+                                let a = ImageDrawing.scale(Int(ia[alphaRow + col - rect.x]), strength)
+                                if a == 0 { continue }
+                                cy[canvasRow + col] = ImageDrawing.mix(cy[canvasRow + col], iy[imageRow + col - rect.x], a)
+                            }
+                        }
+                    }
+                } }
+                // Chroma: canvas sample (cx, cy) covers luma columns 2cx, 2cx+1 and rows 2cy, 2cy+1.
+                let cx0 = visible.x >> 1, cx1 = (visible.maxX + 1) >> 1, cy0 = visible.y >> 1, cy1 = (visible.maxY + 1) >> 1
+                let originX = rect.x >> 1, originY = rect.y >> 1
+                su.withUnsafeBufferPointer { iu in sv.withUnsafeBufferPointer { iv in sa.withUnsafeBufferPointer { ia in
+                    du.withUnsafeMutableBufferPointer { cu in dv.withUnsafeMutableBufferPointer { cv in
+                        for crow in cy0..<cy1 {
+                            let imageRow = crow - originY
+                            let lumaRows = 2 * imageRow + 1 < rect.height ? 2 : 1
+                            for ccol in cx0..<cx1 {
+                                let imageCol = ccol - originX
+                                let lumaCols = 2 * imageCol + 1 < rect.width ? 2 : 1
+                                var sum = 0
+                                for r in 0..<lumaRows { for c in 0..<lumaCols { sum += Int(ia[(2 * imageRow + r) * ss.alpha + 2 * imageCol + c]) } }
+                                let a = ImageDrawing.scale(lumaRows * lumaCols == 4 ? sum >> 2 : lumaRows * lumaCols == 2 ? sum >> 1 : sum, strength)
+                                if a == 0 { continue }
+                                let u = crow * ds.u + ccol, v = crow * ds.v + ccol
+                                cu[u] = ImageDrawing.mix(cu[u], iu[imageRow * ss.u + imageCol], a)
+                                cv[v] = ImageDrawing.mix(cv[v], iv[imageRow * ss.v + imageCol], a)
+                            }
+                        }
+                    } }
+                } } }
+            }
+        }
+    }
+}
+
+enum ImageDrawing {
+    /// x / 255, rounded, for x in 0...255 * 255 (FFmpeg's FAST_DIV255).
+    @inline(__always)
+    static func divide255(_ x: Int) -> Int { ((x + 128) * 257) >> 16 }
+
+    @inline(__always)
+    static func scale(_ alpha: Int, _ strength: Int) -> Int { strength == 255 ? alpha : divide255(alpha * strength) }
+
+    @inline(__always)
+    static func mix(_ under: UInt8, _ over: UInt8, _ alpha: Int) -> UInt8 {
+        alpha == 255 ? over : UInt8(divide255(Int(under) * (255 - alpha) + Int(over) * alpha))
+    }
+}

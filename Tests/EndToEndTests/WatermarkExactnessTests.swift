@@ -1,0 +1,115 @@
+import Codecs
+import Compositor
+import Foundation
+import Layout
+import MediaCore
+import Testing
+
+/// Watermark images drawn as FFmpeg's `overlay` filter draws them (alpha honoured, `format=auto`): transparent,
+/// palette-transparent, grey+alpha, 16-bit and odd-sized opaque PNGs, at their own size and scaled, over a
+/// picture background; compared pixel by pixel over each image's rectangle and a 4-pixel border around it.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct WatermarkExactnessTests {
+    static let canvas = PixelSize(width: 640, height: 360)
+
+    /// Runs ffmpeg, failing the test with its message if it fails.
+    static func ffmpeg(_ arguments: [String]) throws {
+        let output = try mcuOutput("/usr/bin/ffmpeg", ["-loglevel", "error", "-y"] + arguments)
+        guard FileManager.default.fileExists(atPath: arguments.last!) else { throw MediaError(.invalidArgument, "ffmpeg failed: \(output)") }
+    }
+
+    static func firstPicture(_ path: String) throws -> VideoPicture {
+        let reader = try MediaFileReader(path: path, wantAudio: false)
+        var picture: VideoPicture?
+        while picture == nil, reader.step(onVideo: { picture = $0 }, onAudio: { _ in }) {}
+        return try #require(picture, "no picture in \(path)")
+    }
+
+    /// One 4:2:0 frame of raw video.
+    struct RawFrame {
+        let bytes: [UInt8], size: PixelSize
+        func y(_ x: Int, _ y: Int) -> UInt8 { bytes[y * size.width + x] }
+        func u(_ x: Int, _ y: Int) -> UInt8 { bytes[size.width * size.height + y * (size.width / 2) + x] }
+        func v(_ x: Int, _ y: Int) -> UInt8 { bytes[size.width * size.height * 5 / 4 + y * (size.width / 2) + x] }
+    }
+
+    @Test func imagesBlendLikeFFmpegOverlay() throws {
+        let folder = Paths.temporary("watermark-exact")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let size = Self.canvas
+        // A busy background in 4:2:0, written raw for FFmpeg, so both sides start from the same pixels.
+        let background = try VideoCanvas(size: size)
+        var raw: [UInt8] = []
+        background.withPlanes { y, u, v, strides in
+            for row in 0..<size.height { for col in 0..<size.width { y[row * strides.y + col] = UInt8(16 + (col * 3 + row * 5) % 220) } }
+            for row in 0..<size.height / 2 {
+                for col in 0..<size.width / 2 {
+                    u[row * strides.u + col] = UInt8(28 + (col * 5 + row * 2) % 200)
+                    v[row * strides.v + col] = UInt8(28 + (col + row * 7) % 200)
+                }
+            }
+            for row in 0..<size.height { for col in 0..<size.width { raw.append(y[row * strides.y + col]) } }
+            for row in 0..<size.height / 2 { for col in 0..<size.width / 2 { raw.append(u[row * strides.u + col]) } }
+            for row in 0..<size.height / 2 { for col in 0..<size.width / 2 { raw.append(v[row * strides.v + col]) } }
+        }
+        try Data(raw).write(to: URL(fileURLWithPath: folder + "/background.yuv"))
+        // An anti-aliased disc on a transparent ground; a palette PNG with tRNS; grey+alpha; 16-bit RGBA; an opaque odd size.
+        let disc = "geq=r='255':g='40+150*X/W':b='60':a='255*clip(30.5-hypot(X-W/2\\,Y-H/2)\\,0\\,1)'"
+        try Self.ffmpeg(["-f", "lavfi", "-i", "color=c=black:s=81x67,format=rgba,\(disc)", "-frames:v", "1", folder + "/disc.png"])
+        try Self.ffmpeg(["-i", folder + "/disc.png", "-filter_complex", "split[a][b];[a]palettegen=reserve_transparent=1[p];[b][p]paletteuse=alpha_threshold=128",
+                         "-frames:v", "1", folder + "/palette.png"])
+        try Self.ffmpeg(["-i", folder + "/disc.png", "-vf", "format=ya8", "-frames:v", "1", folder + "/grey.png"])
+        try Self.ffmpeg(["-i", folder + "/disc.png", "-vf", "format=rgba64be", "-frames:v", "1", folder + "/deep.png"])
+        try Self.ffmpeg(["-f", "lavfi", "-i", "testsrc=s=97x55", "-frames:v", "1", "-pix_fmt", "rgb24", folder + "/opaque.png"])
+        let formats = try ["disc", "palette", "grey", "deep", "opaque"].map { try Self.firstPicture(folder + "/\($0).png").pixelFormatName }
+        #expect(formats == ["rgba", "pal8", "ya8", "rgba64be", "rgb24"], "the fixtures cover each PNG kind: \(formats)")
+
+        // (file, width as the document says it, where): own sizes, and scaled to 37 % of its width.
+        let cases: [(file: String, width: String?, x: Int, y: Int)] = [
+            ("disc.png", nil, 20, 20), ("palette.png", nil, 140, 20), ("grey.png", nil, 260, 20), ("deep.png", nil, 380, 20),
+            ("opaque.png", nil, 500, 20), ("opaque.png", "\"37%\"", 20, 160), ("disc.png", "\"37%\"", 300, 160),
+        ]
+        for (file, width, x, y) in cases {
+            let json = #"{"items": [{"image": "\#(file)", "x": \#(x), "y": \#(y)\#(width.map { ", \"width\": \($0)" } ?? "")}]}"#
+            let item = try #require(WatermarkDocument.parse(bytes: Array(json.utf8)).items.first)
+            let image = try Self.firstPicture(folder + "/" + file)
+            guard case let .image(_, documentWidth) = item.content else { Issue.record("not an image item"); continue }
+            let drawn = WatermarkOverlay.imageSize(image.size, width: documentWidth, canvas: size)
+            let rect = WatermarkOverlay.placement(of: item, size: drawn, canvas: size)
+            #expect(rect.x == x && rect.y == y)
+
+            // Ours: the overlay the compositor runs, on a canvas holding the background.
+            let ours = try VideoCanvas(size: size)
+            ours.copy(from: background)
+            WatermarkOverlay(item: item, image: image, text: nil).draw(on: ours, time: 0, wallclock: 0)
+
+            // FFmpeg's: the image scaled (bicubic, the default) to the same size, overlaid with its alpha, blended in 4:2:0
+            // as the canvas is. (`format=auto` would blend 8-bit RGBA images in RGB here, round-tripping the
+            // background itself through RGB: that changes pixels the image does not cover.)
+            let raw = folder + "/reference.yuv"
+            try Self.ffmpeg(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "\(size.width)x\(size.height)", "-i", folder + "/background.yuv",
+                             "-i", folder + "/" + file, "-filter_complex",
+                             "[1:v]scale=\(drawn.width):\(drawn.height)[l];[0:v][l]overlay=x=\(x):y=\(y):format=yuv420,format=yuv420p",
+                             "-frames:v", "1", "-f", "rawvideo", raw])
+            let reference = RawFrame(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: raw))), size: size)
+
+            let area = PixelRect(x: rect.x - 4, y: rect.y - 4, width: rect.width + 8, height: rect.height + 8)
+                .intersection(PixelRect(x: 0, y: 0, width: size.width, height: size.height))
+            var total = [0, 0, 0], worst = [0, 0, 0], count = [0, 0, 0]
+            for py in area.y..<area.maxY {
+                for px in area.x..<area.maxX {
+                    let o = ours.yuv(x: px, y: py)!
+                    let d = abs(Int(o.y) - Int(reference.y(px, py)))
+                    total[0] += d; worst[0] = max(worst[0], d); count[0] += 1
+                    guard px & 1 == 0, py & 1 == 0 else { continue }
+                    for (c, (a, b)) in [(o.u, reference.u(px / 2, py / 2)), (o.v, reference.v(px / 2, py / 2))].enumerated() {
+                        let d = abs(Int(a) - Int(b))
+                        total[c + 1] += d; worst[c + 1] = max(worst[c + 1], d); count[c + 1] += 1
+                    }
+                }
+            }
+            let means = (0..<3).map { Double(total[$0]) / Double(max(1, count[$0])) }
+            #expect(means.allSatisfy { $0 <= 2 } && worst.allSatisfy { $0 <= 12 },
+                    "\(file) at \(drawn.width)x\(drawn.height): mean |Δ| Y/U/V \(means.map { decimal($0, 2) }), max \(worst)")
+        }
+    }
+}
