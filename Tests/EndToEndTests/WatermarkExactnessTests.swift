@@ -6,7 +6,7 @@ import MediaCore
 import Testing
 
 /// Watermark images drawn as FFmpeg's `overlay` filter draws them (alpha honoured, `format=auto`): transparent,
-/// palette-transparent, grey+alpha, 16-bit and odd-sized opaque PNGs, at their own size and scaled, over a
+/// palette-transparent, grey+alpha, 16-bit and odd-sized opaque PNGs and a JPEG, at their own size and scaled, over a
 /// picture background; compared pixel by pixel over each image's rectangle and a 4-pixel border around it.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct WatermarkExactnessTests {
     static let canvas = PixelSize(width: 640, height: 360)
@@ -60,13 +60,14 @@ import Testing
         try Self.ffmpeg(["-i", folder + "/disc.png", "-vf", "format=ya8", "-frames:v", "1", folder + "/grey.png"])
         try Self.ffmpeg(["-i", folder + "/disc.png", "-vf", "format=rgba64be", "-frames:v", "1", folder + "/deep.png"])
         try Self.ffmpeg(["-f", "lavfi", "-i", "testsrc=s=97x55", "-frames:v", "1", "-pix_fmt", "rgb24", folder + "/opaque.png"])
-        let formats = try ["disc", "palette", "grey", "deep", "opaque"].map { try Self.firstPicture(folder + "/\($0).png").pixelFormatName }
-        #expect(formats == ["rgba", "pal8", "ya8", "rgba64be", "rgb24"], "the fixtures cover each PNG kind: \(formats)")
+        try Self.ffmpeg(["-f", "lavfi", "-i", "testsrc=s=97x55", "-frames:v", "1", "-pix_fmt", "yuvj420p", "-q:v", "3", folder + "/photo.jpg"])
+        let formats = try ["disc.png", "palette.png", "grey.png", "deep.png", "opaque.png", "photo.jpg"].map { try Self.firstPicture(folder + "/" + $0).pixelFormatName }
+        #expect(formats == ["rgba", "pal8", "ya8", "rgba64be", "rgb24", "yuvj420p"], "the fixtures cover each kind: \(formats)")
 
         // (file, width as the document says it, where): own sizes, and scaled to 37 % of its width.
         let cases: [(file: String, width: String?, x: Int, y: Int)] = [
             ("disc.png", nil, 20, 20), ("palette.png", nil, 140, 20), ("grey.png", nil, 260, 20), ("deep.png", nil, 380, 20),
-            ("opaque.png", nil, 500, 20), ("opaque.png", "\"37%\"", 20, 160), ("disc.png", "\"37%\"", 300, 160),
+            ("opaque.png", nil, 500, 20), ("opaque.png", "\"37%\"", 20, 160), ("disc.png", "\"37%\"", 300, 160), ("photo.jpg", nil, 540, 200),
         ]
         for (file, width, x, y) in cases {
             let json = #"{"items": [{"image": "\#(file)", "x": \#(x), "y": \#(y)\#(width.map { ", \"width\": \($0)" } ?? "")}]}"#
