@@ -14,8 +14,12 @@ public struct TrackStatistics: Sendable {
     public var codec: String
     public var width: Int?, height: Int?
     public var frames: Int
+    /// Averages over the track's life.
     public var framesPerSecond: Double
     public var bitrate: Double
+    /// Over the last 2 s (what the sender sends now).
+    public var recentFramesPerSecond: Double
+    public var recentBitrate: Double
     public var dropped: Int
     public var bytes: Int
     /// Time spent decoding, µs.

@@ -28,6 +28,7 @@ final class TrackDecoder: @unchecked Sendable {
     private(set) var dropped = 0
     let codec: String
     private var frames = 0, bytes = 0
+    private var recent = RateWindow()
     private var pictureSize: PixelSize?
     private var decodeTime: Microseconds = 0
     private let started: Microseconds
@@ -60,6 +61,7 @@ final class TrackDecoder: @unchecked Sendable {
         let ask = lock.withLock { () -> Bool in
             frames += 1
             bytes += data.count
+            recent.add(bytes: data.count, at: time)
             if waitingForKeyframe && !keyframe {
                 dropped += 1
                 guard let last = lastRequest, time - last < 1_000_000 else { lastRequest = time; return true }
@@ -98,13 +100,15 @@ final class TrackDecoder: @unchecked Sendable {
 
     func stop() { lock.withLock { stopped = true; lock.broadcast() } }
 
-    /// Frames and bytes received so far, averaged over the time since the track started.
+    /// Frames and bytes received so far, averaged over the time since the track started and over the last 2 s.
     func statistics(now: Microseconds) -> TrackStatistics {
         lock.withLock {
             let seconds = max(0.001, Double(now - started) / 1e6)
+            let current = recent.rates(now: now)
             return TrackStatistics(codec: codec, width: pictureSize?.width, height: pictureSize?.height, frames: frames,
-                                   framesPerSecond: Double(frames) / seconds, bitrate: Double(bytes * 8) / seconds, dropped: dropped,
-                                   bytes: bytes, decodeTime: decodeTime)
+                                   framesPerSecond: Double(frames) / seconds, bitrate: Double(bytes * 8) / seconds,
+                                   recentFramesPerSecond: current.framesPerSecond, recentBitrate: current.bitsPerSecond,
+                                   dropped: dropped, bytes: bytes, decodeTime: decodeTime)
         }
     }
 }

@@ -10,14 +10,15 @@ private func seconds(_ time: Microseconds) -> Double { Double(time / 1000) / 100
 
 struct TrackBody: Encodable {
     var mid: String, kind: String
-    /// Absent until the first frame is decoded; size and rate for video only.
-    var codec: String?, width: Int?, height: Int?, fps: Double?
-    var bitrate: Double, packets: Int, lost: Int, loss: Double, nacked: Int, recovered: Int
+    /// Absent until the first frame is decoded; size and rate for video only. `fps` and `bitrate` are averages over
+    /// the track's life, `recent_fps` and `recent_bitrate` over the last 2 s.
+    var codec: String?, width: Int?, height: Int?, fps: Double?, recentFPS: Double?
+    var bitrate: Double, recentBitrate: Double, packets: Int, lost: Int, loss: Double, nacked: Int, recovered: Int
     var keyframeRequests: Int
 
     enum CodingKeys: String, CodingKey {
         case mid, kind, codec, width, height, fps, bitrate, packets, lost, loss, nacked, recovered
-        case keyframeRequests = "keyframe_requests"
+        case keyframeRequests = "keyframe_requests", recentFPS = "recent_fps", recentBitrate = "recent_bitrate"
     }
 
     init(_ track: RoomReport.Track) {
@@ -26,8 +27,10 @@ struct TrackBody: Encodable {
         if track.kind == "video" {
             width = decoded?.width; height = decoded?.height
             fps = ((decoded?.framesPerSecond ?? 0) * 10).rounded() / 10
+            recentFPS = ((decoded?.recentFramesPerSecond ?? 0) * 10).rounded() / 10
         }
         bitrate = (decoded?.bitrate ?? 0).rounded()
+        recentBitrate = (decoded?.recentBitrate ?? 0).rounded()
         packets = track.packets; lost = track.lost; loss = (track.lossRate * 10_000).rounded() / 10_000
         nacked = track.nacked; recovered = track.recovered; keyframeRequests = track.keyframeRequests
     }

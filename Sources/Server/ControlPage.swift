@@ -91,8 +91,8 @@ function renderRoom(room) {
   $('recording-state').textContent = r.active ? 'recording ' + r.file + ' — ' + seconds(r.duration) + ', ' + (r.size / 1e6).toFixed(1) + ' MB' : 'not recording';
   $('start').disabled = r.active; $('stop').disabled = !r.active;
   const rows = room.participants.map((p) => {
-    const tracks = p.tracks.map((t) => esc(t.kind + ' ' + (t.codec || '') + (t.width ? ' ' + t.width + '×' + t.height + ' ' + t.fps + ' fps' : '')
-      + ' ' + Math.round(t.bitrate / 1000) + ' kb/s, loss ' + (t.loss * 100).toFixed(1) + ' %')).join('<br>');
+    const tracks = p.tracks.map((t) => esc(t.kind + ' ' + (t.codec || '') + (t.width ? ' ' + t.width + '×' + t.height + ' ' + t.recent_fps + ' fps' : '')
+      + ' ' + Math.round(t.recent_bitrate / 1000) + ' kb/s now, loss ' + (t.loss * 100).toFixed(1) + ' %')).join('<br>');
     return '<tr data-participant="' + esc(p.id) + '"><td>' + esc(p.name) + (p.frozen > 0.5 ? '<br><span class="muted">frozen ' + p.frozen.toFixed(1) + ' s</span>' : '') + '</td><td>' + tracks + '</td><td class="row">'
       + '<button data-action="pin" class="' + (p.pinned ? 'on' : '') + '">' + (p.pinned ? 'Unpin' : 'Pin') + '</button>'
       + '<button data-action="hide" class="' + (p.hidden ? 'on' : '') + '">' + (p.hidden ? 'Show' : 'Hide') + '</button>'

@@ -45,8 +45,7 @@ public enum HTTPServer {
             let room = try context.parameters.require("room")
             guard RoomDirectory.isValidRoomName(room) else { throw RoomError(.invalid, "bad room name") }
             // A browser asks for HTML and gets the join page; API clients get the room as JSON.
-            let accept = request.headers[.accept] ?? ""
-            if accept.contains("text/html") && !accept.contains("application/json") {
+            if JoinPage.isWanted(by: request) {
                 return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                                 body: .init(byteBuffer: ByteBuffer(string: JoinPage.html(room: room))))
             }

@@ -42,9 +42,14 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// The pages themselves carry no secret (they ask for the token and send it with every API call).
+    /// The pages themselves carry no secret (they ask for the token, or take it from their URL's `?token=`, and send
+    /// it with every API call): the control page, and a room's join page (a browser asking for HTML).
     static func isPublic(_ request: Request) -> Bool {
-        request.method == .get && (request.uri.path == "/" || request.uri.path == "/healthz")
+        guard request.method == .get else { return false }
+        let path = request.uri.path
+        if path == "/" || path == "/healthz" { return true }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 3 && parts[1] == "rooms" && JoinPage.isWanted(by: request)
     }
 
     static func authorized(_ header: String?, token: String) -> Bool {

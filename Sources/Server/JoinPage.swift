@@ -1,5 +1,13 @@
+import Hummingbird
+
 /// The page at /rooms/{room}: publishes the browser's camera and microphone over WHIP. Plain HTML and JS.
 enum JoinPage {
+    /// A browser asking for a room gets this page; API clients (asking for JSON) get the room.
+    static func isWanted(by request: Request) -> Bool {
+        let accept = request.headers[.accept] ?? ""
+        return accept.contains("text/html") && !accept.contains("application/json")
+    }
+
     static func html(room: String) -> String {
         """
         <!doctype html>

@@ -39,11 +39,13 @@ enum OpenAPIDocument {
           "mid": { "type": "string" }, "kind": { "enum": ["audio", "video"] },
           "codec": { "type": "string", "description": "absent until the first frame is decoded" },
           "width": { "type": "integer", "description": "video only, once decoded" }, "height": { "type": "integer" },
-          "fps": { "type": "number", "description": "video only" },
-          "bitrate": { "type": "number" }, "packets": { "type": "integer" }, "lost": { "type": "integer" }, "loss": { "type": "number" },
+          "fps": { "type": "number", "description": "video only; frames per second averaged over the track's life" },
+          "recent_fps": { "type": "number", "description": "video only; frames per second over the last 2 s" },
+          "bitrate": { "type": "number", "description": "bits per second averaged over the track's life" },
+          "recent_bitrate": { "type": "number", "description": "bits per second over the last 2 s" }, "packets": { "type": "integer" }, "lost": { "type": "integer" }, "loss": { "type": "number" },
           "nacked": { "type": "integer" }, "recovered": { "type": "integer" }, "keyframe_requests": { "type": "integer" }
         },
-        "required": ["mid", "kind", "bitrate", "packets", "lost", "loss", "nacked", "recovered", "keyframe_requests"]
+        "required": ["mid", "kind", "bitrate", "recent_bitrate", "packets", "lost", "loss", "nacked", "recovered", "keyframe_requests"]
       },
       "Participant": {
         "type": "object", "additionalProperties": false,

@@ -248,7 +248,12 @@ public final class PeerSession {
     public func poll(now: RTPTime) -> [Output] {
         guard !closed else { return [] }
         if inbound == nil {
-            if now - started > PeerSession.handshakeTimeout { return close("no DTLS handshake within 10 s") }
+            if now - started > PeerSession.handshakeTimeout {
+                // Say which step never happened: no check at all is a network problem (port, firewall, announced
+                // address), a check without a handshake a DTLS one.
+                return close(selected == nil ? "no ICE connectivity check arrived within 10 s (is the UDP port reachable at the announced address?)"
+                                             : "no DTLS handshake within 10 s")
+            }
             if let address = selected { return dtls.handleTimeout().map { .send($0, to: address) } + checkHandshake() }
         }
         if now - lastConsent > PeerSession.consentTimeout { return close("no connectivity check for 30 s (consent expired)") }

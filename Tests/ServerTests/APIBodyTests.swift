@@ -21,6 +21,7 @@ import Testing
 
     static var everything: RoomReport {
         let decoded = TrackStatistics(codec: "vp8", width: 640, height: 360, frames: 300, framesPerSecond: 29.97, bitrate: 812_345,
+                                      recentFramesPerSecond: 15, recentBitrate: 301_000,
                                       dropped: 0, bytes: 1_000_000, decodeTime: 1_000)
         let track = RoomReport.Track(mid: "1", kind: "video", packets: 1000, lost: 3, nacked: 5, recovered: 2, keyframeRequests: 1, decoded: decoded)
         var settings = ParticipantSettings(name: "Ann")

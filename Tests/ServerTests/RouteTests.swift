@@ -130,6 +130,14 @@ import Transport
             }
             let open = try await client.execute(uri: "/healthz", method: .get)
             #expect(open.status == .ok)
+            // A room's join page opens without the header (it carries no secret and sends the token from its URL
+            // with its own calls); the room as JSON does not.
+            try guarded.createRoom("r")
+            let page = try await client.execute(uri: "/rooms/r?token=secret", method: .get, headers: [.accept: "text/html,application/xhtml+xml"])
+            #expect(page.status == .ok && String(buffer: page.body).contains("Bearer "), "\(page.status)")
+            let described = try await client.execute(uri: "/rooms/r?token=secret", method: .get, headers: [.accept: "text/html, application/json"])
+            #expect(described.status == .unauthorized)
+            seen.answers.append(("GET", "/rooms/{room}", 200))
             let authorized = try await client.execute(uri: "/rooms", method: .get, headers: [.authorization: "Bearer secret"])
             #expect(authorized.status == .ok)
         }
