@@ -42,7 +42,9 @@ public final class PeerSession {
     private var lastReport: RTPTime
     private var closed = false
     private struct Stream {
-        var track: NegotiatedTrack; var codec: RTPCodec; var buffer: JitterBuffer; var highest: UInt16 = 0; var received = 0
+        var track: NegotiatedTrack; var codec: RTPCodec; var buffer: JitterBuffer
+        /// What the receiver reports say about it.
+        var reception: ReceptionStatistics
         /// RFC 6464 levels of the last packets by RTP timestamp, until their frames come out of the buffer.
         var levels: [(timestamp: UInt32, dBov: UInt8)] = []
     }
@@ -96,7 +98,7 @@ public final class PeerSession {
             var packet = datagram
             if RTPPacket.isRTCP(datagram) {
                 guard inbound.unprotect(&packet, rtcp: true) else { droppedPackets += 1; return [] }
-                handleRTCP(packet)
+                handleRTCP(packet, now: now)
                 return []
             }
             guard inbound.unprotect(&packet), let rtp = try? RTPPacket(parsing: packet) else { droppedPackets += 1; return [] }
@@ -169,12 +171,11 @@ public final class PeerSession {
             }
             // A new SSRC on a known track (restart, simulcast switch) gets a fresh buffer.
             for (ssrc, old) in streams where old.track.mid == t.mid { retire(ssrc) }
-            streams[packet.ssrc] = Stream(track: t, codec: codec, buffer: JitterBuffer(codec: codec))
+            streams[packet.ssrc] = Stream(track: t, codec: codec, buffer: JitterBuffer(codec: codec), reception: ReceptionStatistics(clockRate: t.clockRate))
             timeline.addTrack(ssrc: packet.ssrc, clockRate: t.clockRate)
         }
         guard var stream = streams[packet.ssrc], packet.payloadType == stream.track.payloadType else { droppedPackets += 1; return [] }
-        if stream.received == 0 || packet.sequenceNumber.distance(from: stream.highest) > 0 { stream.highest = packet.sequenceNumber }
-        stream.received += 1
+        stream.reception.record(sequence: packet.sequenceNumber, rtpTimestamp: packet.timestamp, arrival: now)
         if let id = stream.track.extensions[SDPAnswerer.audioLevelURI], let level = packet.audioLevel(id: id) {
             if stream.levels.count >= 32 { stream.levels.removeFirst() }
             stream.levels.append((packet.timestamp, level.level))
@@ -230,12 +231,13 @@ public final class PeerSession {
         return [.send(bytes, to: address)]
     }
 
-    private func handleRTCP(_ bytes: [UInt8]) {
+    private func handleRTCP(_ bytes: [UInt8], now: RTPTime) {
         guard let packets = try? RTCPPacket.parseCompound(bytes) else { droppedPackets += 1; return }
         for packet in packets {
             switch packet {
             case let .senderReport(ssrc, ntp, rtpTimestamp, _, _, _):
                 timeline.onSenderReport(ssrc: ssrc, ntp: ntp, rtpTimestamp: rtpTimestamp)
+                streams[ssrc]?.reception.senderReport(ntp: ntp, arrival: now)
             case let .bye(ssrcs):
                 for ssrc in ssrcs { retire(ssrc) }
             default:
@@ -266,10 +268,8 @@ public final class PeerSession {
         }
         if now - lastReport >= PeerSession.reportInterval && !streams.isEmpty {
             lastReport = now
-            let blocks = streams.sorted { $0.key < $1.key }.map { ssrc, s in
-                RTCPPacket.ReportBlock(ssrc: ssrc, fractionLost: 0, cumulativeLost: Int32(s.buffer.statistics.lost), highestSequence: UInt32(s.highest),
-                                       jitter: 0, lastSR: 0, delaySinceLastSR: 0)
-            }
+            var blocks: [RTCPPacket.ReportBlock] = []
+            for ssrc in streams.keys.sorted() { blocks.append(streams[ssrc]!.reception.reportBlock(ssrc: ssrc, now: now)) }
             out += sendRTCP(.receiverReport(ssrc: localSSRC, reports: Array(blocks.prefix(31))))
         }
         return out

@@ -161,6 +161,32 @@ func vp8Frame(seq: UInt16, ts: UInt32, key: Bool) -> [[UInt8]] {
         #expect(out.contains { if case .frame(mid: "1", _, _, _, _) = $0 { true } else { false } }, "a good keyframe still comes out")
     }
 
+    /// The receiver reports the sender gets carry what happened: the interval's fraction lost and the cumulative
+    /// loss, the extended highest sequence, and the last SR with the delay since (the sender's RTT) — before, all
+    /// zero, so a browser had no loss or RTT signal from us.
+    @Test func receiverReportsCarryLossAndTheLastSenderReport() throws {
+        let c = try connect()
+        var out: [PeerSession.Output] = []
+        // 100 two-packet frames, the second packet of every 5th frame lost: 20 of 200 packets.
+        for frame in 0..<100 {
+            let packets = vp8Frame(seq: UInt16(100 + 2 * frame), ts: UInt32(9000 + 3000 * frame), key: frame == 0)
+            for (i, p) in packets.enumerated() where !(i == 1 && frame % 5 == 2) { out += media(c, p, now: 100_000 + RTPTime(frame) * 33_333) }
+        }
+        out += media(c, RTCPPacket.senderReport(ssrc: 0xBEEF, ntp: 0xAAAA_1234_5678_0000, rtpTimestamp: 9000, packets: 180, octets: 900, reports: []).encoded,
+                     rtcp: true, now: 3_400_000)
+        out = c.session.poll(now: 3_650_000)
+        var blocks: [RTCPPacket.ReportBlock] = []
+        for case let .send(bytes, _) in out {
+            var packet = bytes
+            guard bytes.count > 1, (200...206).contains(bytes[1]), c.receive.unprotect(&packet, rtcp: true) else { continue }
+            for case let .receiverReport(_, reports) in (try? RTCPPacket.parseCompound(packet)) ?? [] { blocks += reports }
+        }
+        let video = try #require(blocks.first { $0.ssrc == 0xBEEF }, "a receiver report for the video stream")
+        #expect(video.cumulativeLost == 20 && video.fractionLost == 25, "20 of 200 lost: \(video)")
+        #expect(video.highestSequence == 299)
+        #expect(video.lastSR == 0x1234_5678 && video.delaySinceLastSR == 16_384, "0.25 s after the SR: \(video)")
+    }
+
     @Test func handshakeAndConsentTimeouts() throws {
         let negotiation = try SDPAnswerer.answer(offer: offer(), options: AnswerOptions(iceUfrag: "srvr", icePwd: "serverpassword0123456789",
                                                                                           fingerprint: serverCertificate.fingerprint, candidates: [], sessionID: 1))
