@@ -26,6 +26,15 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .customLong("max-load"), help: "Refuse new recordings when the running ones and one more would use more than this share of the cores (above 1: over-commit; the rooms then degrade).")
     public var maxLoad: Double = 0.9
 
+    @Option(name: .customLong("video-bits-per-pixel"), help: "Video each sender is asked for (REMB), per pixel of its tile per frame.")
+    public var videoBitsPerPixel: Double = 0.1
+
+    @Option(name: .customLong("min-video-bitrate"), help: "Video each sender is asked for at least, kbit/s (a participant in no tile or a tiny one).")
+    public var minVideoBitrate: Int = 150
+
+    @Option(name: .customLong("max-video-bitrate"), help: "Video each sender is asked for at most, kbit/s.")
+    public var maxVideoBitrate: Int = 4000
+
     @Option(name: .customLong("min-free-space"), help: "Refuse new recordings when the recordings' disk has fewer MiB free.")
     public var minFreeSpace: Int = 100
 
@@ -88,7 +97,9 @@ public struct RoomOptions: ParsableArguments {
         if let watermark { list += ["--watermark", watermark] }
         if let chatOverlay { list += ["--chat-overlay", chatOverlay] }
         list += ["--assets", assets, "--max-participants", String(maxParticipants), "--max-rooms", String(maxRooms),
-                 "--min-free-space", String(minFreeSpace), "--max-load", String(maxLoad)]
+                 "--min-free-space", String(minFreeSpace), "--max-load", String(maxLoad),
+                 "--video-bits-per-pixel", String(videoBitsPerPixel), "--min-video-bitrate", String(minVideoBitrate),
+                 "--max-video-bitrate", String(maxVideoBitrate)]
         return list
     }
 }

@@ -86,6 +86,9 @@ public final class CompositionEngine {
     public var hidden: Set<String> = []
     /// Drawn over (or under) the tiles of every frame: watermarks, chat.
     public var overlays: [any FrameOverlay] = []
+    /// Called on the engine's thread when the tiles change (joins, leaves, a new layout, a new speaker): each
+    /// shown source's largest tile. What a sender needs to send follows from it.
+    public var onTilesChanged: (([String: PixelSize]) -> Void)?
     /// Called on the engine's thread when the speaker in force changes (detected or pinned), with the time.
     public var onSpeakerChange: ((String?, Microseconds) -> Void)?
     private var lastSpeaker: String?
@@ -294,6 +297,18 @@ public final class CompositionEngine {
     /// Changes at set times on the output timeline for paced runs (`schedule(at:_:)`).
     var scheduled: [(time: Microseconds, change: (CompositionEngine) -> Void)] = []
 
+    /// Each source's largest tile in `solved`.
+    static func tileSizes(_ solved: SolvedLayout) -> [String: PixelSize] {
+        var sizes: [String: PixelSize] = [:]
+        for tile in solved.tiles {
+            guard let id = tile.sourceID else { continue }
+            let area = tile.rect.width * tile.rect.height
+            if let known = sizes[id], known.width * known.height >= area { continue }
+            sizes[id] = PixelSize(width: tile.rect.width, height: tile.rect.height)
+        }
+        return sizes
+    }
+
     /// Per-source tile statistics so far, in join order.
     public var statistics: [SourceStatistics] {
         let frame = fps.tickTime(1)
@@ -321,6 +336,7 @@ public final class CompositionEngine {
         }
         let context = LayoutContext(sources: sources.map(\.descriptor), time: time, speaker: speaker, pinned: pinned, hidden: hidden)
         let solved = LayoutSolver.solve(layout, canvas: canvasSize, context: context)
+        if let onTilesChanged, solved != lastSolved { onTilesChanged(CompositionEngine.tileSizes(solved)) }
         lastSolved = solved
         let names = Dictionary(sources.map { ($0.descriptor.id, $0.descriptor.name) }, uniquingKeysWith: { a, _ in a })
         let recordingTime = time - origin

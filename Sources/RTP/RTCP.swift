@@ -23,6 +23,9 @@ public enum RTCPPacket: Sendable, Equatable {
     case nack(sender: UInt32, media: UInt32, lost: [UInt16])
     case pli(sender: UInt32, media: UInt32)
     case fir(sender: UInt32, requests: [(ssrc: UInt32, sequence: UInt8)])
+    /// Receiver estimated maximum bitrate (draft-alvestrand-rmcat-remb): what the sender may send in all, in bits
+    /// per second, for the streams listed.
+    case remb(sender: UInt32, bitrate: UInt64, ssrcs: [UInt32])
     case other(packetType: UInt8, format: UInt8)
 
     public static func == (a: RTCPPacket, b: RTCPPacket) -> Bool {
@@ -35,6 +38,7 @@ public enum RTCPPacket: Sendable, Equatable {
         case let (.nack(s1, m1, l1), .nack(s2, m2, l2)): return s1 == s2 && m1 == m2 && l1 == l2
         case let (.pli(s1, m1), .pli(s2, m2)): return s1 == s2 && m1 == m2
         case let (.fir(s1, r1), .fir(s2, r2)): return s1 == s2 && r1.map(\.ssrc) == r2.map(\.ssrc) && r1.map(\.sequence) == r2.map(\.sequence)
+        case let (.remb(s1, b1, l1), .remb(s2, b2, l2)): return s1 == s2 && b1 == b2 && l1 == l2
         case let (.other(t1, f1), .other(t2, f2)): return t1 == t2 && f1 == f2
         default: return false
         }
@@ -125,6 +129,12 @@ public enum RTCPPacket: Sendable, Equatable {
             guard body.count >= 8, (body.count - 8) % 8 == 0 else { throw RTPError.truncated("truncated FIR") }
             let requests = stride(from: 8, to: body.count, by: 8).map { (ssrc: u32(body, $0), sequence: body[$0 + 4]) }
             return .fir(sender: u32(body, 0), requests: requests)
+        case 206 where count == 15 && body.count >= 16 && Array(body[8..<12]) == Array("REMB".utf8):
+            let listed = Int(body[12])
+            guard body.count >= 16 + 4 * listed else { throw RTPError.truncated("truncated REMB") }
+            let exponent = UInt64(body[13] >> 2), mantissa = UInt64(body[13] & 3) << 16 | UInt64(body[14]) << 8 | UInt64(body[15])
+            guard exponent < 46 else { throw RTPError.malformed("REMB bitrate out of range") }
+            return .remb(sender: u32(body, 0), bitrate: mantissa << exponent, ssrcs: (0..<listed).map { u32(body, 16 + 4 * $0) })
         default:
             return .other(packetType: type, format: UInt8(count))
         }
@@ -173,6 +183,15 @@ public enum RTCPPacket: Sendable, Equatable {
             return RTCPPacket.header(4, 206, words: 1 + body.count / 4) + body
         case let .bye(ssrcs):
             return RTCPPacket.header(ssrcs.count, 203, words: 1 + ssrcs.count) + ssrcs.flatMap(RTCPPacket.be)
+        case let .remb(sender, bitrate, ssrcs):
+            // 18 bits of mantissa and a 6-bit exponent: the largest exponent that loses nothing worth keeping.
+            var exponent: UInt64 = 0
+            while bitrate >> exponent >= 1 << 18 { exponent += 1 }
+            let mantissa = bitrate >> exponent, listed = Array(ssrcs.prefix(255))
+            let body = RTCPPacket.be(sender) + RTCPPacket.be(0) + Array("REMB".utf8)
+                + [UInt8(listed.count), UInt8(exponent << 2) | UInt8(mantissa >> 16), UInt8((mantissa >> 8) & 0xFF), UInt8(mantissa & 0xFF)]
+                + listed.flatMap(RTCPPacket.be)
+            return RTCPPacket.header(15, 206, words: 1 + body.count / 4) + body
         case let .sourceDescription(chunks):
             var body: [UInt8] = []
             for chunk in chunks {

@@ -25,6 +25,12 @@ public final class LiveRoom: Sendable {
         var settings: ParticipantSettings
         /// Its source in the recording's engine: its own id, or that of its earlier self when it reconnected.
         var sourceID = ""
+        /// Tells its sender how much video to send (REMB), and asks it for a keyframe.
+        let capBitrate: @Sendable (Int) -> Void
+        let needKeyframe: @Sendable (String) -> Void
+        let videoMids: [String]
+        /// The cap last told.
+        var cap: Int?
     }
     struct State: Sendable {
         var participants: [String: Participant] = [:]
@@ -44,19 +50,24 @@ public final class LiveRoom: Sendable {
         var sequence = 0
         /// Where the latest recording started on the room clock (track files are placed against it).
         var lastOrigin: Microseconds = 0
+        /// The output frame rate of the latest recording (what a tile's bitrate is worked out for).
+        var fps = 30.0
     }
     let state: Mutex<State>
     public var layout: LayoutDocument { state.withLock { $0.layout } }
     let clock: @Sendable () -> Microseconds
     public let latency: Microseconds
     public var presentation: RoomPresentation { state.withLock { $0.presentation } }
+    let videoBitrate: VideoBitratePolicy
 
     public init(name: String, layout: LayoutDocument, clock: @escaping @Sendable () -> Microseconds, latency: Microseconds = 400_000,
-                presentation: RoomPresentation = RoomPresentation(), onFailure: (@Sendable (MediaError) -> Void)? = nil) {
+                presentation: RoomPresentation = RoomPresentation(), videoBitrate: VideoBitratePolicy = VideoBitratePolicy(),
+                onFailure: (@Sendable (MediaError) -> Void)? = nil) {
         self.name = name
         self.state = Mutex(State(layout: layout, presentation: presentation))
         self.clock = clock
         self.latency = latency
+        self.videoBitrate = videoBitrate
         self.onFailure = onFailure
     }
 
@@ -92,9 +103,12 @@ public final class LiveRoom: Sendable {
         let origin = clock()
         let recording = try RecordingSession(output: output, settings: settings, layout: layout, presentation: presentation, origin: origin)
         let name = self.name
+        // Each sender is asked for what its tile needs whenever the tiles change.
+        recording.engine.perform { [weak self] engine in engine.onTilesChanged = { sizes in self?.tilesChanged(sizes) } }
         state.withLock { state in
             state.recording = recording
             state.lastOrigin = origin
+            state.fps = settings.fps.doubleValue
             // A layout put in force while the engine was being made applies from its first frame.
             let latest = state.layout
             recording.engine.perform { $0.apply(latest) }
@@ -142,7 +156,8 @@ public final class LiveRoom: Sendable {
     /// A participant joins with these tracks (`kind`: audio or video, `codec`: vp8, vp9, h264, opus). With
     /// `trackFile` (a path without extension) its tracks are also written as received, to `.webm` or `.mkv`.
     public func join(id: String, name: String, tracks: [(mid: String, kind: String, codec: String)], trackFile: String? = nil,
-                     needKeyframe: @escaping @Sendable (_ mid: String) -> Void) throws(MediaError) {
+                     needKeyframe: @escaping @Sendable (_ mid: String) -> Void,
+                     capBitrate: @escaping @Sendable (_ bitsPerSecond: Int) -> Void = { _ in }) throws(MediaError) {
         let buffer = SourceBuffer(mode: .live)
         var writer: TrackFileWriter?
         if let trackFile {
@@ -163,12 +178,16 @@ public final class LiveRoom: Sendable {
         }
         let now = clock()
         let hasVideo = tracks.contains { $0.kind == "video" }, hasAudio = tracks.contains { $0.kind == "audio" }
+        let videoMids = tracks.filter { $0.kind == "video" }.map(\.mid), ceiling = videoBitrate.ceiling
         state.withLock { [decoders, writer] state in
             state.sequence += 1
+            // Until a recording shows it in a tile, the sender may send up to the ceiling.
             state.participants[id] = Participant(buffer: buffer, decoders: decoders, writer: writer, hasVideo: hasVideo, hasAudio: hasAudio,
-                                                 sequence: state.sequence, settings: ParticipantSettings(name: name))
+                                                 sequence: state.sequence, settings: ParticipantSettings(name: name), capBitrate: capBitrate,
+                                                 needKeyframe: needKeyframe, videoMids: videoMids, cap: hasVideo ? ceiling : nil)
             if let recording = state.recording { LiveRoom.enter(id, at: now, into: recording, &state) }
         }
+        if hasVideo { capBitrate(ceiling) }
     }
 
     /// A frame of participant `id`'s track `mid`, on the room timeline. A decoder that has to drop frames asks the
@@ -193,6 +212,33 @@ public final class LiveRoom: Sendable {
             if let writer = p.writer { writer.close(); state.leftWriters.append((writer, id, p.settings.name)) }
         }
     }
+
+    /// The engine's tiles changed (on its thread): each sender with video gets the cap its tile needs; one whose tile
+    /// grew a lot (it became the speaker, or was pinned) is also asked for a keyframe, so the sharper picture comes
+    /// at once rather than at its next scheduled keyframe.
+    func tilesChanged(_ sizes: [String: PixelSize]) {
+        let policy = videoBitrate
+        let changed = state.withLock { state -> [(cap: Int, rose: Bool, participant: Participant)] in
+            var changed: [(cap: Int, rose: Bool, participant: Participant)] = []
+            for id in state.participants.keys {
+                guard var p = state.participants[id], p.hasVideo else { continue }
+                let cap = policy.cap(tile: sizes[p.sourceID.isEmpty ? id : p.sourceID], fps: state.fps)
+                guard cap != p.cap else { continue }
+                let rose = p.cap.map { Double(cap) > Double($0) * 1.5 } ?? false
+                p.cap = cap
+                state.participants[id] = p
+                changed.append((cap, rose, p))
+            }
+            return changed
+        }
+        for change in changed {
+            change.participant.capBitrate(change.cap)
+            if change.rose { for mid in change.participant.videoMids { change.participant.needKeyframe(mid) } }
+        }
+    }
+
+    /// The bitrate cap last told to participant `id`'s sender (tests, the API).
+    public func videoBitrateCap(of id: String) -> Int? { state.withLock { $0.participants[id]?.cap } }
 
     /// The sender's RFC 6464 level of participant `id`'s audio at `time` (room time), in -dBov.
     public func audioLevel(id: String, dBov: UInt8, time: Microseconds) {

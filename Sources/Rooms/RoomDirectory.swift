@@ -21,7 +21,11 @@ import Glibc
 /// Rooms, their participants and the shared UDP transport. The media path never goes through here per packet:
 /// the transport's callback finds the room in `routes` under the mutex and hands the frame to the room.
 public final class RoomDirectory: MediaIngest, Sendable {
-    public struct Participant: Sendable { public var id: String; public var name: String; public var room: String }
+    public struct Participant: Sendable {
+        public var id: String; public var name: String; public var room: String
+        /// What of its offer was not taken, and why (a camera in a codec we do not decode, simulcast layers).
+        public var declined: [String] = []
+    }
     /// How one participant fared: time in the room and frozen in its tile (from the compositor), packets
     /// lost for good, recovered by NACK, and keyframe requests (from its session).
     public struct ParticipantReport: Sendable {
@@ -152,6 +156,13 @@ public final class RoomDirectory: MediaIngest, Sendable {
             throw RoomError(.invalid, "an offer may carry at most \(configuration.maxTracksPerParticipant) media tracks, not \(negotiation.tracks.count)")
         }
         let participantName = String((name ?? "participant").prefix(64))
+        var declined = negotiation.declined
+        for track in negotiation.tracks where track.simulcastOffered.count > 1 {
+            declined.append("simulcast on \(track.kind) \(track.mid) (\(track.simulcastOffered.joined(separator: ", "))): only the first encoding is received")
+        }
+        if !declined.isEmpty {
+            logger.warning("offer partly declined", metadata: ["room": "\(room)", "participant": "\(participantName)", "declined": "\(declined.joined(separator: "; "))"])
+        }
         let maxParticipants = configuration.maxParticipants
         let live = try state.withLock { state throws(RoomError) -> LiveRoom in
             if let existing = state.rooms[room], existing.participants.count >= maxParticipants {
@@ -172,9 +183,10 @@ public final class RoomDirectory: MediaIngest, Sendable {
             trackFile = "\(folder)/\(room)-\(stamp)-\(safeName)-\(sessionID.prefix(6))"
         }
         try live.join(id: sessionID, name: participantName, tracks: negotiation.tracks.map { ($0.mid, $0.kind, $0.codec) }, trackFile: trackFile,
-                      needKeyframe: { mid in transport.requestKeyframe(sessionID: sessionID, mid: mid) })
+                      needKeyframe: { mid in transport.requestKeyframe(sessionID: sessionID, mid: mid) },
+                      capBitrate: { bps in transport.setVideoBitrateCap(sessionID: sessionID, bitsPerSecond: bps) })
         state.withLock { state in
-            let participant = Participant(id: sessionID, name: participantName, room: room)
+            let participant = Participant(id: sessionID, name: participantName, room: room, declined: declined)
             state.routes[sessionID] = participant
             guard var r = state.rooms[room] else { return }
             r.participants.insert(sessionID)
@@ -198,6 +210,8 @@ public final class RoomDirectory: MediaIngest, Sendable {
             leave(sessionID: sessionID)
             throw RoomError(.invalid, "cannot set up the session: \(error)")
         }
+        // The cap the room set before the session existed (at join, or a tile since) reaches it now.
+        if let cap = live.videoBitrateCap(of: sessionID) { transport.setVideoBitrateCap(sessionID: sessionID, bitsPerSecond: cap) }
         logger.info("joined", metadata: ["room": "\(room)", "participant": "\(participantName)",
                                          "tracks": "\(negotiation.tracks.map { "\($0.kind) \($0.codec)" }.joined(separator: ", "))"])
         return (negotiation.answer, sessionID)
@@ -261,7 +275,8 @@ public final class RoomDirectory: MediaIngest, Sendable {
         guard let transport = state.transport else { throw RoomError(.unavailable, "media transport not ready") }
         let logger = self.logger
         let room = Room(live: LiveRoom(name: name, layout: configuration.layout, clock: { transport.now() }, latency: configuration.latency,
-                                       presentation: configuration.presentation, onFailure: { [weak self] error in
+                                       presentation: configuration.presentation, videoBitrate: configuration.videoBitrate,
+                                       onFailure: { [weak self] error in
             logger.error("recording failed", metadata: ["room": "\(name)", "error": "\(error)"])
             Counter(label: "mcu_recording_failures_total", dimensions: [("room", name)]).increment()
             self?.recordFailure(room: name, error: error)

@@ -22,6 +22,8 @@ public struct RoomReport: Sendable {
         /// Time its tile showed a stale picture in the recording in progress.
         public var frozen: Microseconds
         public var tracks: [Track]
+        /// What of its offer was not taken, and why.
+        public var declined: [String]
     }
     /// The recording in progress.
     public struct Recording: Sendable {

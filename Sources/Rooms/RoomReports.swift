@@ -34,7 +34,7 @@ extension RoomDirectory {
                                         recovered: st.recovered, keyframeRequests: st.keyframeRequests, decoded: decoded[report.mid])
             }
             let tile = tiles[room.live.sourceID(of: p.id) ?? p.id]
-            participants.append(RoomReport.Participant(id: p.id, settings: settings, frozen: tile?.frozen ?? 0, tracks: tracks))
+            participants.append(RoomReport.Participant(id: p.id, settings: settings, frozen: tile?.frozen ?? 0, tracks: tracks, declined: p.declined))
         }
         var recording: RoomReport.Recording?
         if let state = room.live.recordingState {

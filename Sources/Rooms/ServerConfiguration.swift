@@ -37,6 +37,8 @@ public struct ServerConfiguration: Sendable {
     public var maxLoad = 0.9
     /// A room that has been empty and not recording this long is freed (its name and its slot under `maxRooms`).
     public var roomGrace: Microseconds = 60_000_000
+    /// What each sender is asked to send for its video, from its tile in the layout.
+    public var videoBitrate = VideoBitratePolicy()
 
     public init(layout: LayoutDocument) { self.layout = layout }
 }

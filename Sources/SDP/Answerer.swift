@@ -22,6 +22,12 @@ public struct NegotiatedTrack: Sendable, Equatable {
     /// Header extension ids by URI, as the offer numbered them.
     public var extensions: [String: UInt8]
     public var ssrcs: [UInt32]
+    /// The sender may be told how much to send (REMB, `goog-remb`).
+    public var remb = false
+    /// A screen share rather than a camera: `a=content:slides`, or "screen" in its `a=msid`.
+    public var isScreen = false
+    /// Encodings the offer wanted to simulcast (`a=rid`), of which we take the first.
+    public var simulcastOffered: [String] = []
 }
 
 public struct Negotiation: Sendable {
@@ -30,6 +36,8 @@ public struct Negotiation: Sendable {
     public var remoteUfrag: String
     public var remotePwd: String
     public var remoteFingerprint: (algorithm: String, value: String)
+    /// Why offered media was not taken, when something else was (a camera in a codec we do not decode, say).
+    public var declined: [String] = []
 }
 
 public enum SDPAnswerer {
@@ -70,7 +78,8 @@ public enum SDPAnswerer {
         var remoteUfrag = offer.iceUfrag, remotePwd = offer.icePwd, remoteFingerprint = offer.fingerprint
         for media in offer.media {
             let mid = media.mid ?? String(tracks.count)
-            let usable = (media.kind == "audio" || media.kind == "video") && media.port != 0
+            // A bundle-only section (port 0 and a=bundle-only, RFC 8843) is wanted on the bundle's transport.
+            let usable = (media.kind == "audio" || media.kind == "video") && (media.port != 0 || media.bundleOnly)
             var codec = usable ? choose(media) : nil
             if codec != nil && !(media.direction == "sendrecv" || media.direction == "sendonly") {
                 refusals.append("\(media.kind) \(mid) is \(media.direction)"); codec = nil
@@ -82,7 +91,10 @@ public enum SDPAnswerer {
                 refusals.append("\(media.kind) \(mid) does not multiplex RTCP (a=rtcp-mux)"); codec = nil
             }
             if usable && codec == nil && choose(media) == nil {
-                refusals.append("no common \(media.kind) codec (offered \(Set(media.codecs.map(\.name)).sorted().joined(separator: ", ")))")
+                var reason = "no common \(media.kind) codec for \(media.kind) \(mid) (offered \(Set(media.codecs.map(\.name)).sorted().joined(separator: ", "))"
+                if media.codecs.contains(where: { $0.name == "h264" }) { reason += "; H.264 is taken with packetization-mode=1 only" }
+                if media.codecs.contains(where: { $0.name == "vp9" }) { reason += "; VP9 profile 0 only" }
+                refusals.append(reason + ")")
             }
             guard let codec else {
                 sections.append(contentsOf: ["m=\(media.kind) 0 \(media.proto) \(media.formats.first ?? "0")", "c=IN IP4 0.0.0.0"]
@@ -98,9 +110,11 @@ public enum SDPAnswerer {
             remoteFingerprint = remoteFingerprint ?? media.fingerprint
             accepted.append(mid)
             let extensions = media.extensions.filter { supportedExtensions.contains($0.uri) }
+            let remb = media.kind == "video" && codec.feedback.contains("goog-remb")
+            let screen = media.content == "slides" || (media.msid?.lowercased().contains("screen") ?? false)
             tracks.append(NegotiatedTrack(mid: mid, kind: media.kind, codec: codec.name, payloadType: codec.payloadType, clockRate: codec.clockRate,
                                           extensions: Dictionary(extensions.map { ($0.uri, $0.id) }, uniquingKeysWith: { a, _ in a }),
-                                          ssrcs: media.ssrcs))
+                                          ssrcs: media.ssrcs, remb: remb, isScreen: screen, simulcastOffered: media.simulcast == nil ? [] : media.rids))
             var s = ["m=\(media.kind) \(options.candidates.first?.port ?? 9) UDP/TLS/RTP/SAVPF \(codec.payloadType)",
                      "c=IN IP4 \(options.candidates.first?.ip ?? "0.0.0.0")", "a=mid:\(mid)", "a=recvonly", "a=rtcp-mux",
                      "a=ice-ufrag:\(options.iceUfrag)", "a=ice-pwd:\(options.icePwd)", "a=fingerprint:sha-256 \(options.fingerprint)",
@@ -111,6 +125,7 @@ public enum SDPAnswerer {
             }
             if media.kind == "video" {
                 s += ["a=rtcp-fb:\(codec.payloadType) nack", "a=rtcp-fb:\(codec.payloadType) nack pli", "a=rtcp-fb:\(codec.payloadType) ccm fir"]
+                if remb { s.append("a=rtcp-fb:\(codec.payloadType) goog-remb") }
             }
             for e in extensions { s.append("a=extmap:\(e.id) \(e.uri)") }
             for (i, c) in options.candidates.enumerated() {
@@ -131,6 +146,6 @@ public enum SDPAnswerer {
         lines.append("a=group:BUNDLE " + accepted.joined(separator: " "))
         lines.append("a=msid-semantic: WMS")
         let answer = (lines + sections).joined(separator: "\r\n") + "\r\n"
-        return Negotiation(answer: answer, tracks: tracks, remoteUfrag: ufrag, remotePwd: pwd, remoteFingerprint: fingerprint)
+        return Negotiation(answer: answer, tracks: tracks, remoteUfrag: ufrag, remotePwd: pwd, remoteFingerprint: fingerprint, declined: refusals)
     }
 }

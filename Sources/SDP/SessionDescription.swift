@@ -44,11 +44,20 @@ public struct SessionDescription: Sendable, Equatable {
         public var setup: String?
         public var rtcpMux: Bool
         public var ssrcs: [UInt32]
+        /// `a=bundle-only` (RFC 8843): port 0 in the offer, yet wanted, on the bundle's transport.
+        public var bundleOnly = false
+        /// `a=msid:STREAM TRACK` (RFC 8830), and `a=content` (RFC 4796: `slides` marks a screen share).
+        public var msid: String?
+        public var content: String?
+        /// `a=rid` lines and `a=simulcast` (RFC 8851, 8853): a sender offering several encodings.
+        public var rids: [String] = []
+        public var simulcast: String?
 
         public static func == (a: Media, b: Media) -> Bool {
             a.kind == b.kind && a.port == b.port && a.mid == b.mid && a.direction == b.direction && a.codecs == b.codecs
                 && a.extensions.map(\.id) == b.extensions.map(\.id) && a.extensions.map(\.uri) == b.extensions.map(\.uri)
                 && a.iceUfrag == b.iceUfrag && a.icePwd == b.icePwd && a.fingerprint?.value == b.fingerprint?.value && a.ssrcs == b.ssrcs
+                && a.bundleOnly == b.bundleOnly && a.msid == b.msid && a.content == b.content && a.rids == b.rids && a.simulcast == b.simulcast
         }
     }
 
@@ -142,6 +151,12 @@ public struct SessionDescription: Sendable, Equatable {
         case "mid": m.mid = argument
         case "sendrecv", "sendonly", "recvonly", "inactive": m.direction = name
         case "rtcp-mux": m.rtcpMux = true
+        case "bundle-only": m.bundleOnly = true
+        case "msid": m.msid = argument.map { String($0.prefix(256)) }
+        case "content": m.content = argument.map { String($0.prefix(64)).lowercased() }
+        case "simulcast": m.simulcast = argument.map { String($0.prefix(256)) }
+        case "rid":
+            if let id = argument?.split(separator: " ").first, m.rids.count < 8 { m.rids.append(String(id.prefix(32))) }
         case "ice-ufrag": m.iceUfrag = argument
         case "ice-pwd": m.icePwd = argument
         case "setup": m.setup = argument

@@ -41,12 +41,15 @@ struct ParticipantBody: Encodable {
     /// Seconds its tile showed a stale picture.
     var frozen: Double
     var tracks: [TrackBody]
+    /// What of its offer was not taken, and why (absent when everything was).
+    var declined: [String]?
 
     init(_ p: RoomReport.Participant) {
         id = p.id; name = p.settings.name; pinned = p.settings.pinned; hidden = p.settings.hidden
         gain = Double(p.settings.gain); muted = p.settings.muted
         frozen = Double(p.frozen) / 1e6
         tracks = p.tracks.map(TrackBody.init)
+        declined = p.declined.isEmpty ? nil : p.declined
     }
 }
 

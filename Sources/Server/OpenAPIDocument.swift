@@ -52,7 +52,8 @@ enum OpenAPIDocument {
         "properties": {
           "id": { "type": "string" }, "name": { "type": "string" }, "pinned": { "type": "boolean" }, "hidden": { "type": "boolean" },
           "gain": { "type": "number" }, "muted": { "type": "boolean" }, "frozen": { "type": "number", "description": "seconds its tile showed a stale picture" },
-          "tracks": { "type": "array", "items": { "$ref": "#/components/schemas/Track" } }
+          "tracks": { "type": "array", "items": { "$ref": "#/components/schemas/Track" } },
+          "declined": { "type": "array", "items": { "type": "string" }, "description": "what of its offer was not taken, and why (a camera in a codec the recorder does not decode, simulcast layers)" }
         },
         "required": ["id", "name", "pinned", "hidden", "gain", "muted", "frozen", "tracks"]
       },

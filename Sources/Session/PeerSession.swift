@@ -53,6 +53,10 @@ public final class PeerSession {
     /// Statistics of streams replaced by a new SSRC or ended by BYE, per mid.
     private var finishedStatistics: [String: JitterBuffer.Statistics] = [:]
     private let localSSRC: UInt32
+    /// What the sender may send for all its video (bits per second), told by REMB every second; nil: nothing asked.
+    private var videoBitrateCap: Int?
+    private var lastREMB: RTPTime = .min
+    static let rembInterval: RTPTime = 1_000_000
     public private(set) var droppedPackets = 0
 
     public init(negotiation: Negotiation, certificate: DTLSCertificate, localUfrag: String, localPassword: String,
@@ -148,6 +152,22 @@ public final class PeerSession {
     }
 
     /// A decoder needs a keyframe (undecodable or dropped frames): PLI on that track, throttled.
+    /// Caps what the sender sends for its video (REMB, when the offer allowed `goog-remb`): told at once when it
+    /// changes, then every second.
+    public func setVideoBitrateCap(_ bitsPerSecond: Int?, now: RTPTime) -> [Output] {
+        guard bitsPerSecond != videoBitrateCap else { return [] }
+        videoBitrateCap = bitsPerSecond
+        return sendREMB(now: now)
+    }
+
+    private func sendREMB(now: RTPTime) -> [Output] {
+        guard let cap = videoBitrateCap, !closed else { return [] }
+        let ssrcs = streams.filter { $0.value.track.kind == "video" && $0.value.track.remb }.keys.sorted()
+        guard !ssrcs.isEmpty else { return [] }
+        lastREMB = now
+        return sendRTCP(.remb(sender: localSSRC, bitrate: UInt64(max(0, cap)), ssrcs: ssrcs))
+    }
+
     public func requestKeyframe(mid: String, now: RTPTime) -> [Output] {
         guard !closed, let ssrc = streams.first(where: { $0.value.track.mid == mid })?.key, var stream = streams[ssrc] else { return [] }
         let actions = stream.buffer.keyframeNeeded(now: now)
@@ -272,6 +292,7 @@ public final class PeerSession {
             for ssrc in streams.keys.sorted() { blocks.append(streams[ssrc]!.reception.reportBlock(ssrc: ssrc, now: now)) }
             out += sendRTCP(.receiverReport(ssrc: localSSRC, reports: Array(blocks.prefix(31))))
         }
+        if videoBitrateCap != nil && (lastREMB == .min || now - lastREMB >= PeerSession.rembInterval) { out += sendREMB(now: now) }
         return out
     }
 

@@ -62,6 +62,12 @@ public final class UDPTransport: Sendable {
         channel.eventLoop.execute { handler.value.requestKeyframe(id: sessionID, mid: mid) }
     }
 
+    /// Caps what a session's sender sends for its video, in bits per second (REMB). Thread-safe.
+    public func setVideoBitrateCap(sessionID: String, bitsPerSecond: Int) {
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.setVideoBitrateCap(id: sessionID, bitsPerSecond: bitsPerSecond) }
+    }
+
     /// The live statistics of a session's tracks (empty when it is gone).
     public func reports(sessionID: String) async -> [PeerSession.TrackReport] {
         let handler = self.handler
@@ -130,6 +136,11 @@ final class Router {
     }
 
     func boundSession(of address: TransportAddress) -> String? { byAddress[address] }
+
+    func setVideoBitrateCap(id: String, bitsPerSecond: Int) {
+        guard let entry = sessions[id] else { return }
+        deliver(entry.session.setVideoBitrateCap(bitsPerSecond, now: now), id: id)
+    }
 
     func requestKeyframe(id: String, mid: String) {
         guard let entry = sessions[id] else { return }

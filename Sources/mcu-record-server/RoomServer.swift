@@ -78,6 +78,14 @@ struct RoomServer: AsyncParsableCommand {
             configuration.minFreeBytes = Int64(options.minFreeSpace) << 20
             guard options.maxLoad > 0, options.maxLoad <= 100 else { throw MediaError(.invalidArgument, "--max-load is a share of the cores, above 0 (at most 100)") }
             configuration.maxLoad = options.maxLoad
+            guard options.videoBitsPerPixel > 0, options.videoBitsPerPixel <= 10, options.minVideoBitrate >= 30,
+                  options.maxVideoBitrate >= options.minVideoBitrate, options.maxVideoBitrate <= 100_000 else {
+                throw MediaError(.invalidArgument, "--video-bits-per-pixel must be above 0 (at most 10); --min-video-bitrate at least 30 kbit/s, "
+                                 + "and --max-video-bitrate at least that (at most 100000)")
+            }
+            configuration.videoBitrate.bitsPerPixel = options.videoBitsPerPixel
+            configuration.videoBitrate.floor = options.minVideoBitrate * 1000
+            configuration.videoBitrate.ceiling = options.maxVideoBitrate * 1000
             if let file = options.watermark {
                 let document = try loadWatermarks(file)
                 configuration.presentation.watermarkDocument = document.source

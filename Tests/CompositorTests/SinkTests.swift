@@ -109,3 +109,22 @@ final class FrameCollector: CompositeSink {
         #expect(held.scalers == 0 && held.levels == 0 && held.reported == 0, "still held for departed visitors: \(held)")
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct TileChangeTests {
+    /// The engine reports each source's tile when the tiles change — a join, a new layout — and not otherwise.
+    @Test func theEngineReportsTileChanges() throws {
+        let sink = FrameCollector()
+        let engine = try CompositionEngine(layout: try #require(LayoutPresets.document(named: "grid")), canvasSize: PixelSize(width: 640, height: 360),
+                                           fps: Rational(10), sinks: [sink], text: nil)
+        var reports: [[String: PixelSize]] = []
+        engine.onTilesChanged = { reports.append($0) }
+        engine.add(CompositionEngine.Source(descriptor: SourceDescriptor(id: "a", start: 0, hasAudio: false, sequence: 0), buffer: SourceBuffer(mode: .live)))
+        try engine.tick(time: 0, pictures: [:])
+        try engine.tick(time: 100_000, pictures: [:])
+        #expect(reports == [["a": PixelSize(width: 640, height: 360)]], "once, not every frame")
+        engine.add(CompositionEngine.Source(descriptor: SourceDescriptor(id: "b", start: 150_000, hasAudio: false, sequence: 1), buffer: SourceBuffer(mode: .live)))
+        try engine.tick(time: 200_000, pictures: [:])
+        #expect(reports.count == 2 && reports.last?.count == 2 && reports.last?["a"] == reports.last?["b"], "\(reports)")
+        #expect((reports.last?["a"]?.width ?? 640) < 640, "two tiles share the canvas")
+    }
+}

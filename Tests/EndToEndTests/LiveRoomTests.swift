@@ -73,7 +73,7 @@ final class RoomProcess {
 
     /// Starts headless Chromium on this room's join page (joining at once as "Chromium") with a fake camera and
     /// microphone playing the given fixtures.
-    func chromium(room: String, camera: String, microphone: String) throws -> Process {
+    func chromium(room: String, camera: String, microphone: String, query: String = "") throws -> Process {
         let browser = Process()
         browser.executableURL = URL(fileURLWithPath: try executable("chromium", package: "chromium"))
         browser.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
@@ -81,7 +81,7 @@ final class RoomProcess {
                              "--user-data-dir=\(Paths.temporary("chromium-\(room)"))",
                              "--use-file-for-fake-video-capture=\(Paths.fixture(camera))",
                              "--use-file-for-fake-audio-capture=\(Paths.fixture(microphone))",
-                             "\(base)/rooms/\(room)?autojoin=1&name=Chromium"]
+                             "\(base)/rooms/\(room)?autojoin=1&name=Chromium\(query)"]
         browser.standardOutput = FileHandle.nullDevice
         browser.standardError = FileHandle.nullDevice
         try browser.run()

@@ -161,3 +161,17 @@ import Testing
         }
     }
 }
+
+@Suite struct REMBTests {
+    /// REMB carries an 18-bit mantissa and a 6-bit exponent: exact for round numbers, within 2^-17 otherwise.
+    @Test func rembRoundTrips() throws {
+        for bitrate: UInt64 in [0, 150_000, 691_200, 2_764_800, 123_456_789, 4_000_000_000] {
+            let packet = RTCPPacket.remb(sender: 1, bitrate: bitrate, ssrcs: [0xBEEF, 7])
+            guard case let .remb(sender, back, ssrcs)? = try RTCPPacket.parseCompound(packet.encoded).first else { Issue.record("not a REMB"); continue }
+            #expect(sender == 1 && ssrcs == [0xBEEF, 7])
+            #expect(back <= bitrate && Double(bitrate - back) <= Double(bitrate) / 131_072, "\(bitrate) → \(back)")
+        }
+        let known = RTCPPacket.remb(sender: 1, bitrate: 150_000, ssrcs: [2]).encoded
+        #expect(Array(known[0..<4]) == [0x8F, 206, 0, 5] && Array(known[12..<16]) == Array("REMB".utf8), "PSFB, FMT 15, 6 words")
+    }
+}

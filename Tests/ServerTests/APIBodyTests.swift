@@ -29,7 +29,7 @@ import Testing
         let summary = LiveRecordingSummary(recording: RecordingSummary(path: "/r/a.mp4", duration: 12_345_678, bytes: 4096, videoFrames: 370),
                                            participants: [], tracks: [], maxLag: 40_000, finalLag: 2_000, events: "/r/a.events.jsonl",
                                            chat: "/r/a.vtt", reducedRate: 1_000_000, lowestRate: 15, fasterPreset: 2_000_000, fastestPreset: "ultrafast")
-        return RoomReport(name: "r", participants: [RoomReport.Participant(id: "p", settings: settings, frozen: 250_000, tracks: [track])],
+        return RoomReport(name: "r", participants: [RoomReport.Participant(id: "p", settings: settings, frozen: 250_000, tracks: [track], declined: ["no common video codec"])],
                           layout: LayoutPresets.document(named: "grid")!, recording: RoomReport.Recording(path: "/r/b.mp4", duration: 5_000_000, bytes: 10),
                           lastRecording: summary, error: "recording stopped: disk full")
     }

@@ -16,7 +16,7 @@ func offer() -> String {
     a=ice-ufrag:pubr\r\na=ice-pwd:publisherpassword0123456\r\na=fingerprint:sha-256 \(publisherCertificate.fingerprint)\r\n\
     m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n\
     a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n\
-    m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n\
+    m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 goog-remb\r\n\
     a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n
     """
 }
@@ -185,6 +185,27 @@ func vp8Frame(seq: UInt16, ts: UInt32, key: Bool) -> [[UInt8]] {
         #expect(video.cumulativeLost == 20 && video.fractionLost == 25, "20 of 200 lost: \(video)")
         #expect(video.highestSequence == 299)
         #expect(video.lastSR == 0x1234_5678 && video.delaySinceLastSR == 16_384, "0.25 s after the SR: \(video)")
+    }
+
+    /// A bitrate cap goes to the sender as REMB for its video streams at once, then every second; a new cap at once.
+    @Test func aBitrateCapIsToldByREMB() throws {
+        let c = try connect()
+        func rembs(_ outputs: [PeerSession.Output]) -> [(UInt64, [UInt32])] {
+            var found: [(UInt64, [UInt32])] = []
+            for case let .send(bytes, _) in outputs {
+                var packet = bytes
+                guard bytes.count > 1, (200...206).contains(bytes[1]), c.receive.unprotect(&packet, rtcp: true) else { continue }
+                for case let .remb(_, bitrate, ssrcs) in (try? RTCPPacket.parseCompound(packet)) ?? [] { found.append((bitrate, ssrcs)) }
+            }
+            return found
+        }
+        #expect(rembs(c.session.setVideoBitrateCap(500_000, now: 50_000)).isEmpty, "no video stream yet: nothing to cap")
+        for p in vp8Frame(seq: 10, ts: 9000, key: true) { _ = media(c, p, now: 100_000) }
+        let first = rembs(c.session.poll(now: 120_000))
+        #expect(first.count == 1 && first.first?.0 == 500_000 && first.first?.1 == [0xBEEF], "\(first)")
+        #expect(rembs(c.session.poll(now: 600_000)).isEmpty, "not again within a second")
+        #expect(rembs(c.session.poll(now: 1_130_000)).map(\.0) == [500_000], "again a second later")
+        #expect(rembs(c.session.setVideoBitrateCap(2_000_000, now: 1_200_000)).map(\.0) == [2_000_000], "a new cap at once")
     }
 
     @Test func handshakeAndConsentTimeouts() throws {

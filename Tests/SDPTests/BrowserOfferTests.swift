@@ -1,0 +1,55 @@
+import Testing
+@testable import SDP
+
+/// Offers as browsers and libraries write them beyond the common case: bundle-only sections (GStreamer's
+/// max-bundle), REMB, screen shares marked by `a=content` or the msid, simulcast, and video we cannot decode.
+@Suite(.timeLimit(.minutes(1))) struct BrowserOfferTests {
+    /// A second video section that is bundle-only (port 0 + a=bundle-only, no transport attributes of its own).
+    static var bundleOnlyOffer: String {
+        chromeOffer.replacingOccurrences(of: "a=group:BUNDLE 0 1", with: "a=group:BUNDLE 0 1 2")
+            + "m=video 0 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=bundle-only\r\na=mid:2\r\na=sendonly\r\na=rtcp-mux\r\n"
+            + "a=msid:stream screen-share-track\r\na=content:slides\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 goog-remb\r\n"
+    }
+
+    @Test func aBundleOnlySectionIsTakenAndAnsweredInFull() throws {
+        let n = try SDPAnswerer.answer(offer: Self.bundleOnlyOffer, options: options)
+        #expect(n.tracks.map(\.mid) == ["0", "1", "2"])
+        let sections = n.answer.components(separatedBy: "m=").dropFirst()
+        let third = try #require(sections.first { $0.contains("a=mid:2") })
+        #expect(third.hasPrefix("video 40000 "), "answered on the bundle's port, not rejected: \(third.prefix(40))")
+        #expect(third.contains("a=fingerprint:sha-256") && third.contains("a=ice-ufrag:") && third.contains("a=recvonly"))
+        #expect(n.answer.contains("a=group:BUNDLE 0 1 2"))
+    }
+
+    @Test func screenSharesAreMarked() throws {
+        let n = try SDPAnswerer.answer(offer: Self.bundleOnlyOffer, options: options)
+        #expect(n.tracks.map(\.isScreen) == [false, false, true])
+        let byMsid = chromeOffer.replacingOccurrences(of: "a=sendonly\r\na=rtcp-mux\r\na=rtcp-rsize", with: "a=sendonly\r\na=msid:s screen:0\r\na=rtcp-mux\r\na=rtcp-rsize")
+        #expect(try SDPAnswerer.answer(offer: byMsid, options: options).tracks.last?.isScreen == true, "\"screen\" in the msid")
+    }
+
+    @Test func rembIsAnsweredWhenOffered() throws {
+        let n = try SDPAnswerer.answer(offer: chromeOffer, options: options)
+        #expect(n.tracks.first { $0.kind == "video" }?.remb == true)
+        #expect(n.answer.contains("a=rtcp-fb:96 goog-remb"))
+        let without = try SDPAnswerer.answer(offer: chromeOffer.replacingOccurrences(of: "a=rtcp-fb:96 goog-remb\r\n", with: ""), options: options)
+        #expect(without.tracks.first { $0.kind == "video" }?.remb == false && !without.answer.contains("goog-remb"))
+    }
+
+    /// AV1-only video beside usable audio: the audio is taken, and why the video is not is said (it was silent).
+    @Test func declinedVideoIsExplained() throws {
+        let av1 = chromeOffer.replacingOccurrences(of: "a=rtpmap:96 VP8/90000", with: "a=rtpmap:96 AV1/90000")
+            .replacingOccurrences(of: "a=rtpmap:102 H264/90000", with: "a=rtpmap:102 AV1X/90000")
+            .replacingOccurrences(of: "a=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=0", with: "a=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=2")
+        let n = try SDPAnswerer.answer(offer: av1, options: options)
+        #expect(n.tracks.map(\.kind) == ["audio"])
+        let reason = try #require(n.declined.first)
+        #expect(reason.contains("video 1") && reason.contains("av1") && reason.contains("VP9 profile 0 only"), "\(reason)")
+    }
+
+    @Test func simulcastOffersAreSeen() throws {
+        let simulcast = chromeOffer.replacingOccurrences(of: "a=rtcp-rsize\r\n", with: "a=rtcp-rsize\r\na=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=simulcast:send q;h;f\r\n")
+        let n = try SDPAnswerer.answer(offer: simulcast, options: options)
+        #expect(n.tracks.first { $0.kind == "video" }?.simulcastOffered == ["q", "h", "f"])
+    }
+}
