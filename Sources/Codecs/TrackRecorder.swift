@@ -2,8 +2,9 @@ import CFFmpeg
 import MediaCore
 
 /// One participant's tracks written as they arrived, without transcoding: WebM for VP8/VP9 + Opus, Matroska
-/// when H.264 is in it. Times are microseconds from the participant's first frame. The header needs the video
-/// size, which the caller learns from the decoder (`videoSize`); frames wait until then (or until
+/// when H.264 is in it. Times are microseconds from the participant's first frame. The header needs each video
+/// track's size, which the caller learns from the decoders (`videoSizes`), and an H.264 track's parameter sets
+/// (SPS and PPS, taken from its first keyframe: Matroska's CodecPrivate); frames wait until then (or until
 /// `headerDeadline` passes, then a nominal size is written: players read the real one from the bitstream).
 /// One owner (the participant's writer thread); not Sendable.
 public final class TrackRecorder {
@@ -26,6 +27,8 @@ public final class TrackRecorder {
     private var origin: Microseconds?
     private var started = false
     private var lastTime: [Microseconds]
+    /// Each H.264 track's SPS and PPS as Annex B, once seen.
+    private var parameterSets: [Int: [UInt8]] = [:]
     public private(set) var framesWritten = 0
 
     /// `path` should end in .webm (VP8/VP9 + Opus) or .mkv (anything with H.264).
@@ -48,18 +51,22 @@ public final class TrackRecorder {
     /// The container for a participant's track codecs.
     public static func fileExtension(for codecs: [String]) -> String { codecs.contains("h264") ? "mkv" : "webm" }
 
-    /// Appends a frame of track `index` at room time `time`. `videoSize`: the decoded picture size when known.
-    public func write(track index: Int, data: [UInt8], time: Microseconds, keyframe: Bool, videoSize: PixelSize?) throws(MediaError) {
+    /// Appends a frame of track `index` at room time `time`. `videoSizes`: the decoded picture size of each video
+    /// track (by index) known so far.
+    public func write(track index: Int, data: [UInt8], time: Microseconds, keyframe: Bool, videoSizes: [Int: PixelSize]) throws(MediaError) {
         guard index < tracks.count, !data.isEmpty else { return }
         // Opus frames come placed by their decoded sound (the encoder look-ahead already taken off); in Matroska the
         // look-ahead is the track's CodecDelay, which readers take off themselves: put it back.
         let time = tracks[index].video ? time : time + TrackRecorder.opusPreSkip * 1_000_000 / 48_000
         if origin == nil { origin = time }
         let relative = time - (origin ?? time)
+        if tracks[index].codec == "h264", parameterSets[index] == nil, let sets = TrackRecorder.h264ParameterSets(data) { parameterSets[index] = sets }
         if !started {
-            let needsSize = tracks.contains(where: \.video)
-            if !needsSize || videoSize != nil || relative >= TrackRecorder.headerDeadline {
-                try start(videoSize: videoSize ?? PixelSize(width: 640, height: 480))
+            let ready = tracks.indices.allSatisfy { i in
+                !tracks[i].video || (videoSizes[i] != nil && (tracks[i].codec != "h264" || parameterSets[i] != nil))
+            }
+            if ready || relative >= TrackRecorder.headerDeadline {
+                try start(videoSizes: videoSizes)
             } else {
                 if pending.count >= TrackRecorder.maxPending { pending.removeFirst() }
                 pending.append((index, data, relative, keyframe))
@@ -69,16 +76,28 @@ public final class TrackRecorder {
         try mux(index, data, relative, keyframe)
     }
 
-    private func start(videoSize: PixelSize) throws(MediaError) {
+    private func start(videoSizes: [Int: PixelSize]) throws(MediaError) {
         guard let output else { return }
-        for track in tracks {
+        for (index, track) in tracks.enumerated() {
             guard let stream = avformat_new_stream(output, nil) else { throw MediaError(.codecFailure, "out of memory") }
             let par = stream.pointee.codecpar!
             if track.video {
+                let size = videoSizes[index] ?? PixelSize(width: 640, height: 480)
                 par.pointee.codec_type = AVMEDIA_TYPE_VIDEO
                 par.pointee.codec_id = track.codec == "vp9" ? AV_CODEC_ID_VP9 : track.codec == "h264" ? AV_CODEC_ID_H264 : AV_CODEC_ID_VP8
-                par.pointee.width = Int32(videoSize.width)
-                par.pointee.height = Int32(videoSize.height)
+                par.pointee.width = Int32(size.width)
+                par.pointee.height = Int32(size.height)
+                if track.codec == "h264" {
+                    // Matroska needs the parameter sets up front; the muxer turns Annex B ones (and the Annex B
+                    // frames after them) into its length-prefixed form.
+                    guard let sets = parameterSets[index] else {
+                        throw MediaError(.unsupportedCodec, "no H.264 keyframe with its SPS and PPS within \(TrackRecorder.headerDeadline / 1_000_000) s", at: path)
+                    }
+                    guard let extradata = av_mallocz(sets.count + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else { throw MediaError(.codecFailure, "out of memory") }
+                    extradata.copyMemory(from: sets, byteCount: sets.count)
+                    par.pointee.extradata = extradata.assumingMemoryBound(to: UInt8.self)
+                    par.pointee.extradata_size = Int32(sets.count)
+                }
             } else {
                 par.pointee.codec_type = AVMEDIA_TYPE_AUDIO
                 par.pointee.codec_id = AV_CODEC_ID_OPUS
@@ -125,6 +144,32 @@ public final class TrackRecorder {
         av_packet_unref(packet)
         if written < 0 { throw MediaError(.outputUnwritable, "writing the track file failed", underlying: ffmpegErrorText(written), at: path) }
         framesWritten += 1
+    }
+
+    /// The SPS and PPS NAL units of an Annex B access unit, with their start codes (nil unless it has both).
+    static func h264ParameterSets(_ data: [UInt8]) -> [UInt8]? {
+        var units: [Range<Int>] = []
+        var i = 0, start: Int?
+        while i + 3 <= data.count {
+            if data[i] == 0, data[i + 1] == 0, data[i + 2] == 1 {
+                if let s = start { units.append(s..<(i > 0 && data[i - 1] == 0 ? i - 1 : i)) }
+                start = i + 3
+                i += 3
+            } else {
+                i += 1
+            }
+        }
+        if let s = start, s < data.count { units.append(s..<data.count) }
+        var sps: ArraySlice<UInt8>?, pps: ArraySlice<UInt8>?
+        for unit in units where !unit.isEmpty {
+            switch data[unit.lowerBound] & 0x1F {
+            case 7 where sps == nil: sps = data[unit]
+            case 8 where pps == nil: pps = data[unit]
+            default: break
+            }
+        }
+        guard let sps, let pps else { return nil }
+        return [0, 0, 0, 1] + sps + [0, 0, 0, 1] + pps
     }
 
     /// Writes the index and closes the file (idempotent).

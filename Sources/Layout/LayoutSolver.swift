@@ -47,8 +47,9 @@ public struct SolvedLayout: Sendable, Hashable {
 /// position and size (4:2:0 chroma stays aligned); cells of one grid never overlap.
 public enum LayoutSolver {
     public static func solve(_ layout: LayoutDocument, canvas: PixelSize, context: LayoutContext) -> SolvedLayout {
-        // Native regions show audio-only participants as slates; Twilio's layouts place video tracks only.
-        let visual = context.sources.filter { !context.hidden.contains($0.id) }
+        // Native regions show audio-only participants as slates; Twilio's layouts place video tracks only. Sound
+        // that belongs to another source's tile (a second microphone) gets none of its own.
+        let visual = context.sources.filter { $0.tiled && !context.hidden.contains($0.id) }
         let speaker = resolveSpeaker(visual, context: context)
 
         // Regions that show "@others" are resolved last, from who the other regions did not show.

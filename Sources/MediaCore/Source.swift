@@ -19,6 +19,8 @@ public struct SourceDescriptor: Hashable, Sendable {
     public var hasAudio: Bool
     /// Arrival order; breaks ties between sources that joined at the same instant.
     public var sequence: Int
+    /// False for sound without a picture of its own (a participant's second microphone): mixed, never given a tile.
+    public var tiled = true
 
     public init(id: String, name: String? = nil, role: Role = .camera, start: Microseconds = 0,
                 end: Microseconds? = nil, hasVideo: Bool = true, hasAudio: Bool = true, sequence: Int = 0) {

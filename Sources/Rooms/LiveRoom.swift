@@ -17,26 +17,33 @@ import Glibc
 public final class LiveRoom: Sendable {
     public let name: String
     struct Participant: Sendable {
-        let buffer: SourceBuffer
-        let decoders: [String: TrackDecoder]
-        let writer: TrackFileWriter?
-        let hasVideo: Bool, hasAudio: Bool
+        let pipeline: ParticipantPipeline
         let sequence: Int
         var settings: ParticipantSettings
-        /// Its source in the recording's engine: its own id, or that of its earlier self when it reconnected.
-        var sourceID = ""
+        /// Its feeds' sources in the recording's engine (the main one: its own id, or that of its earlier self when
+        /// it reconnected; the others that id and the feed's key). Empty while not recording.
+        var sourceIDs: [String] = []
         /// Tells its sender how much video to send (REMB), and asks it for a keyframe.
         let capBitrate: @Sendable (Int) -> Void
         let needKeyframe: @Sendable (String) -> Void
-        let videoMids: [String]
         /// The cap last told.
         var cap: Int?
+
+        var mainSourceID: String? { sourceIDs.first }
+        /// Its sources with the names their tiles show.
+        var namedSources: [(id: String, name: String)] {
+            zip(sourceIDs, pipeline.feeds).map { ($0, $1.name(settings.name)) }
+        }
+        var decoders: [String: TrackDecoder] { pipeline.decoders }
+        var writer: TrackFileWriter? { pipeline.writer }
     }
     struct State: Sendable {
         var participants: [String: Participant] = [:]
         /// Participants who left the recording in progress, by name: one who reconnects under the same name gets
         /// its source (and so its tile) back.
         var departed: [String: String] = [:]
+        /// Every source the recording's engine has had (a source that comes back rejoins, keeping its place).
+        var engineSources: Set<String> = []
         /// One recording in progress at most.
         var recording: RecordingSession?
         var starting = false
@@ -114,6 +121,7 @@ public final class LiveRoom: Sendable {
             recording.engine.perform { $0.apply(latest) }
             recording.record.write("recording", time: 0, ["room": .string(name), "file": .string(output), "layout": latest.source])
             state.departed.removeAll()
+            state.engineSources.removeAll()
             for (id, _) in state.participants.sorted(by: { $0.value.sequence < $1.value.sequence }) {
                 LiveRoom.enter(id, at: origin, into: recording, &state)
             }
@@ -121,26 +129,46 @@ public final class LiveRoom: Sendable {
         try recording.run(room: name, clock: clock, latency: latency, onFailure: onFailure)
     }
 
-    /// Adds participant `id` to a recording's engine (under the mutex: `state` is the locked state).
+    /// Adds participant `id`'s feeds to a recording's engine (under the mutex: `state` is the locked state).
     private static func enter(_ id: String, at time: Microseconds, into recording: RecordingSession, _ state: inout State) {
         guard var p = state.participants[id] else { return }
+        var main = id
         if let earlier = state.departed.removeValue(forKey: p.settings.name),
-           !state.participants.contains(where: { $0.key != id && $0.value.sourceID == earlier }) {
-            p.sourceID = earlier
-            recording.engine.rejoin(id: earlier, buffer: p.buffer)
-        } else {
-            p.sourceID = id
-            let descriptor = SourceDescriptor(id: id, name: p.settings.name, start: time, hasVideo: p.hasVideo, hasAudio: p.hasAudio, sequence: p.sequence)
-            recording.engine.join(CompositionEngine.Source(descriptor: descriptor, buffer: p.buffer, gain: p.settings.gain))
+           !state.participants.contains(where: { $0.key != id && $0.value.mainSourceID == earlier }) {
+            main = earlier
+        }
+        p.sourceIDs = p.pipeline.feeds.map { $0.key.isEmpty ? main : "\(main)#\($0.key)" }
+        for (i, feed) in p.pipeline.feeds.enumerated() {
+            let source = p.sourceIDs[i], buffer = p.pipeline.buffers[i]
+            if state.engineSources.contains(source) {
+                recording.engine.rejoin(id: source, buffer: buffer)
+            } else {
+                state.engineSources.insert(source)
+                var descriptor = SourceDescriptor(id: source, name: feed.name(p.settings.name), role: feed.role, start: time,
+                                                  hasVideo: feed.videoMid != nil, hasAudio: feed.audioMid != nil, sequence: p.sequence)
+                descriptor.tiled = feed.tiled
+                recording.engine.join(CompositionEngine.Source(descriptor: descriptor, buffer: buffer, gain: p.settings.gain))
+            }
         }
         state.participants[id] = p
-        let settings = p.settings, source = p.sourceID
-        recording.engine.perform { engine in
-            if let joined = engine.source(source) { joined.gain = settings.gain; joined.muted = settings.muted }
-            if settings.hidden { engine.hidden.insert(source) } else { engine.hidden.remove(source) }
-            if settings.pinned { engine.pinned = source }
-        }
+        let settings = p.settings, sources = p.namedSources
+        recording.engine.perform { engine in LiveRoom.apply(settings, to: sources, in: engine) }
         recording.record.write("join", time: max(0, time - recording.origin), ["participant": .string(id), "name": .string(p.settings.name)])
+    }
+
+    /// A participant's settings on its sources (on the engine's thread): names, gain, mute and hidden on each, the
+    /// pin on the main one.
+    static func apply(_ settings: ParticipantSettings, to sources: [(id: String, name: String)], in engine: CompositionEngine) {
+        for (id, name) in sources {
+            if let source = engine.source(id) {
+                source.descriptor.name = name
+                source.gain = settings.gain
+                source.muted = settings.muted
+            }
+            if settings.hidden { engine.hidden.insert(id) } else { engine.hidden.remove(id) }
+        }
+        guard let main = sources.first?.id else { return }
+        if settings.pinned { engine.pinned = main } else if engine.pinned == main { engine.pinned = nil }
     }
 
     /// Stops the recording in progress, finalizes its file and returns what was written; nil when not recording.
@@ -153,38 +181,19 @@ public final class LiveRoom: Sendable {
         return try result.get()
     }
 
-    /// A participant joins with these tracks (`kind`: audio or video, `codec`: vp8, vp9, h264, opus). With
-    /// `trackFile` (a path without extension) its tracks are also written as received, to `.webm` or `.mkv`.
-    public func join(id: String, name: String, tracks: [(mid: String, kind: String, codec: String)], trackFile: String? = nil,
-                     needKeyframe: @escaping @Sendable (_ mid: String) -> Void,
+    /// A participant joins with these tracks (`kind`: audio or video, `codec`: vp8, vp9, h264, opus); `screens`: the
+    /// mids of video tracks that are screen shares. With `trackFile` (a path without extension) its tracks are also
+    /// written as received, to `.webm` or `.mkv`.
+    public func join(id: String, name: String, tracks: [(mid: String, kind: String, codec: String)], screens: Set<String> = [],
+                     trackFile: String? = nil, needKeyframe: @escaping @Sendable (_ mid: String) -> Void,
                      capBitrate: @escaping @Sendable (_ bitsPerSecond: Int) -> Void = { _ in }) throws(MediaError) {
-        let buffer = SourceBuffer(mode: .live)
-        var writer: TrackFileWriter?
-        if let trackFile {
-            writer = try TrackFileWriter(path: trackFile + "." + TrackRecorder.fileExtension(for: tracks.map(\.codec)), tracks: tracks)
-        }
-        var decoders: [String: TrackDecoder] = [:]
-        do {
-            for track in tracks {
-                let mid = track.mid
-                decoders[mid] = try TrackDecoder(codec: track.codec, buffer: buffer, needKeyframe: { needKeyframe(mid) },
-                                                 firstPicture: { [writer] in writer?.noteVideoSize($0) }, now: clock())
-            }
-        } catch {
-            // A join that fails leaves nothing running: the decoders and the track file started so far end.
-            for decoder in decoders.values { decoder.stop() }
-            writer?.close()
-            throw error
-        }
-        let now = clock()
-        let hasVideo = tracks.contains { $0.kind == "video" }, hasAudio = tracks.contains { $0.kind == "audio" }
-        let videoMids = tracks.filter { $0.kind == "video" }.map(\.mid), ceiling = videoBitrate.ceiling
-        state.withLock { [decoders, writer] state in
+        let pipeline = try ParticipantPipeline(tracks: tracks, screens: screens, trackFile: trackFile, now: clock(), needKeyframe: needKeyframe)
+        let now = clock(), ceiling = videoBitrate.ceiling, hasVideo = pipeline.hasVideo
+        state.withLock { state in
             state.sequence += 1
             // Until a recording shows it in a tile, the sender may send up to the ceiling.
-            state.participants[id] = Participant(buffer: buffer, decoders: decoders, writer: writer, hasVideo: hasVideo, hasAudio: hasAudio,
-                                                 sequence: state.sequence, settings: ParticipantSettings(name: name), capBitrate: capBitrate,
-                                                 needKeyframe: needKeyframe, videoMids: videoMids, cap: hasVideo ? ceiling : nil)
+            state.participants[id] = Participant(pipeline: pipeline, sequence: state.sequence, settings: ParticipantSettings(name: name),
+                                                 capBitrate: capBitrate, needKeyframe: needKeyframe, cap: hasVideo ? ceiling : nil)
             if let recording = state.recording { LiveRoom.enter(id, at: now, into: recording, &state) }
         }
         if hasVideo { capBitrate(ceiling) }
@@ -202,10 +211,10 @@ public final class LiveRoom: Sendable {
         let now = clock()
         state.withLock { state in
             guard let p = state.participants.removeValue(forKey: id) else { return }
-            for decoder in p.decoders.values { decoder.stop() }
-            if let recording = state.recording {
-                recording.engine.leave(id: p.sourceID, at: now)
-                state.departed[p.settings.name] = p.sourceID
+            p.pipeline.stopDecoding()
+            if let recording = state.recording, let main = p.mainSourceID {
+                for source in p.sourceIDs { recording.engine.leave(id: source, at: now) }
+                state.departed[p.settings.name] = main
                 recording.record.write("leave", time: max(0, now - recording.origin), ["participant": .string(id), "name": .string(p.settings.name)])
             }
             // Closing the file is disk work: the writer thread does it; `close()` collects the outcome.
@@ -221,8 +230,14 @@ public final class LiveRoom: Sendable {
         let changed = state.withLock { state -> [(cap: Int, rose: Bool, participant: Participant)] in
             var changed: [(cap: Int, rose: Bool, participant: Participant)] = []
             for id in state.participants.keys {
-                guard var p = state.participants[id], p.hasVideo else { continue }
-                let cap = policy.cap(tile: sizes[p.sourceID.isEmpty ? id : p.sourceID], fps: state.fps)
+                guard var p = state.participants[id], p.pipeline.hasVideo else { continue }
+                // Everything its video feeds need together (a camera tile and a screen share's, say).
+                var cap = 0
+                for (i, feed) in p.pipeline.feeds.enumerated() where feed.videoMid != nil {
+                    let source = i < p.sourceIDs.count ? p.sourceIDs[i] : feed.key.isEmpty ? id : "\(id)#\(feed.key)"
+                    cap += policy.cap(tile: sizes[source], fps: state.fps)
+                }
+                cap = min(cap, policy.ceiling)
                 guard cap != p.cap else { continue }
                 let rose = p.cap.map { Double(cap) > Double($0) * 1.5 } ?? false
                 p.cap = cap
@@ -233,7 +248,7 @@ public final class LiveRoom: Sendable {
         }
         for change in changed {
             change.participant.capBitrate(change.cap)
-            if change.rose { for mid in change.participant.videoMids { change.participant.needKeyframe(mid) } }
+            if change.rose { for mid in change.participant.pipeline.videoMids { change.participant.needKeyframe(mid) } }
         }
     }
 
@@ -241,9 +256,12 @@ public final class LiveRoom: Sendable {
     public func videoBitrateCap(of id: String) -> Int? { state.withLock { $0.participants[id]?.cap } }
 
     /// The sender's RFC 6464 level of participant `id`'s audio at `time` (room time), in -dBov.
-    public func audioLevel(id: String, dBov: UInt8, time: Microseconds) {
+    public func audioLevel(id: String, mid: String, dBov: UInt8, time: Microseconds) {
         guard let (recording, source) = state.withLock({ state in
-            state.participants[id].flatMap { p in state.recording.map { ($0, p.sourceID) } }
+            state.participants[id].flatMap { p -> (RecordingSession, String)? in
+                guard let feed = p.pipeline.feeds.firstIndex(where: { $0.audioMid == mid }), feed < p.sourceIDs.count else { return nil }
+                return state.recording.map { ($0, p.sourceIDs[feed]) }
+            }
         }) else { return }
         recording.engine.reportLevel(id: source, level: dBov >= 127 ? 0 : Float(pow(10, -Double(dBov) / 20)), at: time)
     }
@@ -264,8 +282,7 @@ public final class LiveRoom: Sendable {
             for left in state.leftWriters { state.trackFiles.append(LiveRoom.file(of: left.writer, id: left.id, name: left.name, origin: origin)) }
             state.leftWriters.removeAll()
             for (id, p) in state.participants.sorted(by: { $0.value.sequence < $1.value.sequence }) {
-                for d in p.decoders.values { d.stop() }
-                p.buffer.cancel()
+                p.pipeline.cancel()
                 if let writer = p.writer { state.trackFiles.append(LiveRoom.file(of: writer, id: id, name: p.settings.name, origin: origin)) }
             }
             state.participants.removeAll()

@@ -54,7 +54,7 @@ extension LiveRoom {
     }
 
     /// The engine source (tile) of participant `id`: its own id, or its earlier self's when it reconnected.
-    public func sourceID(of id: String) -> String? { state.withLock { $0.participants[id].map { $0.sourceID.isEmpty ? id : $0.sourceID } } }
+    public func sourceID(of id: String) -> String? { state.withLock { $0.participants[id].map { $0.mainSourceID ?? id } } }
 
     /// The settings of participant `id`, or nil when no such participant is here.
     public func settings(of id: String) -> ParticipantSettings? { state.withLock { $0.participants[id]?.settings } }
@@ -76,21 +76,15 @@ extension LiveRoom {
 
     /// Changes a participant's name, pin, visibility, gain or mute; returns the settings in force, nil if unknown.
     public func update(_ id: String, _ change: (inout ParticipantSettings) -> Void) async -> ParticipantSettings? {
-        guard let (settings, sourceID, record) = state.withLock({ state -> (ParticipantSettings, String, RecordingRecord?)? in
+        guard let (settings, sources, record) = state.withLock({ state -> (ParticipantSettings, [(id: String, name: String)], RecordingRecord?)? in
             guard var p = state.participants[id] else { return nil }
             change(&p.settings)
             state.participants[id] = p
             if p.settings.pinned { for other in state.participants.keys where other != id { state.participants[other]?.settings.pinned = false } }
-            return (p.settings, p.sourceID.isEmpty ? id : p.sourceID, state.recording?.record)
+            return (p.settings, p.namedSources, state.recording?.record)
         }) else { return nil }
         _ = await perform { engine, time in
-            if let source = engine.source(sourceID) {
-                source.descriptor.name = settings.name
-                source.gain = settings.gain
-                source.muted = settings.muted
-            }
-            if settings.hidden { engine.hidden.insert(sourceID) } else { engine.hidden.remove(sourceID) }
-            if settings.pinned { engine.pinned = sourceID } else if engine.pinned == sourceID { engine.pinned = nil }
+            LiveRoom.apply(settings, to: sources, in: engine)
             record?.write("participant", time: time, ["participant": .string(id), "name": .string(settings.name), "pinned": .bool(settings.pinned),
                                                        "hidden": .bool(settings.hidden), "gain": .number(Double(settings.gain)), "muted": .bool(settings.muted)])
         }

@@ -103,8 +103,8 @@ public final class RoomDirectory: MediaIngest, Sendable {
         switch output {
         case let .frame(mid, _, _, frame, time):
             room.frame(id: sessionID, mid: mid, data: frame.data, keyframe: frame.keyframe, time: time)
-        case let .audioLevel(_, dBov, time):
-            room.audioLevel(id: sessionID, dBov: dBov, time: time)
+        case let .audioLevel(mid, dBov, time):
+            room.audioLevel(id: sessionID, mid: mid, dBov: dBov, time: time)
         case .connected:
             logger.info("connected", metadata: ["room": "\(route.room)", "participant": "\(route.name)"])
         case let .closed(reason):
@@ -141,7 +141,7 @@ public final class RoomDirectory: MediaIngest, Sendable {
 
     /// WHIP: answer the offer, create the session, join the room (starting its recording). Returns the answer
     /// and the session id for the Location URL.
-    public func publish(room: String, name: String?, offer: String) async throws -> (answer: String, sessionID: String) {
+    public func publish(room: String, name: String?, offer: String, screens: Set<String> = []) async throws -> (answer: String, sessionID: String) {
         guard RoomDirectory.isValidRoomName(room) else { throw RoomError(.invalid, "room names are 1-64 letters, digits, '-' or '_'") }
         if let allowed = configuration.allowedRooms, !allowed.contains(room) { throw RoomError(.notFound, "no room \(room) here") }
         guard let transport = state.withLock({ $0.transport }) else { throw RoomError(.unavailable, "media transport not ready") }
@@ -182,7 +182,10 @@ public final class RoomDirectory: MediaIngest, Sendable {
             let safeName = String(participantName.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) ? Character($0) : "_" }.prefix(32))
             trackFile = "\(folder)/\(room)-\(stamp)-\(safeName)-\(sessionID.prefix(6))"
         }
-        try live.join(id: sessionID, name: participantName, tracks: negotiation.tracks.map { ($0.mid, $0.kind, $0.codec) }, trackFile: trackFile,
+        // Screen shares: marked in the offer (a=content:slides, "screen" in the msid) or by the publisher (`?screen=MID`).
+        let screenMids = screens.union(negotiation.tracks.filter(\.isScreen).map(\.mid))
+        try live.join(id: sessionID, name: participantName, tracks: negotiation.tracks.map { ($0.mid, $0.kind, $0.codec) }, screens: screenMids,
+                      trackFile: trackFile,
                       needKeyframe: { mid in transport.requestKeyframe(sessionID: sessionID, mid: mid) },
                       capBitrate: { bps in transport.setVideoBitrateCap(sessionID: sessionID, bitsPerSecond: bps) })
         state.withLock { state in

@@ -15,7 +15,8 @@ final class TrackFileWriter: @unchecked Sendable {
     private let lock = ConditionLock()
     private let mids: [String]
     private var queue: [(track: Int, data: [UInt8], time: Microseconds, keyframe: Bool)] = []
-    private var videoSize: PixelSize?
+    /// Each video track's decoded size (by track index), as its decoder first reports it.
+    private var videoSizes: [Int: PixelSize] = [:]
     private var firstFrame: Microseconds?
     private var stopped = false
     private var outcome: Outcome?
@@ -30,7 +31,7 @@ final class TrackFileWriter: @unchecked Sendable {
             var failure: String?
             while let (item, size) = self.next() {
                 guard failure == nil else { continue }   // keep draining so the queue never grows
-                do { try recorder.write(track: item.track, data: item.data, time: item.time, keyframe: item.keyframe, videoSize: size) } catch {
+                do { try recorder.write(track: item.track, data: item.data, time: item.time, keyframe: item.keyframe, videoSizes: size) } catch {
                     failure = "\(error)"
                 }
             }
@@ -53,15 +54,16 @@ final class TrackFileWriter: @unchecked Sendable {
         }
     }
 
-    /// The decoded picture size (the container header needs it).
-    func noteVideoSize(_ size: PixelSize) {
-        lock.withLock { if videoSize == nil { videoSize = size; lock.broadcast() } }
+    /// Track `mid`'s decoded picture size (the container header needs each one).
+    func noteVideoSize(_ size: PixelSize, mid: String) {
+        guard let track = mids.firstIndex(of: mid) else { return }
+        lock.withLock { if videoSizes[track] == nil { videoSizes[track] = size; lock.broadcast() } }
     }
 
-    private func next() -> ((track: Int, data: [UInt8], time: Microseconds, keyframe: Bool), PixelSize?)? {
+    private func next() -> ((track: Int, data: [UInt8], time: Microseconds, keyframe: Bool), [Int: PixelSize])? {
         lock.withLock {
             while queue.isEmpty && !stopped { lock.wait() }
-            return queue.isEmpty ? nil : (queue.removeFirst(), videoSize)
+            return queue.isEmpty ? nil : (queue.removeFirst(), videoSizes)
         }
     }
 

@@ -30,7 +30,8 @@ public enum HTTPServer {
             let room = try context.parameters.require("room")
             let offer = try await body(request, type: "application/sdp", limit: maxOfferBytes, what: "a WHIP offer")
             let name = request.uri.queryParameters["name"].map(String.init) ?? request.headers.first { $0.name.canonicalName == "x-participant-name" }?.value
-            let (answer, sessionID) = try await service.publish(room: room, name: name, offer: String(buffer: offer))
+            let screens = Set((request.uri.queryParameters["screen"].map(String.init) ?? "").split(separator: ",").map { String($0.prefix(32)) })
+            let (answer, sessionID) = try await service.publish(room: room, name: name, offer: String(buffer: offer), screens: screens)
             return Response(status: .created, headers: [.contentType: "application/sdp", .location: "/rooms/\(room)/whip/\(sessionID)"],
                             body: .init(byteBuffer: ByteBuffer(string: answer)))
         }

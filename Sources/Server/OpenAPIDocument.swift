@@ -160,7 +160,8 @@ enum OpenAPIDocument {
       }
     },
     "/rooms/{room}/whip": {
-      "parameters": [{ "$ref": "#/components/parameters/room" }, { "name": "name", "in": "query", "schema": { "type": "string" } }],
+      "parameters": [{ "$ref": "#/components/parameters/room" }, { "name": "name", "in": "query", "schema": { "type": "string" } },
+                     { "name": "screen", "in": "query", "description": "mids of the offer's video sections that are screen shares, comma-separated (also recognised from a=content:slides or \"screen\" in a=msid)", "schema": { "type": "string" } }],
       "post": {
         "summary": "WHIP (RFC 9725): publish; the room is made if needed",
         "requestBody": { "required": true, "content": { "application/sdp": { "schema": { "type": "string" } } } },

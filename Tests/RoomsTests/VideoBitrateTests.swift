@@ -37,3 +37,20 @@ import Testing
         #expect(room.videoBitrateCap(of: "bo") == 1_555_200)
     }
 }
+
+@Suite struct ParticipantFeedTests {
+    /// Camera and first microphone together; a screen share and a second camera each a tile of their own; a
+    /// second microphone mixed without a tile; a screen-only sender's screen is its main feed.
+    @Test func tracksGroupIntoFeeds() {
+        let feeds = ParticipantPipeline.feeds(for: [("0", "audio", "opus"), ("1", "video", "vp8"), ("2", "video", "vp8"), ("3", "audio", "opus")],
+                                              screens: ["2"])
+        #expect(feeds == [.init(key: "", videoMid: "1", audioMid: "0", role: .camera, tiled: true),
+                          .init(key: "2", videoMid: "2", audioMid: nil, role: .screen, tiled: true),
+                          .init(key: "3", videoMid: nil, audioMid: "3", role: .camera, tiled: false)])
+        #expect(feeds.map { $0.name("Ann") } == ["Ann", "Ann (screen)", "Ann"])
+        let screenOnly = ParticipantPipeline.feeds(for: [("0", "video", "vp8")], screens: ["0"])
+        #expect(screenOnly == [.init(key: "", videoMid: "0", audioMid: nil, role: .screen, tiled: true)])
+        let twoCameras = ParticipantPipeline.feeds(for: [("a", "video", "h264"), ("b", "video", "vp8")], screens: [])
+        #expect(twoCameras.map { $0.name("Bo") } == ["Bo", "Bo (b)"])
+    }
+}

@@ -18,7 +18,11 @@ async def main(url: str, path: str, seconds: float, name: str) -> None:
         if track is not None:
             pc.addTransceiver(track, direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())   # aiortc gathers candidates before returning
-    request = urllib.request.Request(f"{url}?name={name}", data=pc.localDescription.sdp.encode(), method="POST",
+    # aiortc (1.x) re-creates its VP8 encoder when a REMB changes its bitrate, and the new encoder refuses the
+    # timestamps of a looping file ("Invalid data found when processing input"): its video dies. Not offering
+    # goog-remb keeps the recorder from sending REMB to it.
+    offer = "".join(line for line in pc.localDescription.sdp.splitlines(True) if "goog-remb" not in line)
+    request = urllib.request.Request(f"{url}?name={name}", data=offer.encode(), method="POST",
                                      headers={"Content-Type": "application/sdp"})
     with urllib.request.urlopen(request, timeout=10) as response:
         if response.status != 201:
