@@ -29,15 +29,24 @@ extension VideoCanvas {
                 let originX = rect.x >> 1, originY = rect.y >> 1
                 su.withUnsafeBufferPointer { iu in sv.withUnsafeBufferPointer { iv in sa.withUnsafeBufferPointer { ia in
                     du.withUnsafeMutableBufferPointer { cu in dv.withUnsafeMutableBufferPointer { cv in
+                        let chromaRows = (rect.height + 1) >> 1, chromaCols = (rect.width + 1) >> 1
                         for crow in cy0..<cy1 {
-                            let imageRow = crow - originY
-                            let lumaRows = 2 * imageRow + 1 < rect.height ? 2 : 1
+                            let imageRow = crow - originY, below = imageRow + 1 < chromaRows
                             for ccol in cx0..<cx1 {
-                                let imageCol = ccol - originX
-                                let lumaCols = 2 * imageCol + 1 < rect.width ? 2 : 1
-                                var sum = 0
-                                for r in 0..<lumaRows { for c in 0..<lumaCols { sum += Int(ia[(2 * imageRow + r) * ss.alpha + 2 * imageCol + c]) } }
-                                let a = ImageDrawing.scale(lumaRows * lumaCols == 4 ? sum >> 2 : lumaRows * lumaCols == 2 ? sum >> 1 : sum, strength)
+                                let imageCol = ccol - originX, right = imageCol + 1 < chromaCols
+                                let at = 2 * imageRow * ss.alpha + 2 * imageCol
+                                let a0 = Int(ia[at])
+                                // FFmpeg's rule: the mean of the 2x2 block inside the image; in its last chroma row or
+                                // column, the mean of the horizontal and the vertical pair's means.
+                                let alpha: Int
+                                if below && right {
+                                    alpha = (a0 + Int(ia[at + 1]) + Int(ia[at + ss.alpha]) + Int(ia[at + ss.alpha + 1])) >> 2
+                                } else {
+                                    let horizontal = right ? (a0 + Int(ia[at + 1])) >> 1 : a0
+                                    let vertical = below ? (a0 + Int(ia[at + ss.alpha])) >> 1 : a0
+                                    alpha = (horizontal + vertical) >> 1
+                                }
+                                let a = ImageDrawing.scale(alpha, strength)
                                 if a == 0 { continue }
                                 let u = crow * ds.u + ccol, v = crow * ds.v + ccol
                                 cu[u] = ImageDrawing.mix(cu[u], iu[imageRow * ss.u + imageCol], a)
