@@ -1,4 +1,5 @@
 import Codecs
+import Logging
 import MediaCore
 
 /// A participant's tracks as received, in one file per participant (`--tracks`), written on its own thread so
@@ -24,6 +25,7 @@ final class TrackFileWriter: @unchecked Sendable {
 
     init(path: String, tracks: [(mid: String, kind: String, codec: String)]) throws(MediaError) {
         self.path = path
+        let logger = Logger(label: "mcu-record.tracks")
         mids = tracks.map(\.mid)
         let recorder = Handoff(try TrackRecorder(path: path, tracks: tracks.map { TrackRecorder.Track(codec: $0.codec, video: $0.kind == "video") }))
         try startThread(name: "track file") { [self] in
@@ -33,6 +35,8 @@ final class TrackFileWriter: @unchecked Sendable {
                 guard failure == nil else { continue }   // keep draining so the queue never grows
                 do { try recorder.write(track: item.track, data: item.data, time: item.time, keyframe: item.keyframe, videoSizes: size) } catch {
                     failure = "\(error)"
+                    // Said when it happens, not only in the final summary: the rest of this file is lost.
+                    logger.error("track file failed", metadata: ["file": "\(path)", "error": "\(error)"])
                 }
             }
             recorder.finish()
