@@ -137,7 +137,7 @@ public final class LiveRoom: Sendable {
            !state.participants.contains(where: { $0.key != id && $0.value.mainSourceID == earlier }) {
             main = earlier
         }
-        p.sourceIDs = p.pipeline.feeds.map { $0.key.isEmpty ? main : "\(main)#\($0.key)" }
+        p.sourceIDs = p.pipeline.feeds.map { $0.sourceID(main: main) }
         for (i, feed) in p.pipeline.feeds.enumerated() {
             let source = p.sourceIDs[i], buffer = p.pipeline.buffers[i]
             if state.engineSources.contains(source) {
@@ -234,7 +234,7 @@ public final class LiveRoom: Sendable {
                 // Everything its video feeds need together (a camera tile and a screen share's, say).
                 var cap = 0
                 for (i, feed) in p.pipeline.feeds.enumerated() where feed.videoMid != nil {
-                    let source = i < p.sourceIDs.count ? p.sourceIDs[i] : feed.key.isEmpty ? id : "\(id)#\(feed.key)"
+                    let source = i < p.sourceIDs.count ? p.sourceIDs[i] : feed.sourceID(main: id)
                     cap += policy.cap(tile: sizes[source], fps: state.fps)
                 }
                 cap = min(cap, policy.ceiling)

@@ -17,6 +17,9 @@ struct ParticipantPipeline: Sendable {
         /// False for a further microphone: mixed, never given a tile.
         let tiled: Bool
 
+        /// Its source's id in the engine, from the participant's main one.
+        func sourceID(main: String) -> String { key.isEmpty ? main : "\(main)#\(key)" }
+
         /// The name its tile shows, from the participant's.
         func name(_ participant: String) -> String {
             if key.isEmpty { return participant }

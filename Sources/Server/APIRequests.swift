@@ -74,8 +74,8 @@ extension KeyedDecodingContainer {
 
 /// Reads `request`'s JSON body (415 unless JSON, 413 past `limit`) as a `T`, or a 400 naming the field at fault.
 func decodeBody<T: Decodable>(_ type: T.Type, _ request: Request, limit: Int) async throws -> T {
-    let body = try await jsonBody(request, limit: limit)
-    do { return try JSONDecoder().decode(T.self, from: Data(body.bytes)) } catch let error as DecodingError {
+    let bytes = try await jsonBody(request, limit: limit)
+    do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch let error as DecodingError {
         throw RoomError(.invalid, RequestDecoding.reason(error), field: RequestDecoding.field(error))
     }
 }

@@ -63,9 +63,9 @@ public enum HTTPServer {
         router.put("/rooms/{room}/layout") { request, context -> Response in
             let room = try context.parameters.require("room")
             _ = try service.layout(room: room)                       // 404 before reading the body
-            let body = try await jsonBody(request, limit: maxLayoutBytes)
+            let bytes = try await jsonBody(request, limit: maxLayoutBytes)
             let layout: LayoutDocument
-            do { layout = try LayoutParser.parseRequest(bytes: body.bytes) } catch let error as MediaError {
+            do { layout = try LayoutParser.parseRequest(bytes: bytes) } catch let error as MediaError {
                 throw RoomError(.invalid, error.message, field: error.location)
             }
             let effect = try await service.applyLayout(room: room, layout)
@@ -82,8 +82,8 @@ public enum HTTPServer {
         router.put("/rooms/{room}/watermark") { request, context -> Response in
             let room = try context.parameters.require("room")
             _ = try service.watermarks(room: room)                   // 404 before reading the body
-            let body = try await jsonBody(request, limit: maxWatermarkBytes)
-            return json(try await service.setWatermarks(room: room, bytes: body.bytes))
+            let bytes = try await jsonBody(request, limit: maxWatermarkBytes)
+            return json(try await service.setWatermarks(room: room, bytes: bytes))
         }
         router.post("/rooms/{room}/recording") { request, context -> Response in
             let room = try context.parameters.require("room")

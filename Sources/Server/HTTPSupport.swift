@@ -104,10 +104,11 @@ func body(_ request: Request, type: String, limit: Int, what: String = "the body
     }
 }
 
-/// The body of a JSON request: 415 unless it says `application/json`, 413 past `limit`, 400 unless it parses.
-func jsonBody(_ request: Request, limit: Int) async throws -> (bytes: [UInt8], value: JSONValue) {
+/// The bytes of a JSON request: 415 unless it says `application/json`, 413 past `limit`, 400 unless the strict
+/// parser reads them (syntax errors with their position, duplicate keys); the callers decode them into types.
+func jsonBody(_ request: Request, limit: Int) async throws -> [UInt8] {
     let bytes = Array(try await body(request, type: "application/json", limit: limit).readableBytesView)
-    do { return (bytes, try JSONParser.parse(bytes)) } catch {
+    do { _ = try JSONParser.parse(bytes); return bytes } catch {
         throw RoomError(.invalid, "not valid JSON: \(error.description)")
     }
 }
