@@ -10,6 +10,8 @@ public final class OverlayImage {
     /// Whether the source format carries transparency at all.
     public let hasAlpha: Bool
     private var rendered: UnsafeMutablePointer<AVFrame>?
+    private var renderedRGBA: UnsafeMutablePointer<AVFrame>?
+    private lazy var rgbBlend = RGBRegionBlend()
 
     public init(_ picture: VideoPicture) {
         self.picture = picture
@@ -18,7 +20,32 @@ public final class OverlayImage {
         hasAlpha = flags & UInt64(AV_PIX_FMT_FLAG_ALPHA) != 0 || format == AV_PIX_FMT_PAL8
     }
 
-    deinit { av_frame_free(&rendered) }
+    deinit { av_frame_free(&rendered); av_frame_free(&renderedRGBA) }
+
+    /// Whether the image is blended in RGB at `size` rather than in 4:2:0: what FFmpeg's `overlay` (`format=auto`)
+    /// does for 8-bit RGB images that carry alpha or are scaled; palette, grey, 16-bit and YUV images blend in 4:2:0.
+    public func blendsInRGB(at size: PixelSize) -> Bool {
+        switch AVPixelFormat(picture.frame.pointee.format) {
+        case AV_PIX_FMT_RGBA, AV_PIX_FMT_BGRA, AV_PIX_FMT_ARGB, AV_PIX_FMT_ABGR: true
+        case AV_PIX_FMT_RGB24, AV_PIX_FMT_BGR24, AV_PIX_FMT_RGB0, AV_PIX_FMT_BGR0, AV_PIX_FMT_0RGB, AV_PIX_FMT_0BGR:
+            size != picture.size
+        default: false
+        }
+    }
+
+    /// Blends the image, scaled to `rect`, into `canvas` in RGB (see `RGBRegionBlend`), alpha times `strength` / 255.
+    /// False when it cannot be converted.
+    @discardableResult
+    public func blendInRGB(onto canvas: VideoCanvas, in rect: PixelRect, strength: Int) -> Bool {
+        let size = PixelSize(width: rect.width, height: rect.height)
+        guard size.width > 0, size.height > 0, rect.x & 1 == 0, rect.y & 1 == 0 else { return false }
+        if renderedRGBA == nil || Int(renderedRGBA!.pointee.width) != size.width || Int(renderedRGBA!.pointee.height) != size.height {
+            av_frame_free(&renderedRGBA)
+            renderedRGBA = convert(to: size, format: AV_PIX_FMT_RGBA)
+        }
+        guard let image = renderedRGBA, let pixels = plane(image, 0) else { return false }
+        return rgbBlend.blend(pixels, imageStride: stride(image, 0), into: canvas, at: rect, strength: strength)
+    }
 
     /// The image at `size` as Y, U, V (4:2:0, chroma sizes rounded up) and alpha (full resolution) rows, with their
     /// strides; nil when it cannot be converted. The spans are valid during `body` only.
@@ -37,15 +64,25 @@ public final class OverlayImage {
     private func render(_ size: PixelSize) -> UnsafeMutablePointer<AVFrame>? {
         if let rendered, Int(rendered.pointee.width) == size.width, Int(rendered.pointee.height) == size.height { return rendered }
         av_frame_free(&rendered)
+        guard let frame = convert(to: size, format: AV_PIX_FMT_YUVA420P) else { return nil }
+        if !hasAlpha, let alpha = plane(frame, 3) {
+            alpha.update(repeating: 255, count: stride(frame, 3) * size.height)
+        }
+        rendered = frame
+        return frame
+    }
+
+    /// The image scaled (bicubic, as FFmpeg's `scale` does by default) and converted; nil when it cannot be.
+    private func convert(to size: PixelSize, format: AVPixelFormat) -> UnsafeMutablePointer<AVFrame>? {
         guard let frame = av_frame_alloc() else { return nil }
         var owned: UnsafeMutablePointer<AVFrame>? = frame
         frame.pointee.width = Int32(size.width)
         frame.pointee.height = Int32(size.height)
-        frame.pointee.format = AV_PIX_FMT_YUVA420P.rawValue
+        frame.pointee.format = format.rawValue
         let source = picture.frame
         guard av_frame_get_buffer(frame, 32) >= 0,
               let context = sws_getContext(source.pointee.width, source.pointee.height, AVPixelFormat(source.pointee.format),
-                                           Int32(size.width), Int32(size.height), AV_PIX_FMT_YUVA420P, SWS_BICUBIC, nil, nil, nil) else {
+                                           Int32(size.width), Int32(size.height), format, SWS_BICUBIC, nil, nil, nil) else {
             av_frame_free(&owned)
             return nil
         }
@@ -57,10 +94,6 @@ public final class OverlayImage {
         let destinationStrides: [Int32] = (0..<4).map { Int32(stride(frame, $0)) }
         let scaled = sws_scale(context, sourcePlanes, sourceStrides, 0, source.pointee.height, destinationPlanes, destinationStrides)
         guard scaled > 0 else { av_frame_free(&owned); return nil }
-        if !hasAlpha, let alpha = plane(frame, 3) {
-            alpha.update(repeating: 255, count: stride(frame, 3) * size.height)
-        }
-        rendered = frame
         return frame
     }
 }

@@ -3,13 +3,18 @@ import MediaCore
 
 extension VideoCanvas {
     /// Blends `image` scaled to `rect` (top-left corner on even coordinates, any width and height), with the image's
-    /// own alpha times `opacity`, as FFmpeg's `overlay` filter does for 4:2:0: luma by each pixel's alpha, chroma by
-    /// the mean alpha of the luma pixels it covers. Clipped to the canvas; nothing outside `rect` is touched.
+    /// own alpha times `opacity`, as FFmpeg's `overlay` filter (`format=auto`) does: 8-bit RGB images in RGB (see
+    /// `OverlayImage.blendsInRGB`), others in 4:2:0: luma by each pixel's alpha, chroma by the mean alpha of the luma
+    /// pixels it covers. Clipped to the canvas; in 4:2:0 nothing outside `rect` is touched.
     public func blend(_ image: OverlayImage, in rect: PixelRect, opacity: Double = 1) {
         let bounds = PixelRect(x: 0, y: 0, width: size.width, height: size.height)
         let visible = rect.intersection(bounds)
         let strength = Int((min(1, max(0, opacity)) * 255).rounded())
         guard !visible.isEmpty, strength > 0, rect.x & 1 == 0, rect.y & 1 == 0 else { return }
+        if image.blendsInRGB(at: PixelSize(width: rect.width, height: rect.height)) {
+            image.blendInRGB(onto: self, in: rect, strength: strength)
+            return
+        }
         _ = image.withPlanes(size: PixelSize(width: rect.width, height: rect.height)) { sy, su, sv, sa, ss in
             withPlanes { dy, du, dv, ds in
                 sy.withUnsafeBufferPointer { iy in sa.withUnsafeBufferPointer { ia in
@@ -17,9 +22,9 @@ extension VideoCanvas {
                         for row in visible.y..<visible.maxY {
                             let imageRow = (row - rect.y) * ss.y, alphaRow = (row - rect.y) * ss.alpha, canvasRow = row * ds.y
                             for col in visible.x..<visible.maxX {
-                                let a = ImageDrawing.scale(Int(ia[alphaRow + col - rect.x]), strength)
+                                let a = BlendMath.scale(Int(ia[alphaRow + col - rect.x]), strength)
                                 if a == 0 { continue }
-                                cy[canvasRow + col] = ImageDrawing.mix(cy[canvasRow + col], iy[imageRow + col - rect.x], a)
+                                cy[canvasRow + col] = BlendMath.mix(cy[canvasRow + col], iy[imageRow + col - rect.x], a)
                             }
                         }
                     }
@@ -46,30 +51,16 @@ extension VideoCanvas {
                                     let vertical = below ? (a0 + Int(ia[at + ss.alpha])) >> 1 : a0
                                     alpha = (horizontal + vertical) >> 1
                                 }
-                                let a = ImageDrawing.scale(alpha, strength)
+                                let a = BlendMath.scale(alpha, strength)
                                 if a == 0 { continue }
                                 let u = crow * ds.u + ccol, v = crow * ds.v + ccol
-                                cu[u] = ImageDrawing.mix(cu[u], iu[imageRow * ss.u + imageCol], a)
-                                cv[v] = ImageDrawing.mix(cv[v], iv[imageRow * ss.v + imageCol], a)
+                                cu[u] = BlendMath.mix(cu[u], iu[imageRow * ss.u + imageCol], a)
+                                cv[v] = BlendMath.mix(cv[v], iv[imageRow * ss.v + imageCol], a)
                             }
                         }
                     } }
                 } } }
             }
         }
-    }
-}
-
-enum ImageDrawing {
-    /// x / 255, rounded, for x in 0...255 * 255 (FFmpeg's FAST_DIV255).
-    @inline(__always)
-    static func divide255(_ x: Int) -> Int { ((x + 128) * 257) >> 16 }
-
-    @inline(__always)
-    static func scale(_ alpha: Int, _ strength: Int) -> Int { strength == 255 ? alpha : divide255(alpha * strength) }
-
-    @inline(__always)
-    static func mix(_ under: UInt8, _ over: UInt8, _ alpha: Int) -> UInt8 {
-        alpha == 255 ? over : UInt8(divide255(Int(under) * (255 - alpha) + Int(over) * alpha))
     }
 }

@@ -36,22 +36,34 @@ import Testing
         let folder = Paths.temporary("watermark-exact")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let size = Self.canvas
-        // A busy background in 4:2:0, written raw for FFmpeg, so both sides start from the same pixels.
+        // A busy picture background (FFmpeg's testsrc2: sharp edges, saturated colours), made by FFmpeg in 4:2:0 so
+        // both sides start from the same pixels.
+        try Self.ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=\(size.width)x\(size.height)", "-frames:v", "1", "-pix_fmt", "yuv420p",
+                         "-f", "rawvideo", folder + "/background.yuv"])
+        let raw = Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/background.yuv")))
+        let backgroundFrame = RawFrame(bytes: raw, size: size)
+        // FFmpeg's RGB blend round-trips the whole frame through RGB, which moves some background pixels by itself
+        // (colours the 4:2:0 picture cannot hold come back clipped). Where its result is just that, the pixel is not
+        // the overlay's doing, and the untouched background is what we compare against.
+        try Self.ffmpeg(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "\(size.width)x\(size.height)", "-i", folder + "/background.yuv",
+                         "-vf", "format=rgba,format=yuv420p", "-f", "rawvideo", folder + "/round-trip.yuv"])
+        let roundTrip = RawFrame(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/round-trip.yuv"))), size: size)
+        /// FFmpeg's value, or the background's where FFmpeg's is only its own round trip.
+        func expected(_ reference: RawFrame, _ value: (RawFrame) -> UInt8) -> UInt8 {
+            let mine = value(reference), trip = value(roundTrip), original = value(backgroundFrame)
+            return mine == trip && trip != original ? original : mine
+        }
         let background = try VideoCanvas(size: size)
-        var raw: [UInt8] = []
         background.withPlanes { y, u, v, strides in
-            for row in 0..<size.height { for col in 0..<size.width { y[row * strides.y + col] = UInt8(16 + (col * 3 + row * 5) % 220) } }
+            let chroma = size.width / 2, lumaBytes = size.width * size.height
+            for row in 0..<size.height { for col in 0..<size.width { y[row * strides.y + col] = raw[row * size.width + col] } }
             for row in 0..<size.height / 2 {
-                for col in 0..<size.width / 2 {
-                    u[row * strides.u + col] = UInt8(28 + (col * 5 + row * 2) % 200)
-                    v[row * strides.v + col] = UInt8(28 + (col + row * 7) % 200)
+                for col in 0..<chroma {
+                    u[row * strides.u + col] = raw[lumaBytes + row * chroma + col]
+                    v[row * strides.v + col] = raw[lumaBytes * 5 / 4 + row * chroma + col]
                 }
             }
-            for row in 0..<size.height { for col in 0..<size.width { raw.append(y[row * strides.y + col]) } }
-            for row in 0..<size.height / 2 { for col in 0..<size.width / 2 { raw.append(u[row * strides.u + col]) } }
-            for row in 0..<size.height / 2 { for col in 0..<size.width / 2 { raw.append(v[row * strides.v + col]) } }
         }
-        try Data(raw).write(to: URL(fileURLWithPath: folder + "/background.yuv"))
         // An anti-aliased disc on a transparent ground; a palette PNG with tRNS; grey+alpha; 16-bit RGBA; an opaque odd size.
         let disc = "geq=r='255':g='40+150*X/W':b='60':a='255*clip(30.5-hypot(X-W/2\\,Y-H/2)\\,0\\,1)'"
         try Self.ffmpeg(["-f", "lavfi", "-i", "color=c=black:s=81x67,format=rgba,\(disc)", "-frames:v", "1", folder + "/disc.png"])
@@ -83,15 +95,14 @@ import Testing
             ours.copy(from: background)
             WatermarkOverlay(item: item, image: image, text: nil).draw(on: ours, time: 0, wallclock: 0)
 
-            // FFmpeg's: the image scaled (bicubic, the default) to the same size, overlaid with its alpha, blended in 4:2:0
-            // as the canvas is. (`format=auto` would blend 8-bit RGBA images in RGB here, round-tripping the
-            // background itself through RGB: that changes pixels the image does not cover.)
-            let raw = folder + "/reference.yuv"
+            // FFmpeg's: `overlay` with `format=auto` from the same files, the image scaled (bicubic, the default) only when
+            // the document scales it. With a 4:2:0 main input FFmpeg blends in 4:2:0 (yuva420p overlay), as we do.
+            let referencePath = folder + "/reference.yuv"
             try Self.ffmpeg(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "\(size.width)x\(size.height)", "-i", folder + "/background.yuv",
                              "-i", folder + "/" + file, "-filter_complex",
-                             "[1:v]scale=\(drawn.width):\(drawn.height)[l];[0:v][l]overlay=x=\(x):y=\(y):format=yuv420,format=yuv420p",
-                             "-frames:v", "1", "-f", "rawvideo", raw])
-            let reference = RawFrame(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: raw))), size: size)
+                             (width == nil ? "[0:v][1:v]" : "[1:v]scale=\(drawn.width):\(drawn.height)[l];[0:v][l]") + "overlay=x=\(x):y=\(y):format=auto,format=yuv420p",
+                             "-frames:v", "1", "-f", "rawvideo", referencePath])
+            let reference = RawFrame(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: referencePath))), size: size)
 
             let area = PixelRect(x: rect.x - 4, y: rect.y - 4, width: rect.width + 8, height: rect.height + 8)
                 .intersection(PixelRect(x: 0, y: 0, width: size.width, height: size.height))
@@ -99,10 +110,11 @@ import Testing
             for py in area.y..<area.maxY {
                 for px in area.x..<area.maxX {
                     let o = ours.yuv(x: px, y: py)!
-                    let d = abs(Int(o.y) - Int(reference.y(px, py)))
+                    let d = abs(Int(o.y) - Int(expected(reference) { $0.y(px, py) }))
                     total[0] += d; worst[0] = max(worst[0], d); count[0] += 1
                     guard px & 1 == 0, py & 1 == 0 else { continue }
-                    for (c, (a, b)) in [(o.u, reference.u(px / 2, py / 2)), (o.v, reference.v(px / 2, py / 2))].enumerated() {
+                    let u = expected(reference) { $0.u(px / 2, py / 2) }, v = expected(reference) { $0.v(px / 2, py / 2) }
+                    for (c, (a, b)) in [(o.u, u), (o.v, v)].enumerated() {
                         let d = abs(Int(a) - Int(b))
                         total[c + 1] += d; worst[c + 1] = max(worst[c + 1], d); count[c + 1] += 1
                     }
@@ -111,6 +123,16 @@ import Testing
             let means = (0..<3).map { Double(total[$0]) / Double(max(1, count[$0])) }
             #expect(means.allSatisfy { $0 <= 2 } && worst.allSatisfy { $0 <= 12 },
                     "\(file) at \(drawn.width)x\(drawn.height): mean |Δ| Y/U/V \(means.map { decimal($0, 2) }), max \(worst)")
+            // Outside that area the background is untouched.
+            var changed = 0
+            for py in 0..<size.height {
+                for px in 0..<size.width where !area.contains(PixelRect(x: px, y: py, width: 1, height: 1)) {
+                    let o = ours.yuv(x: px, y: py)!
+                    if o.y != backgroundFrame.y(px, py) { changed += 1 }
+                    if px & 1 == 0, py & 1 == 0, o.u != backgroundFrame.u(px / 2, py / 2) || o.v != backgroundFrame.v(px / 2, py / 2) { changed += 1 }
+                }
+            }
+            #expect(changed == 0, "\(file): \(changed) samples changed outside the image and its border")
         }
     }
 }
