@@ -29,6 +29,7 @@ demo-compose: release
 	@echo "demo recording: $$(pwd)/recordings/demo-compose.mp4"
 
 test: deps fixtures
+	@scripts/install-deps.sh --test
 	@scripts/peers-venv.sh
 	$(SWIFT) build --build-tests
 	# Serially: the live tests run in real time and must not share two cores with parallel encodes. The whole run

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, the demo and the tests need; does nothing when all are present.
+# --test adds the other WebRTC stacks the tests publish with: Firefox ESR (with a PulseAudio null sink for its Web
+# Audio) and GStreamer's webrtcbin driven from Python.
 set -euo pipefail
 packages=(
   pkg-config
@@ -8,6 +10,14 @@ packages=(
   fonts-dejavu-core ffmpeg
   python3 python3-venv chromium curl
 )
+if [ "${1:-}" = "--test" ]; then
+  packages+=(
+    firefox-esr pulseaudio
+    python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1
+    gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+    gstreamer1.0-plugins-ugly gstreamer1.0-nice
+  )
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

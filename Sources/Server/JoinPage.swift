@@ -1,6 +1,8 @@
 import Hummingbird
 
 /// The page at /rooms/{room}: publishes the browser's camera and microphone over WHIP. Plain HTML and JS.
+/// `?signal=test` sends a test signal instead (a white flash and a 1 kHz beep of 100 ms at every second of the audio
+/// clock): a room can be checked, sync included, from a machine without a camera.
 enum JoinPage {
     /// A browser asking for a room gets this page; API clients (asking for JSON) get the room.
     static func isWanted(by request: Request) -> Bool {
@@ -28,13 +30,14 @@ enum JoinPage {
         const room = \(jsonString(room));
         let pc = null, location_ = null;
         const status = (text) => document.getElementById('status').textContent = text;
-        const token = new URLSearchParams(window.location.search).get('token');
+        const params = new URLSearchParams(window.location.search), token = params.get('token');
         const headers = (extra) => Object.assign(token ? { 'Authorization': 'Bearer ' + token } : {}, extra || {});
         async function join() {
           document.getElementById('join').disabled = true;
           try {
             status('asking for camera and microphone…');
-            const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+            const stream = params.get('signal') === 'test' ? testSignal()
+              : await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
             document.getElementById('preview').srcObject = stream;
             pc = new RTCPeerConnection();
             for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
@@ -58,6 +61,22 @@ enum JoinPage {
             document.getElementById('join').disabled = false;
           }
         }
+        function testSignal() {
+          const canvas = Object.assign(document.createElement('canvas'), { width: 640, height: 360 });
+          const g = canvas.getContext('2d'), audio = new AudioContext();
+          const tone = audio.createOscillator(), gain = audio.createGain(), out = audio.createMediaStreamDestination();
+          tone.frequency.value = 1000; gain.gain.value = 0;
+          tone.connect(gain).connect(out); tone.start();
+          // Both from the audio clock: beeps scheduled on it, flashes drawn when it is in a beep.
+          let next = Math.ceil(audio.currentTime) + 1;
+          setInterval(() => {
+            for (; next < audio.currentTime + 2; next += 1) { gain.gain.setValueAtTime(0.5, next); gain.gain.setValueAtTime(0, next + 0.1); }
+            const t = audio.currentTime, flash = t >= 1 && t % 1 < 0.1;
+            g.fillStyle = flash ? '#ffffff' : '#2060c0'; g.fillRect(0, 0, 640, 360);
+            g.fillStyle = flash ? '#2060c0' : '#ffffff'; g.font = '32px sans-serif'; g.fillText('test signal ' + t.toFixed(1), 24, 48);
+          }, 5);
+          return new MediaStream([canvas.captureStream(30).getVideoTracks()[0], out.stream.getAudioTracks()[0]]);
+        }
         async function leave() {
           if (location_) await fetch(location_, { method: 'DELETE', headers: headers() }).catch(() => {});
           if (pc) pc.close();
@@ -66,7 +85,6 @@ enum JoinPage {
           document.getElementById('join').disabled = false;
           document.getElementById('leave').disabled = true;
         }
-        const params = new URLSearchParams(window.location.search);
         if (params.get('name')) document.getElementById('name').value = params.get('name');
         document.getElementById('join').onclick = join;
         if (params.get('autojoin') === '1') join();
