@@ -7,6 +7,9 @@
 /// seconds, so a sender clock slower than ours (±200 ppm is common) cannot leave it behind (it lags at most 2 ms).
 /// A sender report whose NTP time jumps against its RTP clock is a step of the sender's wall clock (NTP setting the
 /// time): the track's capture times are shifted back by the step, so its media stays where it was.
+/// A track whose frames arrive later after capture than the room can wait (a sender that queued seconds of audio
+/// while connecting and sends it in real time behind that backlog) would land where the compositor has already
+/// passed and be dropped whole: such a track is delayed by what it lacks (`late`), out of sync by that much, but kept.
 public struct ParticipantTimeline: Sendable {
     public struct Track: Sendable {
         public let clockRate: Int64
@@ -16,6 +19,8 @@ public struct ParticipantTimeline: Sendable {
         var report: (rtp: Int64, ntp: RTPTime)?
         /// Steps of the sender's NTP clock seen in this track's reports, taken out of its capture times.
         var shift: RTPTime = 0
+        /// How much later than its capture this track is placed, because it arrives too late for its place.
+        public internal(set) var late: RTPTime = 0
         init(clockRate: Int) { self.clockRate = Int64(clockRate) }
     }
 
@@ -30,6 +35,9 @@ public struct ParticipantTimeline: Sendable {
     public private(set) var reportsSeen = 0
 
     public init() {}
+
+    /// The track's delay for arriving too late (0 for a track in sync).
+    public func lateness(ssrc: UInt32) -> RTPTime { tracks[ssrc]?.late ?? 0 }
 
     public mutating func addTrack(ssrc: UInt32, clockRate: Int) {
         if tracks[ssrc] == nil { tracks[ssrc] = Track(clockRate: clockRate) }
@@ -82,7 +90,17 @@ public struct ParticipantTimeline: Sendable {
             track.firstRTP = rtp
             track.firstArrival = arrival
             track.report = nil
+            track.late = 0
             time = arrival
+        } else {
+            // The delay that puts this frame half the limit before its arrival (room left for its jitter either
+            // way): taken when the track arrives later than the room waits, given back once it has far more than it
+            // needs.
+            let needed = arrival - time - ParticipantTimeline.lateLimit / 2
+            if needed - track.late > ParticipantTimeline.lateLimit / 2 || track.late - needed > ParticipantTimeline.lateLimit {
+                track.late = max(0, needed)
+            }
+            time += track.late
         }
         tracks[ssrc] = track
         return time
@@ -105,4 +123,7 @@ public struct ParticipantTimeline: Sendable {
     /// How far from its arrival a frame may be placed before its track is re-anchored (well past any jitter-buffer
     /// or network delay, and past the compositor's latency: such a frame would be useless anyway).
     static let staleLimit: RTPTime = 1_000_000
+    /// How long before its arrival a frame may be placed: the room's compositor waits 400 ms for media, of which
+    /// this leaves 100 ms for decoding and the source buffers.
+    public static let lateLimit: RTPTime = 300_000
 }

@@ -115,6 +115,14 @@ public final class RoomDirectory: MediaIngest, Sendable {
             if shouldLog(sessionID) {
                 logger.warning("loss burst", metadata: ["room": "\(route.room)", "participant": "\(route.name)", "track": "\(mid)", "packets": "\(packets)"])
             }
+        case let .trackDelayed(mid, late):
+            room.note("track-delayed", ["participant": .string(sessionID), "track": .string(mid), "seconds": .number(Double(late) / 1e6)])
+            let metadata: Logger.Metadata = ["room": "\(route.room)", "participant": "\(route.name)", "track": "\(mid)"]
+            if late > 0 {
+                logger.warning("track arrives later than the room waits: placed \(Double(late / 1_000) / 1_000) s late (out of sync by that much) rather than dropped", metadata: metadata)
+            } else {
+                logger.notice("track back in sync", metadata: metadata)
+            }
         case let .keyframeRequested(mid):
             room.note("keyframe-wait", ["participant": .string(sessionID), "track": .string(mid)])
             if shouldLog(sessionID) {

@@ -14,6 +14,9 @@ public final class PeerSession {
         case closed(reason: String)
         case keyframeRequested(mid: String)
         case lossBurst(mid: String, packets: Int)
+        /// The track arrives later after capture than the room waits: it is placed `by` µs late (out of sync by that
+        /// much) rather than dropped; 0 when it is back in sync.
+        case trackDelayed(mid: String, by: RTPTime)
         /// Receive statistics of every track, emitted once just before `.closed`.
         case report([TrackReport])
         /// The sender's RFC 6464 audio level (-dBov, 0 loudest … 127 silent) of an audio frame, at its room time.
@@ -211,7 +214,10 @@ public final class PeerSession {
         for action in actions {
             switch action {
             case let .frame(frame, timestamp, arrival):
+                let lateBefore = timeline.lateness(ssrc: ssrc)
                 if var time = timeline.roomTime(ssrc: ssrc, rtpTimestamp: timestamp, arrival: arrival) {
+                    let late = timeline.lateness(ssrc: ssrc)
+                    if late != lateBefore { out.append(.trackDelayed(mid: stream.track.mid, by: late)) }
                     if stream.codec == .opus { time -= PeerSession.audioCaptureLead(frame.data) }
                     out.append(.frame(mid: stream.track.mid, kind: stream.track.kind, codec: stream.codec, frame, roomTime: time))
                     if let level = stream.levels.last(where: { $0.timestamp == timestamp }) {

@@ -91,3 +91,34 @@ import Testing
         #expect(worstAudioStep < 20_000, "audio steps by up to \(worstAudioStep) µs between packets")
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct LateTrackTests {
+    /// A sender that queued 660 ms of audio while connecting and sends it in real time behind that backlog (seen
+    /// from GStreamer's webrtcbin on a loaded machine): in sync by its reports, its audio would land 660 ms before it
+    /// arrives, past what the room waits for, and all of it would be dropped. It is delayed instead, evenly (20 ms
+    /// apart, as captured), while the video stays in place; once the backlog drains it comes back in sync.
+    @Test func audioArrivingLaterThanTheRoomWaitsIsDelayedNotLost() {
+        var timeline = ParticipantTimeline()
+        timeline.addTrack(ssrc: 1, clockRate: 48_000)
+        timeline.addTrack(ssrc: 2, clockRate: 90_000)
+        let ntpBase: UInt64 = 3_900_000_000 << 32
+        func ntp(_ us: Int64) -> UInt64 { ntpBase + UInt64(us) * (1 << 32) / 1_000_000 }
+        timeline.onSenderReport(ssrc: 1, ntp: ntp(0), rtpTimestamp: 0)
+        timeline.onSenderReport(ssrc: 2, ntp: ntp(0), rtpTimestamp: 0)
+        let start: RTPTime = 2_000_000
+        var previous: RTPTime?
+        for step in 0..<500 {
+            let capture = Int64(step) * 20_000
+            let backlog: RTPTime = step < 300 ? 660_000 : 10_000          // drained after 6 s
+            let jitter = RTPTime((step * 7) % 5) * 1_000
+            let audio = timeline.roomTime(ssrc: 1, rtpTimestamp: UInt32(capture * 48 / 1000), arrival: start + capture + backlog + jitter)!
+            let video = timeline.roomTime(ssrc: 2, rtpTimestamp: UInt32(capture * 90 / 1000), arrival: start + capture + 5_000)!
+            #expect(start + capture + backlog + jitter - audio <= ParticipantTimeline.lateLimit, "step \(step): audio placed too early to be used")
+            #expect(abs(video - (start + capture)) <= 5_000, "step \(step): video stays where it was captured")
+            if let previous, step != 1, step != 300 { #expect(audio - previous == 20_000, "step \(step): audio continuous") }
+            previous = audio
+        }
+        #expect(timeline.lateness(ssrc: 1) == 0, "back in sync once the backlog drained")
+        #expect(timeline.lateness(ssrc: 2) == 0)
+    }
+}
