@@ -75,7 +75,7 @@ enum JoinPage {
             g.fillStyle = flash ? '#ffffff' : '#2060c0'; g.fillRect(0, 0, 640, 360);
             g.fillStyle = flash ? '#2060c0' : '#ffffff'; g.font = '32px sans-serif'; g.fillText('test signal ' + t.toFixed(1), 24, 48);
           }, 5);
-          return new MediaStream([canvas.captureStream(30).getVideoTracks()[0], out.stream.getAudioTracks()[0]]);
+          return new MediaStream([canvas.captureStream().getVideoTracks()[0], out.stream.getAudioTracks()[0]]);
         }
         async function leave() {
           if (location_) await fetch(location_, { method: 'DELETE', headers: headers() }).catch(() => {});

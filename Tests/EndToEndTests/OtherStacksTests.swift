@@ -55,15 +55,13 @@ import Testing
         try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_RUNTIME_DIR"] = runtime
-        let pulse = Process()
-        pulse.executableURL = URL(fileURLWithPath: try executable("pulseaudio", package: "pulseaudio"))
-        pulse.arguments = ["--daemonize=no", "--exit-idle-time=-1", "-n", "--load=module-null-sink sink_name=recorder-test",
-                           "--load=module-native-protocol-unix", "--log-target=stderr"]
-        pulse.environment = environment
-        pulse.standardOutput = FileHandle.nullDevice
-        pulse.standardError = FileHandle.nullDevice
-        try pulse.run()
-        defer { pulse.stopIfRunning() }
+        // As a daemon of its own: PulseAudio closes every inherited descriptor at start, which Foundation's Process
+        // takes for the child's exit and then waits for it, blocking (and with it noticing any other child's exit).
+        let pulseaudio = try executable("pulseaudio", package: "pulseaudio")
+        let started = try run("/usr/bin/env", ["XDG_RUNTIME_DIR=\(runtime)", pulseaudio, "--daemonize=yes", "--exit-idle-time=-1", "-n",
+                                               "--load=module-null-sink sink_name=recorder-test", "--load=module-native-protocol-unix"], within: 30)
+        defer { _ = try? run("/usr/bin/env", ["XDG_RUNTIME_DIR=\(runtime)", pulseaudio, "--kill"], within: 30) }
+        #expect(started.status == 0, "PulseAudio: \(started.stderr)")
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: runtime + "/pulse/native") { try await Task.sleep(nanoseconds: 50_000_000) }
         #expect(FileManager.default.fileExists(atPath: runtime + "/pulse/native"), "PulseAudio started")
 
