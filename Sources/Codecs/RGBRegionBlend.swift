@@ -8,8 +8,10 @@ import MediaCore
 /// image's region (FFmpeg round-trips the whole frame), and write back only what the image can change.
 final class RGBRegionBlend {
     /// Rows around the image that the 4:2:0 conversion's vertical chroma filter reads (it reaches 4 luma rows; more
-    /// is kept so the region's own edges never reach what is written back).
+    /// is kept so the region's own edges never reach what is written back). Across, chroma is the mean of a pixel
+    /// pair: nothing beyond the image's own pairs is read.
     static let margin = 12
+    static let sideMargin = 2
     /// Chroma rows above and below the image that the vertical filter carries its colour into.
     static let bleedRows = 2
 
@@ -43,8 +45,8 @@ final class RGBRegionBlend {
         let size = canvas.size, frame = canvas.frame
         let visible = rect.intersection(PixelRect(x: 0, y: 0, width: size.width, height: size.height))
         guard !visible.isEmpty else { return true }
-        let x0 = max(0, visible.x - Self.margin) & ~1, y0 = max(0, visible.y - Self.margin) & ~1
-        let x1 = min(size.width, (visible.maxX + Self.margin + 1) & ~1), y1 = min(size.height, (visible.maxY + Self.margin + 1) & ~1)
+        let x0 = max(0, visible.x - Self.sideMargin) & ~1, y0 = max(0, visible.y - Self.margin) & ~1
+        let x1 = min(size.width, (visible.maxX + Self.sideMargin + 1) & ~1), y1 = min(size.height, (visible.maxY + Self.margin + 1) & ~1)
         guard prepare(PixelSize(width: x1 - x0, height: y1 - y0)), let rgba, let yuv,
               let cy = plane(frame, 0), let cu = plane(frame, 1), let cv = plane(frame, 2),
               let rgb = plane(rgba, 0) else { return false }
