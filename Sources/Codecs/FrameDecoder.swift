@@ -12,7 +12,7 @@ public final class FrameDecoder {
     private let converter = AudioConverter()
     public private(set) var errors = 0
 
-    static let decoders: [String: [String]] = ["vp8": ["vp8"], "vp9": ["vp9"], "h264": ["h264"], "opus": ["libopus", "opus"]]
+    static let decoders: [String: [String]] = ["vp8": ["vp8"], "vp9": ["vp9"], "h264": ["h264"], "av1": ["libdav1d", "av1"], "opus": ["libopus", "opus"]]
 
     public init(codec: String, threads: Int = 1) throws(MediaError) {
         self.codec = codec

@@ -31,7 +31,7 @@ public struct AudioSamples {
 /// One owner thread; not Sendable.
 public final class MediaFileReader {
     public static let supportedVideoCodecs: [AVCodecID: String] = [
-        AV_CODEC_ID_VP8: "vp8", AV_CODEC_ID_VP9: "vp9", AV_CODEC_ID_H264: "h264",
+        AV_CODEC_ID_VP8: "vp8", AV_CODEC_ID_VP9: "vp9", AV_CODEC_ID_H264: "h264", AV_CODEC_ID_AV1: "av1",
         AV_CODEC_ID_PNG: "png", AV_CODEC_ID_MJPEG: "mjpeg",
     ]
     public static let supportedAudioCodecs: [AVCodecID: [String]] = [

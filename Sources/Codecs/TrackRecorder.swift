@@ -1,7 +1,7 @@
 import CFFmpeg
 import MediaCore
 
-/// One participant's tracks written as they arrived, without transcoding: WebM for VP8/VP9 + Opus, Matroska
+/// One participant's tracks written as they arrived, without transcoding: WebM for VP8/VP9/AV1 + Opus, Matroska
 /// when H.264 is in it. Times are microseconds from the participant's first frame. The header needs each video
 /// track's size, which the caller learns from the decoders (`videoSizes`), and an H.264 track's parameter sets
 /// (SPS and PPS, taken from its first keyframe: Matroska's CodecPrivate); frames wait until then (or until
@@ -31,7 +31,7 @@ public final class TrackRecorder {
     private var parameterSets: [Int: [UInt8]] = [:]
     public private(set) var framesWritten = 0
 
-    /// `path` should end in .webm (VP8/VP9 + Opus) or .mkv (anything with H.264).
+    /// `path` should end in .webm (VP8/VP9/AV1 + Opus) or .mkv (anything with H.264).
     public init(path: String, tracks: [Track]) throws(MediaError) {
         self.path = path
         self.tracks = tracks
@@ -61,9 +61,11 @@ public final class TrackRecorder {
         if origin == nil { origin = time }
         let relative = time - (origin ?? time)
         if tracks[index].codec == "h264", parameterSets[index] == nil, let sets = TrackRecorder.h264ParameterSets(data) { parameterSets[index] = sets }
+        // AV1: Matroska's av1C is made from the sequence header, which a keyframe's temporal unit carries.
+        if tracks[index].codec == "av1", keyframe, parameterSets[index] == nil { parameterSets[index] = data }
         if !started {
             let ready = tracks.indices.allSatisfy { i in
-                !tracks[i].video || (videoSizes[i] != nil && (tracks[i].codec != "h264" || parameterSets[i] != nil))
+                !tracks[i].video || (videoSizes[i] != nil && (!TrackRecorder.needsCodecPrivate(tracks[i].codec) || parameterSets[i] != nil))
             }
             if ready || relative >= TrackRecorder.headerDeadline {
                 try start(videoSizes: videoSizes)
@@ -76,6 +78,9 @@ public final class TrackRecorder {
         try mux(index, data, relative, keyframe)
     }
 
+    /// Codecs whose Matroska track header needs something from the first keyframe.
+    static func needsCodecPrivate(_ codec: String) -> Bool { codec == "h264" || codec == "av1" }
+
     private func start(videoSizes: [Int: PixelSize]) throws(MediaError) {
         guard let output else { return }
         for (index, track) in tracks.enumerated() {
@@ -84,14 +89,15 @@ public final class TrackRecorder {
             if track.video {
                 let size = videoSizes[index] ?? PixelSize(width: 640, height: 480)
                 par.pointee.codec_type = AVMEDIA_TYPE_VIDEO
-                par.pointee.codec_id = track.codec == "vp9" ? AV_CODEC_ID_VP9 : track.codec == "h264" ? AV_CODEC_ID_H264 : AV_CODEC_ID_VP8
+                par.pointee.codec_id = ["vp9": AV_CODEC_ID_VP9, "h264": AV_CODEC_ID_H264, "av1": AV_CODEC_ID_AV1][track.codec] ?? AV_CODEC_ID_VP8
                 par.pointee.width = Int32(size.width)
                 par.pointee.height = Int32(size.height)
-                if track.codec == "h264" {
+                if TrackRecorder.needsCodecPrivate(track.codec) {
                     // Matroska needs the parameter sets up front; the muxer turns Annex B ones (and the Annex B
-                    // frames after them) into its length-prefixed form.
+                    // frames after them) into its length-prefixed form, and an AV1 sequence header into av1C.
                     guard let sets = parameterSets[index] else {
-                        throw MediaError(.unsupportedCodec, "no H.264 keyframe with its SPS and PPS within \(TrackRecorder.headerDeadline / 1_000_000) s", at: path)
+                        let what = track.codec == "h264" ? "H.264 keyframe with its SPS and PPS" : "AV1 keyframe"
+                        throw MediaError(.unsupportedCodec, "no \(what) within \(TrackRecorder.headerDeadline / 1_000_000) s", at: path)
                     }
                     guard let extradata = av_mallocz(sets.count + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else { throw MediaError(.codecFailure, "out of memory") }
                     extradata.copyMemory(from: sets, byteCount: sets.count)

@@ -11,6 +11,7 @@ public enum FuzzTargets {
     public static let all: [(name: String, run: @Sendable ([UInt8]) -> Void)] = [
         ("stun", stun), ("ice", ice), ("rtp", rtp), ("rtcp", rtcp), ("sdp", sdp),
         ("vp8", { depacketize(.vp8, $0) }), ("vp9", { depacketize(.vp9, $0) }), ("h264", { depacketize(.h264, $0) }),
+        ("av1", { depacketize(.av1, $0) }),
         ("opus", opus), ("jitter", jitter), ("layout", layout), ("watermark", watermark), ("chat", chat), ("json", json),
     ]
 

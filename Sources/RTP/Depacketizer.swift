@@ -1,8 +1,8 @@
 /// The codecs we receive.
 public enum RTPCodec: String, Sendable, CaseIterable {
-    case vp8, vp9, h264, opus
+    case vp8, vp9, h264, av1, opus
 
-    /// RTP clock rate (RFC 7741, RFC 9628, RFC 6184, RFC 7587).
+    /// RTP clock rate (RFC 7741, RFC 9628, RFC 6184, the AV1 payload format, RFC 7587).
     public var clockRate: Int { self == .opus ? 48_000 : 90_000 }
 }
 
@@ -25,10 +25,12 @@ public enum Depacketizer {
         case .vp8: return try vp8(payloads)
         case .vp9: return try vp9(payloads)
         case .h264: return try h264(payloads)
+        case .av1: return try av1(payloads)
         }
     }
 
-    /// Where a frame begins: VP8 S=1 with partition 0, VP9 B=1, H.264 anything but a middle/last FU-A fragment.
+    /// Where a frame begins: VP8 S=1 with partition 0, VP9 B=1, H.264 anything but a middle/last FU-A fragment,
+    /// AV1 a packet that does not continue an OBU (Z=0).
     public static func startsFrame(_ codec: RTPCodec, _ payload: ArraySlice<UInt8>) -> Bool {
         guard let first = payload.first else { return false }
         switch codec {
@@ -38,6 +40,7 @@ public enum Depacketizer {
         case .h264:
             if first & 0x1F == 28 { return payload.count >= 2 && payload[payload.startIndex + 1] & 0x80 != 0 }
             return true
+        case .av1: return first & 0x80 == 0
         }
     }
 

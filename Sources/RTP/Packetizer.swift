@@ -16,7 +16,7 @@ public enum Packetizer {
                 offset = end
             }
             return out
-        case .vp9, .h264:
+        case .vp9, .h264, .av1:
             return []   // not sent by our publisher
         }
     }

@@ -58,6 +58,8 @@ public enum SDPAnswerer {
         // H.264 as WebRTC sends it: non-interleaved (packetization-mode 1), a profile FFmpeg decodes.
         let h264 = offered.filter { $0.name == "h264" && $0.parameters["packetization-mode"] == "1" }
         let profileOrder = ["42e0", "4200", "4d00", "6400", "640c", "42c0"]
+        // AV1 main profile (libdav1d decodes it), when nothing we prefer is offered.
+        guard !h264.isEmpty else { return offered.first { $0.name == "av1" && ($0.parameters["profile"] ?? "0") == "0" } }
         return h264.min { a, b in
             let pa = profileOrder.firstIndex { (a.parameters["profile-level-id"] ?? "42e0").lowercased().hasPrefix($0) } ?? 99
             let pb = profileOrder.firstIndex { (b.parameters["profile-level-id"] ?? "42e0").lowercased().hasPrefix($0) } ?? 99
@@ -94,6 +96,7 @@ public enum SDPAnswerer {
                 var reason = "no common \(media.kind) codec for \(media.kind) \(mid) (offered \(Set(media.codecs.map(\.name)).sorted().joined(separator: ", "))"
                 if media.codecs.contains(where: { $0.name == "h264" }) { reason += "; H.264 is taken with packetization-mode=1 only" }
                 if media.codecs.contains(where: { $0.name == "vp9" }) { reason += "; VP9 profile 0 only" }
+                if media.codecs.contains(where: { $0.name == "av1" }) { reason += "; AV1 main profile only" }
                 refusals.append(reason + ")")
             }
             guard let codec else {

@@ -71,38 +71,53 @@ import Testing
         return browser
     }
 
-    /// `--tracks` with an H.264 sender of two video tracks: a playable Matroska file whose video streams have each
-    /// its own size, and the printed re-render command works. Before, the header failed ("Invalid data found when
-    /// processing input": no parameter sets) and left a 0-byte file; every video stream got the first one's size.
-    @Test func h264TrackFilesArePlayableWithEachTracksSize() async throws {
-        let tracks = Paths.temporary("h264-tracks")
-        let room = try RoomProcess(room: "h264", extra: ["--tracks", tracks, "--size", "640x360"])
-        let browser = try Self.chromium(room, "h264", query: "&codec=h264")
+    /// `--tracks` with a Chromium sender of two video tracks in each video codec (VP8 is every other test's):
+    /// the composite shows both pictures; a playable Matroska file whose video streams have each its own size; and
+    /// the printed re-render command works. Before, an H.264 header failed ("Invalid data found when processing
+    /// input": no parameter sets) and left a 0-byte file; every video stream got the first one's size; AV1 was refused.
+    @Test(arguments: ["h264", "vp9", "av1"])
+    func trackFilesArePlayableWithEachTracksSize(codec: String) async throws {
+        let tracks = Paths.temporary("\(codec)-tracks")
+        let room = try RoomProcess(room: codec, extra: ["--tracks", tracks, "--size", "640x360"])
+        let browser = try Self.chromium(room, codec, query: "&codec=\(codec)")
         defer { browser.stopIfRunning() }
         let (_, data, _) = try await {
-            _ = try await waitForParticipants(room, "h264", count: 1)
+            _ = try await waitForParticipants(room, codec, count: 1)
             try await Task.sleep(nanoseconds: 6_000_000_000)
-            return try await httpData("GET", "\(room.base)/rooms/h264")
+            return try await httpData("GET", "\(room.base)/rooms/\(codec)")
         }()
         let codecs = (((object(data)["participants"] as? [[String: Any]])?.first?["tracks"] as? [[String: Any]]) ?? []).compactMap { $0["codec"] as? String }
-        #expect(codecs.filter { $0 == "h264" }.count == 2, "both video tracks in H.264: \(codecs)")
+        #expect(codecs.filter { $0 == codec }.count == 2, "both video tracks in \(codec): \(codecs)")
         browser.terminate()
         browser.finish()
-        _ = try room.stopAndRecording("h264")
+        let recording = try room.stopAndRecording(codec)
+        // Both pictures in the composite: the red camera and the green screen, each in a good part of the frame.
+        let steady = try decodePictures(recording).filter { Double($0.time) / 1e6 > 3 }
+        let last = try #require(steady.last, "frames after 3 s")
+        var red = 0, green = 0, all = 0
+        for y in stride(from: 0, to: 360, by: 4) {
+            for x in stride(from: 0, to: 640, by: 4) {
+                guard let p = last.yuv(x: x, y: y) else { continue }
+                all += 1
+                if p.u < 90 && p.v < 90 { green += 1 }
+                if p.v > 190 && p.u < 140 { red += 1 }
+            }
+        }
+        #expect(Double(red) / Double(all) > 0.1 && Double(green) / Double(all) > 0.1, "\(codec): red \(red), green \(green) of \(all) samples")
         let line = try #require(room.output.split(separator: "\n").first { $0.contains("track Ann: ") }, "\(room.output)")
         #expect(!line.contains("("), "no error reported for the track file: \(line)")
         let path = String(line.split(separator: " ")[2])
-        #expect(path.hasSuffix(".mkv"))
+        #expect(path.hasSuffix(codec == "h264" ? ".mkv" : ".webm"))
         let probe = try mcuOutput("/usr/bin/ffprobe", ["-v", "error", "-count_frames", "-select_streams", "v", "-show_entries",
                                                         "stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0", path])
         let streams = probe.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
-        #expect(streams.map { $0.prefix(3).joined(separator: " ") }.sorted() == ["h264 320 240", "h264 640 360"], "\(probe)")
+        #expect(streams.map { $0.prefix(3).joined(separator: " ") }.sorted() == ["\(codec) 320 240", "\(codec) 640 360"], "\(probe)")
         #expect(streams.allSatisfy { Int($0.last ?? "") ?? 0 > 60 }, "every stream decodes: \(probe)")
         // The printed re-render command composes the room again from the track file.
         let command = try #require(room.output.split(separator: "\n").first { $0.contains("re-render: ") })
             .components(separatedBy: "re-render: ")[1]
             .replacingOccurrences(of: "mcu-record compose", with: "'\(Paths.binary)' compose --quiet --size 320x180 --preset ultrafast")
-            .replacingOccurrences(of: "--output h264-again.mp4", with: "--output '\(tracks)/again.mp4'")
+            .replacingOccurrences(of: "--output \(codec)-again.mp4", with: "--output '\(tracks)/again.mp4'")
         #expect(try mcuRun("/bin/sh", ["-c", command]) == 0, "\(command)")
         #expect(try decodePictures(tracks + "/again.mp4").count > 60)
     }

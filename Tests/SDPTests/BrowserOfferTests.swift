@@ -36,15 +36,27 @@ import Testing
         #expect(without.tracks.first { $0.kind == "video" }?.remb == false && !without.answer.contains("goog-remb"))
     }
 
-    /// AV1-only video beside usable audio: the audio is taken, and why the video is not is said (it was silent).
+    /// Video only in codecs we do not take (AV1 high profile, VP9 profile 2) beside usable audio: the audio is
+    /// taken, and why the video is not is said (it was silent).
     @Test func declinedVideoIsExplained() throws {
-        let av1 = chromeOffer.replacingOccurrences(of: "a=rtpmap:96 VP8/90000", with: "a=rtpmap:96 AV1/90000")
+        let av1 = chromeOffer.replacingOccurrences(of: "a=rtpmap:96 VP8/90000", with: "a=rtpmap:96 AV1/90000\r\na=fmtp:96 profile=1")
             .replacingOccurrences(of: "a=rtpmap:102 H264/90000", with: "a=rtpmap:102 AV1X/90000")
             .replacingOccurrences(of: "a=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=0", with: "a=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=2")
         let n = try SDPAnswerer.answer(offer: av1, options: options)
         #expect(n.tracks.map(\.kind) == ["audio"])
         let reason = try #require(n.declined.first)
-        #expect(reason.contains("video 1") && reason.contains("av1") && reason.contains("VP9 profile 0 only"), "\(reason)")
+        #expect(reason.contains("video 1") && reason.contains("av1") && reason.contains("VP9 profile 0 only")
+                && reason.contains("AV1 main profile only"), "\(reason)")
+    }
+
+    /// AV1 main profile as the only video codec: taken, and answered as offered.
+    @Test func av1MainProfileIsTaken() throws {
+        let av1 = chromeOffer.replacingOccurrences(of: "a=rtpmap:96 VP8/90000", with: "a=rtpmap:96 AV1/90000\r\na=fmtp:96 level-idx=5;profile=0;tier=0")
+            .replacingOccurrences(of: "a=rtpmap:102 H264/90000", with: "a=rtpmap:102 AV1X/90000")
+            .replacingOccurrences(of: "a=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=0", with: "a=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=2")
+        let n = try SDPAnswerer.answer(offer: av1, options: options)
+        #expect(n.tracks.first { $0.kind == "video" }?.codec == "av1")
+        #expect(n.answer.contains("a=rtpmap:96 AV1/90000") && n.answer.contains("a=fmtp:96 level-idx=5;profile=0;tier=0"), "\(n.answer)")
     }
 
     @Test func simulcastOffersAreSeen() throws {
