@@ -27,6 +27,8 @@ extension Depacketizer {
         var data = av1TemporalDelimiter
         var pending: [UInt8] = []          // an OBU whose bytes go on in the next packet
         var pendingOpen = false
+        // A keyframe: N set, or (for senders that leave N alone) a sequence header, which comes with a key frame.
+        var keyframe = AV1Aggregation(first).newSequence
         for p in payloads {
             guard let header = p.first else { throw RTPError.truncated("empty AV1 payload") }
             let aggregation = AV1Aggregation(header)
@@ -51,7 +53,7 @@ extension Depacketizer {
                 if last && aggregation.goesOn {
                     pendingOpen = true
                 } else {
-                    try appendOBU(pending, to: &data)
+                    if try appendOBU(pending, to: &data) == 1 { keyframe = true }
                     pending.removeAll(keepingCapacity: true)
                     pendingOpen = false
                 }
@@ -60,15 +62,17 @@ extension Depacketizer {
         }
         guard !pendingOpen else { throw RTPError.truncated("the frame's last AV1 OBU never ends") }
         guard data.count > av1TemporalDelimiter.count else { throw RTPError.truncated("no AV1 OBUs") }
-        return EncodedFrame(data: data, keyframe: AV1Aggregation(first).newSequence)
+        return EncodedFrame(data: data, keyframe: keyframe)
     }
 
-    /// Writes one OBU (header, optional extension, payload; with or without its own size field) with a size field.
-    static func appendOBU(_ obu: [UInt8], to data: inout [UInt8]) throws(RTPError) {
-        guard let header = obu.first else { return }
+    /// Writes one OBU (header, optional extension, payload; with or without its own size field) with a size field;
+    /// returns its type (nil for an empty element).
+    @discardableResult
+    static func appendOBU(_ obu: [UInt8], to data: inout [UInt8]) throws(RTPError) -> UInt8? {
+        guard let header = obu.first else { return nil }
         guard header & 0x80 == 0 else { throw RTPError.malformed("AV1 OBU forbidden bit set") }
         let type = (header >> 3) & 0x0F
-        if av1Dropped.contains(type) { return }
+        if av1Dropped.contains(type) { return type }
         let headerBytes = header & 0x04 != 0 ? 2 : 1
         guard obu.count >= headerBytes else { throw RTPError.truncated("truncated AV1 OBU header") }
         var payload = obu[headerBytes...]
@@ -86,6 +90,7 @@ extension Depacketizer {
             data.append(size > 0 ? byte | 0x80 : byte)
         } while size > 0
         data += payload
+        return type
     }
 
     /// An unsigned LEB128 value (at most 8 bytes, as AV1 allows) and the bytes it took.

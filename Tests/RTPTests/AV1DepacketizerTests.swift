@@ -14,6 +14,9 @@ import Testing
         #expect(out.keyframe)
         #expect(out.data == [0x12, 0x00] + [0x0A, 0x02, 0xAA, 0xBB] + [0x32, 0xAC, 0x02] + frame)
         #expect(Depacketizer.startsFrame(.av1, first[...]) && !Depacketizer.startsFrame(.av1, second[...]))
+        // Without N, the sequence header still marks it a keyframe; a frame OBU alone is not one.
+        #expect(try Depacketizer.assemble(.av1, payloads: [([0x40] + first.dropFirst())[...], second[...]]).keyframe)
+        #expect(try !Depacketizer.assemble(.av1, payloads: [[0x10, 0x30, 0x01][...]]).keyframe)
     }
 
     /// Malformed input is an error, never a crash or a runaway allocation.
