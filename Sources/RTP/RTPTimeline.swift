@@ -21,7 +21,29 @@ public struct ParticipantTimeline: Sendable {
         var shift: RTPTime = 0
         /// How much later than its capture this track is placed, because it arrives too late for its place.
         public internal(set) var late: RTPTime = 0
+        /// The smallest arrival − place of each of the last seconds of this track (by arrival), oldest first, and
+        /// since when it is watched: a sustained lateness moves the track, one frame held up does not.
+        var lateness: [(second: Int64, value: RTPTime)] = []
+        var watchedSince: RTPTime?
         init(clockRate: Int) { self.clockRate = Int64(clockRate) }
+
+        /// Notes a frame's lateness; the track's least lateness over `lateWindow` once it has been watched that
+        /// long, else nil.
+        mutating func leastLateness(_ sample: RTPTime, arrival: RTPTime) -> RTPTime? {
+            let second = arrival / 1_000_000
+            if let last = lateness.last, last.second >= second {
+                lateness[lateness.count - 1].value = min(last.value, sample)
+            } else {
+                lateness.append((second, sample))
+            }
+            while let first = lateness.first, first.second <= second - ParticipantTimeline.lateWindow { lateness.removeFirst() }
+            let since = watchedSince ?? arrival
+            watchedSince = since
+            guard arrival - since >= ParticipantTimeline.lateWindow * 1_000_000 else { return nil }
+            var least = sample
+            for entry in lateness { least = min(least, entry.value) }
+            return least
+        }
     }
 
     private var tracks: [UInt32: Track] = [:]
@@ -91,14 +113,16 @@ public struct ParticipantTimeline: Sendable {
             track.firstArrival = arrival
             track.report = nil
             track.late = 0
+            track.lateness = []
+            track.watchedSince = nil
             time = arrival
         } else {
-            // The delay that puts this frame half the limit before its arrival (room left for its jitter either
-            // way): taken when the track arrives later than the room waits, given back once it has far more than it
-            // needs.
-            let needed = arrival - time - ParticipantTimeline.lateLimit / 2
-            if needed - track.late > ParticipantTimeline.lateLimit / 2 || track.late - needed > ParticipantTimeline.lateLimit {
-                track.late = max(0, needed)
+            // A track whose least lateness stays past the limit is delayed to half the limit before its arrival (room
+            // for its jitter either way), followed while it stays late, and put back once it is in time.
+            if let least = track.leastLateness(arrival - time, arrival: arrival) {
+                let limit = ParticipantTimeline.lateLimit
+                let target = least > limit || (track.late > 0 && least > limit / 2) ? least - limit / 2 : 0
+                if target == 0 || abs(target - track.late) > ParticipantTimeline.lateStep { track.late = target }
             }
             time += track.late
         }
@@ -126,4 +150,8 @@ public struct ParticipantTimeline: Sendable {
     /// How long before its arrival a frame may be placed: the room's compositor waits 400 ms for media, of which
     /// this leaves 100 ms for decoding and the source buffers.
     public static let lateLimit: RTPTime = 300_000
+    /// Seconds of a track's lateness that decide (its least over them): longer than a jitter-buffer hold-up.
+    static let lateWindow: Int64 = 2
+    /// A delayed track's delay follows its lateness only in steps larger than this (each step is a seam in its sound).
+    static let lateStep: RTPTime = 40_000
 }

@@ -95,8 +95,9 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct LateTrackTests {
     /// A sender that queued 660 ms of audio while connecting and sends it in real time behind that backlog (seen
     /// from GStreamer's webrtcbin on a loaded machine): in sync by its reports, its audio would land 660 ms before it
-    /// arrives, past what the room waits for, and all of it would be dropped. It is delayed instead, evenly (20 ms
-    /// apart, as captured), while the video stays in place; once the backlog drains it comes back in sync.
+    /// arrives, past what the room waits for, and all of it would be dropped. Once that lateness has lasted the
+    /// window it is delayed instead, evenly (20 ms apart, as captured), while the video stays in place; once the
+    /// backlog drains it comes back in sync. One seam each way, nothing else.
     @Test func audioArrivingLaterThanTheRoomWaitsIsDelayedNotLost() {
         var timeline = ParticipantTimeline()
         timeline.addTrack(ssrc: 1, clockRate: 48_000)
@@ -107,18 +108,36 @@ import Testing
         timeline.onSenderReport(ssrc: 2, ntp: ntp(0), rtpTimestamp: 0)
         let start: RTPTime = 2_000_000
         var previous: RTPTime?
-        for step in 0..<500 {
+        var seams: [Int] = []
+        for step in 0..<600 {
             let capture = Int64(step) * 20_000
-            let backlog: RTPTime = step < 300 ? 660_000 : 10_000          // drained after 6 s
+            let backlog: RTPTime = step < 400 ? 660_000 : 10_000          // drained after 8 s
             let jitter = RTPTime((step * 7) % 5) * 1_000
-            let audio = timeline.roomTime(ssrc: 1, rtpTimestamp: UInt32(capture * 48 / 1000), arrival: start + capture + backlog + jitter)!
+            let arrival = start + capture + backlog + jitter
+            let audio = timeline.roomTime(ssrc: 1, rtpTimestamp: UInt32(capture * 48 / 1000), arrival: arrival)!
             let video = timeline.roomTime(ssrc: 2, rtpTimestamp: UInt32(capture * 90 / 1000), arrival: start + capture + 5_000)!
-            #expect(start + capture + backlog + jitter - audio <= ParticipantTimeline.lateLimit, "step \(step): audio placed too early to be used")
+            if step >= 150 { #expect(arrival - audio <= ParticipantTimeline.lateLimit, "step \(step): audio placed too early to be used") }
             #expect(abs(video - (start + capture)) <= 5_000, "step \(step): video stays where it was captured")
-            if let previous, step != 1, step != 300 { #expect(audio - previous == 20_000, "step \(step): audio continuous") }
+            // (From step 2: the very first audio frame is placed before the video's first sets the shared offset.)
+            if let previous, step >= 2, audio - previous != 20_000 { seams.append(step) }
             previous = audio
         }
+        #expect(seams.count == 2 && seams.allSatisfy { (100...160).contains($0) || (400...410).contains($0) }, "seams at \(seams)")
         #expect(timeline.lateness(ssrc: 1) == 0, "back in sync once the backlog drained")
         #expect(timeline.lateness(ssrc: 2) == 0)
+    }
+
+    /// A track held up once (a jitter buffer waiting for a keyframe for half a second) is not moved: only a lateness
+    /// that lasts counts. Before, one such frame left a track 160 ms out of sync for good.
+    @Test func oneLateFrameMovesNothing() {
+        var timeline = ParticipantTimeline()
+        timeline.addTrack(ssrc: 2, clockRate: 90_000)
+        timeline.onSenderReport(ssrc: 2, ntp: 3_900_000_000 << 32, rtpTimestamp: 0)
+        for step in 0..<300 {
+            let capture = Int64(step) * 33_000
+            let held: RTPTime = step == 120 ? 480_000 : 20_000
+            _ = timeline.roomTime(ssrc: 2, rtpTimestamp: UInt32(capture * 90 / 1000), arrival: 2_000_000 + capture + held)
+            #expect(timeline.lateness(ssrc: 2) == 0, "step \(step)")
+        }
     }
 }
