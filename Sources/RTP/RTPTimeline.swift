@@ -148,8 +148,9 @@ public struct ParticipantTimeline: Sendable {
     /// or network delay, and past the compositor's latency: such a frame would be useless anyway).
     static let staleLimit: RTPTime = 1_000_000
     /// How long before its arrival a frame may be placed: the room's compositor waits 400 ms for media, of which
-    /// this leaves 100 ms for decoding and the source buffers.
-    public static let lateLimit: RTPTime = 300_000
+    /// this leaves 20 ms for decoding. (Chromium's video is often placed 300-350 ms before it arrives, and is shown
+    /// in sync: only a track past this would lose its frames.)
+    public static let lateLimit: RTPTime = 380_000
     /// Seconds of a track's lateness that decide (its least over them): longer than a jitter-buffer hold-up.
     static let lateWindow: Int64 = 2
     /// A delayed track's delay follows its lateness only in steps larger than this (each step is a seam in its sound).
