@@ -23,32 +23,23 @@ public struct ParticipantTimeline: Sendable {
         public internal(set) var late: RTPTime = 0
         /// The smallest arrival − place of each of the last seconds of this track (by arrival), oldest first, and
         /// since when it is watched: a sustained lateness moves the track, one frame held up does not.
-        var lateness: [(second: Int64, value: RTPTime)] = []
+        var lateness = WindowMinimum(seconds: ParticipantTimeline.lateWindow)
         var watchedSince: RTPTime?
         init(clockRate: Int) { self.clockRate = Int64(clockRate) }
 
         /// Notes a frame's lateness; the track's least lateness over `lateWindow` once it has been watched that
         /// long, else nil.
         mutating func leastLateness(_ sample: RTPTime, arrival: RTPTime) -> RTPTime? {
-            let second = arrival / 1_000_000
-            if let last = lateness.last, last.second >= second {
-                lateness[lateness.count - 1].value = min(last.value, sample)
-            } else {
-                lateness.append((second, sample))
-            }
-            while let first = lateness.first, first.second <= second - ParticipantTimeline.lateWindow { lateness.removeFirst() }
+            let least = lateness.add(sample, at: arrival)
             let since = watchedSince ?? arrival
             watchedSince = since
-            guard arrival - since >= ParticipantTimeline.lateWindow * 1_000_000 else { return nil }
-            var least = sample
-            for entry in lateness { least = min(least, entry.value) }
-            return least
+            return arrival - since >= ParticipantTimeline.lateWindow * 1_000_000 ? least : nil
         }
     }
 
     private var tracks: [UInt32: Track] = [:]
-    /// The smallest arrival − capture of each of the last seconds (by arrival), oldest first.
-    private var minima: [(second: Int64, value: RTPTime)] = []
+    /// The smallest arrival − capture over the last `window` seconds (by arrival).
+    private var minima = WindowMinimum(seconds: ParticipantTimeline.window)
     static let window: Int64 = 10
     /// The latest sender clock step (a track's first report after it starts from it).
     private var shift: RTPTime = 0
@@ -101,7 +92,7 @@ public struct ParticipantTimeline: Sendable {
         var time: RTPTime
         if let report = track.report {
             let capture = report.ntp - track.shift + (rtp - report.rtp) * 1_000_000 / track.clockRate
-            time = capture + updateOffset(sample: arrival - capture, arrival: arrival)
+            time = capture + minima.add(arrival - capture, at: arrival)
         } else {
             time = track.firstArrival + (rtp - track.firstRTP) * 1_000_000 / track.clockRate
         }
@@ -113,7 +104,7 @@ public struct ParticipantTimeline: Sendable {
             track.firstArrival = arrival
             track.report = nil
             track.late = 0
-            track.lateness = []
+            track.lateness = WindowMinimum(seconds: ParticipantTimeline.lateWindow)
             track.watchedSince = nil
             time = arrival
         } else {
@@ -130,20 +121,6 @@ public struct ParticipantTimeline: Sendable {
         return time
     }
 
-    /// Adds a sample of arrival − capture; the offset in force: the smallest of the window.
-    private mutating func updateOffset(sample: RTPTime, arrival: RTPTime) -> RTPTime {
-        let second = arrival / 1_000_000
-        if let last = minima.last, last.second >= second {
-            minima[minima.count - 1].value = min(last.value, sample)
-        } else {
-            minima.append((second, sample))
-        }
-        while let first = minima.first, first.second <= second - ParticipantTimeline.window { minima.removeFirst() }
-        var smallest = sample
-        for entry in minima { smallest = min(smallest, entry.value) }
-        return smallest
-    }
-
     /// How far from its arrival a frame may be placed before its track is re-anchored (well past any jitter-buffer
     /// or network delay, and past the compositor's latency: such a frame would be useless anyway).
     static let staleLimit: RTPTime = 1_000_000
@@ -155,4 +132,25 @@ public struct ParticipantTimeline: Sendable {
     static let lateWindow: Int64 = 2
     /// A delayed track's delay follows its lateness only in steps larger than this (each step is a seam in its sound).
     static let lateStep: RTPTime = 40_000
+}
+
+/// The smallest of the samples of the last `seconds` seconds: one minimum per second, oldest first.
+struct WindowMinimum: Sendable {
+    let seconds: Int64
+    private var minima: [(second: Int64, value: RTPTime)] = []
+    init(seconds: Int64) { self.seconds = seconds }
+
+    /// Adds a sample taken at `time`; the smallest of the window, this one included.
+    mutating func add(_ sample: RTPTime, at time: RTPTime) -> RTPTime {
+        let second = time / 1_000_000
+        if let last = minima.last, last.second >= second {
+            minima[minima.count - 1].value = min(last.value, sample)
+        } else {
+            minima.append((second, sample))
+        }
+        while let first = minima.first, first.second <= second - seconds { minima.removeFirst() }
+        var smallest = sample
+        for entry in minima { smallest = min(smallest, entry.value) }
+        return smallest
+    }
 }
