@@ -44,7 +44,9 @@ public enum SDPAnswerer {
     public static let midURI = "urn:ietf:params:rtp-hdrext:sdes:mid"
     public static let absSendTimeURI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
     public static let audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
-    static let supportedExtensions: Set<String> = [midURI, absSendTimeURI, audioLevelURI]
+    /// Transport-wide sequence numbers, for transport-cc feedback.
+    public static let transportSequenceURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+    static let supportedExtensions: Set<String> = [midURI, absSendTimeURI, audioLevelURI, transportSequenceURI]
 
     /// The codec we take from an m-section, in our order of preference.
     static func choose(_ media: SessionDescription.Media) -> SessionDescription.RTPMap? {
@@ -129,6 +131,9 @@ public enum SDPAnswerer {
             if media.kind == "video" {
                 s += ["a=rtcp-fb:\(codec.payloadType) nack", "a=rtcp-fb:\(codec.payloadType) nack pli", "a=rtcp-fb:\(codec.payloadType) ccm fir"]
                 if remb { s.append("a=rtcp-fb:\(codec.payloadType) goog-remb") }
+            }
+            if codec.feedback.contains("transport-cc") && extensions.contains(where: { $0.uri == transportSequenceURI }) {
+                s.append("a=rtcp-fb:\(codec.payloadType) transport-cc")
             }
             for e in extensions { s.append("a=extmap:\(e.id) \(e.uri)") }
             for (i, c) in options.candidates.enumerated() {

@@ -181,6 +181,10 @@ public struct SessionDescription: Sendable, Equatable {
             }
         case "rtcp-fb":
             guard let argument, let space = argument.firstIndex(of: " ") else { return }
+            if argument[..<space] == "*" {    // RFC 4585 §4.2: every payload type of the section
+                for i in m.codecs.indices { m.codecs[i].feedback.append(String(argument[argument.index(after: space)...])) }
+                return
+            }
             guard let pt = UInt8(argument[..<space]), let index = m.codecs.firstIndex(where: { $0.payloadType == pt }) else { return }
             m.codecs[index].feedback.append(String(argument[argument.index(after: space)...]))
         case "extmap":

@@ -60,6 +60,11 @@ public final class PeerSession {
     private var videoBitrateCap: Int?
     private var lastREMB: RTPTime = .min
     static let rembInterval: RTPTime = 1_000_000
+    /// What an Opus track takes of a REMB: WebRTC's 32-64 kb/s voice with its headers.
+    static let audioAllowance = 48_000
+    /// Arrival times for transport-cc feedback, when the offer numbered transport-wide sequence numbers.
+    private var transportFeedback = TransportFeedbackRecorder()
+    private let transportSequenceID: UInt8?
     public private(set) var droppedPackets = 0
 
     public init(negotiation: Negotiation, certificate: DTLSCertificate, localUfrag: String, localPassword: String,
@@ -72,6 +77,7 @@ public final class PeerSession {
         started = now
         lastReport = now
         self.localSSRC = localSSRC
+        transportSequenceID = negotiation.tracks.lazy.compactMap { $0.extensions[SDPAnswerer.transportSequenceURI] }.first
     }
 
     public var isConnected: Bool { inbound != nil && !closed }
@@ -109,6 +115,10 @@ public final class PeerSession {
                 return []
             }
             guard inbound.unprotect(&packet), let rtp = try? RTPPacket(parsing: packet) else { droppedPackets += 1; return [] }
+            // Every packet counts for congestion control, padding-only probes too (before any stream lookup).
+            if let id = transportSequenceID, let v = rtp.extensionValue(id: id), v.count >= 2 {
+                transportFeedback.record(sequence: UInt16(v[v.startIndex]) << 8 | UInt16(v[v.startIndex + 1]), arrival: now)
+            }
             return handleRTP(rtp, now: now)
         default:
             droppedPackets += 1
@@ -168,7 +178,9 @@ public final class PeerSession {
         let ssrcs = streams.filter { $0.value.track.kind == "video" && $0.value.track.remb }.keys.sorted()
         guard !ssrcs.isEmpty else { return [] }
         lastREMB = now
-        return sendRTCP(.remb(sender: localSSRC, bitrate: UInt64(max(0, cap)), ssrcs: ssrcs))
+        // REMB limits everything the sender sends: the video cap, plus packet headers (~5 %) and its audio.
+        let audio = tracks.filter { $0.kind == "audio" }.count * PeerSession.audioAllowance
+        return sendRTCP(.remb(sender: localSSRC, bitrate: UInt64(max(0, cap + cap / 20 + audio)), ssrcs: ssrcs))
     }
 
     public func requestKeyframe(mid: String, now: RTPTime) -> [Output] {
@@ -250,9 +262,11 @@ public final class PeerSession {
         RTPTime((OpusPacket.duration(packet) ?? 960) + OpusPacket.lookahead) * 1_000_000 / 48_000
     }
 
-    private func sendRTCP(_ packet: RTCPPacket) -> [Output] {
+    private func sendRTCP(_ packet: RTCPPacket) -> [Output] { sendRTCP(bytes: packet.encoded) }
+
+    private func sendRTCP(bytes: [UInt8]) -> [Output] {
         guard let outbound, let address = selected else { return [] }
-        var bytes = packet.encoded
+        var bytes = bytes
         guard outbound.protect(&bytes, rtcp: true) else { return [] }
         return [.send(bytes, to: address)]
     }
@@ -297,6 +311,10 @@ public final class PeerSession {
             var blocks: [RTCPPacket.ReportBlock] = []
             for ssrc in streams.keys.sorted() { blocks.append(streams[ssrc]!.reception.reportBlock(ssrc: ssrc, now: now)) }
             out += sendRTCP(.receiverReport(ssrc: localSSRC, reports: Array(blocks.prefix(31))))
+        }
+        if transportSequenceID != nil {
+            let media = streams.keys.min() ?? 0
+            for bytes in transportFeedback.feedback(sender: localSSRC, media: media, now: now) { out += sendRTCP(bytes: bytes) }
         }
         if videoBitrateCap != nil && (lastREMB == .min || now - lastREMB >= PeerSession.rembInterval) { out += sendREMB(now: now) }
         return out

@@ -17,7 +17,8 @@ func offer() -> String {
     m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n\
     a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n\
     m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 goog-remb\r\n\
-    a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n
+    a=rtcp-fb:96 transport-cc\r\na=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n\
+    a=extmap:5 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n
     """
 }
 
@@ -201,11 +202,43 @@ func vp8Frame(seq: UInt16, ts: UInt32, key: Bool) -> [[UInt8]] {
         }
         #expect(rembs(c.session.setVideoBitrateCap(500_000, now: 50_000)).isEmpty, "no video stream yet: nothing to cap")
         for p in vp8Frame(seq: 10, ts: 9000, key: true) { _ = media(c, p, now: 100_000) }
+        // REMB covers all the sender sends: the video cap, 5 % for headers, and 48 kb/s for its one audio track.
         let first = rembs(c.session.poll(now: 120_000))
-        #expect(first.count == 1 && first.first?.0 == 500_000 && first.first?.1 == [0xBEEF], "\(first)")
+        #expect(first.count == 1 && first.first?.0 == 573_000 && first.first?.1 == [0xBEEF], "\(first)")
         #expect(rembs(c.session.poll(now: 600_000)).isEmpty, "not again within a second")
-        #expect(rembs(c.session.poll(now: 1_130_000)).map(\.0) == [500_000], "again a second later")
-        #expect(rembs(c.session.setVideoBitrateCap(2_000_000, now: 1_200_000)).map(\.0) == [2_000_000], "a new cap at once")
+        #expect(rembs(c.session.poll(now: 1_130_000)).map(\.0) == [573_000], "again a second later")
+        #expect(rembs(c.session.setVideoBitrateCap(2_000_000, now: 1_200_000)).map(\.0) == [2_148_000], "a new cap at once")
+    }
+
+    /// With transport-wide sequence numbers negotiated, the answer asks for them and the session reports every
+    /// packet's arrival (transport-cc) every 100 ms, losses included; the sender's own estimator does the rest.
+    @Test func arrivalsAreFedBackWithTransportCC() throws {
+        let c = try connect()
+        let negotiation = try SDPAnswerer.answer(offer: offer(), options: AnswerOptions(iceUfrag: "srvr", icePwd: "serverpassword0123456789",
+                                                                                          fingerprint: serverCertificate.fingerprint, candidates: [], sessionID: 1))
+        #expect(negotiation.answer.contains("a=rtcp-fb:96 transport-cc\r\n") && negotiation.answer.contains("transport-wide-cc-extensions-01"))
+        func feedback(_ outputs: [PeerSession.Output]) throws -> [TransportFeedback] {
+            var found: [TransportFeedback] = []
+            for case let .send(bytes, _) in outputs {
+                var packet = bytes
+                guard bytes.count > 1, bytes[1] == 205, c.receive.unprotect(&packet, rtcp: true), packet[0] & 0x1F == 15 else { continue }
+                found.append(try TransportFeedback(body: packet[4...]))
+            }
+            return found
+        }
+        for n in 0..<10 where n != 4 {
+            let wide: [UInt8] = [0x01, UInt8(n)]   // transport-wide 256 + n
+            let p = RTPPacket.build(payloadType: 96, sequenceNumber: 10 + UInt16(n), timestamp: 9000, ssrc: 0xBEEF, marker: n == 9,
+                                    extensions: [(4, Array("1".utf8)), (5, wide)], payload: n == 0 ? [0x10, 0, 0xAA] : [0x00, 0xBB])
+            _ = media(c, p, now: 200_000 + RTPTime(n) * 5_000)
+        }
+        let sent = try feedback(c.session.poll(now: 300_000))
+        let report = try #require(sent.first)
+        #expect(sent.count == 1 && report.baseSequence == 256 && report.arrivals.count == 10)
+        #expect(report.arrivals[4] == nil && report.arrivals.enumerated().allSatisfy { $0.offset == 4 || $0.element != nil })
+        let arrived = report.arrivals.compactMap { $0 }
+        #expect(zip(arrived, arrived.dropFirst()).allSatisfy { $1 - $0 >= 4_750 && $1 - $0 <= 10_250 }, "5 ms apart, 10 around the loss: \(arrived)")
+        #expect(try feedback(c.session.poll(now: 320_000)).isEmpty, "not again within 100 ms")
     }
 
     @Test func handshakeAndConsentTimeouts() throws {
