@@ -77,6 +77,8 @@ make_once "microphone-beep.wav" ff -f lavfi -i "aevalsrc='if(lt(mod(t\,1)\,0.1)\
 make_once "camera-noise.y4m" ff -f lavfi -i "testsrc2=s=640x360:r=30:d=3" -filter:v "noise=alls=25:allf=t" -pix_fmt yuv420p
 # A busy 1280x720 camera for the rate-limited link (2 s: Chromium loops it; raw 720p is 1.4 MB a frame).
 make_once "camera-720.y4m" ff -f lavfi -i "testsrc2=s=1280x720:r=30:d=2" -filter:v "noise=alls=12:allf=t" -pix_fmt yuv420p
+# A sharp 960x540 camera for simulcast (three layers from 960x540 up in Chromium); its edges show which layer is shown.
+make_once "camera-540.y4m" ff -f lavfi -i "testsrc2=s=960x540:r=30:d=2" -pix_fmt yuv420p
 # Unsupported codec (MP3 audio only) and a file that is not media at all.
 make_once "unsupported.mp3" ff -f lavfi -i "sine=frequency=440:duration=1" -c:a libmp3lame
 [ -s "$out/not-media.webm" ] || head -c 4096 /dev/urandom > "$out/not-media.webm"

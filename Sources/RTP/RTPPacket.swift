@@ -104,7 +104,9 @@ public struct RTPPacket: Sendable {
     }
 
     /// The `mid` header extension (RFC 8843) as text.
-    public func mid(id: UInt8) -> String? { extensionValue(id: id).flatMap { String(validating: Array($0), as: UTF8.self) } }
+    public func mid(id: UInt8) -> String? { text(id: id) }
+    /// A text header extension (mid, rtp-stream-id: RFC 8843, 8852).
+    public func text(id: UInt8) -> String? { extensionValue(id: id).flatMap { String(validating: Array($0), as: UTF8.self) } }
 
     /// abs-send-time: 6.18 fixed-point seconds.
     public func absSendTime(id: UInt8) -> UInt32? {

@@ -26,8 +26,11 @@ public final class LiveRoom: Sendable {
         /// Tells its sender how much video to send (REMB), and asks it for a keyframe.
         let capBitrate: @Sendable (Int) -> Void
         let needKeyframe: @Sendable (String) -> Void
-        /// The cap last told.
+        /// Tells its session the tile of each of its video tracks (a simulcast track decodes the layer that fits).
+        let showTiles: @Sendable ([String: PixelSize?]) -> Void
+        /// The cap and tiles last told.
         var cap: Int?
+        var tiles: [String: PixelSize?] = [:]
 
         var mainSourceID: String? { sourceIDs.first }
         /// Its sources with the names their tiles show.
@@ -186,14 +189,15 @@ public final class LiveRoom: Sendable {
     /// written as received, to `.webm` or `.mkv`.
     public func join(id: String, name: String, tracks: [(mid: String, kind: String, codec: String)], screens: Set<String> = [],
                      trackFile: String? = nil, needKeyframe: @escaping @Sendable (_ mid: String) -> Void,
-                     capBitrate: @escaping @Sendable (_ bitsPerSecond: Int) -> Void = { _ in }) throws(MediaError) {
+                     capBitrate: @escaping @Sendable (_ bitsPerSecond: Int) -> Void = { _ in },
+                     showTiles: @escaping @Sendable (_ tiles: [String: PixelSize?]) -> Void = { _ in }) throws(MediaError) {
         let pipeline = try ParticipantPipeline(tracks: tracks, screens: screens, trackFile: trackFile, now: clock(), needKeyframe: needKeyframe)
         let now = clock(), ceiling = videoBitrate.ceiling, hasVideo = pipeline.hasVideo
         state.withLock { state in
             state.sequence += 1
             // Until a recording shows it in a tile, the sender may send up to the ceiling.
             state.participants[id] = Participant(pipeline: pipeline, sequence: state.sequence, settings: ParticipantSettings(name: name),
-                                                 capBitrate: capBitrate, needKeyframe: needKeyframe, cap: hasVideo ? ceiling : nil)
+                                                 capBitrate: capBitrate, needKeyframe: needKeyframe, showTiles: showTiles, cap: hasVideo ? ceiling : nil)
             if let recording = state.recording { LiveRoom.enter(id, at: now, into: recording, &state) }
         }
         if hasVideo { capBitrate(ceiling) }
@@ -227,15 +231,24 @@ public final class LiveRoom: Sendable {
     /// at once rather than at its next scheduled keyframe.
     func tilesChanged(_ sizes: [String: PixelSize]) {
         let policy = videoBitrate
-        let changed = state.withLock { state -> [(cap: Int, rose: Bool, participant: Participant)] in
+        let (changed, retiled) = state.withLock { state -> ([(cap: Int, rose: Bool, participant: Participant)], [Participant]) in
             var changed: [(cap: Int, rose: Bool, participant: Participant)] = []
+            var retiled: [Participant] = []
             for id in state.participants.keys {
                 guard var p = state.participants[id], p.pipeline.hasVideo else { continue }
                 // Everything its video feeds need together (a camera tile and a screen share's, say).
                 var cap = 0
-                for (i, feed) in p.pipeline.feeds.enumerated() where feed.videoMid != nil {
+                var tiles: [String: PixelSize?] = [:]
+                for (i, feed) in p.pipeline.feeds.enumerated() {
+                    guard let mid = feed.videoMid else { continue }
                     let source = i < p.sourceIDs.count ? p.sourceIDs[i] : feed.sourceID(main: id)
                     cap += policy.cap(tile: sizes[source], fps: state.fps)
+                    tiles[mid] = sizes[source]
+                }
+                if tiles != p.tiles {
+                    p.tiles = tiles
+                    state.participants[id] = p
+                    retiled.append(p)
                 }
                 cap = min(cap, policy.ceiling)
                 guard cap != p.cap else { continue }
@@ -244,8 +257,9 @@ public final class LiveRoom: Sendable {
                 state.participants[id] = p
                 changed.append((cap, rose, p))
             }
-            return changed
+            return (changed, retiled)
         }
+        for p in retiled { p.showTiles(p.tiles) }
         for change in changed {
             change.participant.capBitrate(change.cap)
             if change.rose { for mid in change.participant.pipeline.videoMids { change.participant.needKeyframe(mid) } }

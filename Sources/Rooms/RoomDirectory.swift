@@ -123,6 +123,11 @@ public final class RoomDirectory: MediaIngest, Sendable {
             } else {
                 logger.notice("track back in sync", metadata: metadata)
             }
+        case let .layerChanged(mid, rid, size):
+            room.note("simulcast-layer", ["participant": .string(sessionID), "track": .string(mid), "rid": .string(rid)]
+                      .merging(size.map { ["width": .number(Double($0.width)), "height": .number(Double($0.height))] } ?? [:]) { a, _ in a })
+            logger.info("simulcast layer \(rid)\(size.map { " (\($0))" } ?? "")",
+                        metadata: ["room": "\(route.room)", "participant": "\(route.name)", "track": "\(mid)"])
         case let .keyframeRequested(mid):
             room.note("keyframe-wait", ["participant": .string(sessionID), "track": .string(mid)])
             if shouldLog(sessionID) {
@@ -165,9 +170,6 @@ public final class RoomDirectory: MediaIngest, Sendable {
         }
         let participantName = String((name ?? "participant").prefix(64))
         var declined = negotiation.declined
-        for track in negotiation.tracks where track.simulcastOffered.count > 1 {
-            declined.append("simulcast on \(track.kind) \(track.mid) (\(track.simulcastOffered.joined(separator: ", "))): only the first encoding is received")
-        }
         if !declined.isEmpty {
             logger.warning("offer partly declined", metadata: ["room": "\(room)", "participant": "\(participantName)", "declined": "\(declined.joined(separator: "; "))"])
         }
@@ -195,7 +197,10 @@ public final class RoomDirectory: MediaIngest, Sendable {
         try live.join(id: sessionID, name: participantName, tracks: negotiation.tracks.map { ($0.mid, $0.kind, $0.codec) }, screens: screenMids,
                       trackFile: trackFile,
                       needKeyframe: { mid in transport.requestKeyframe(sessionID: sessionID, mid: mid) },
-                      capBitrate: { bps in transport.setVideoBitrateCap(sessionID: sessionID, bitsPerSecond: bps) })
+                      capBitrate: { bps in transport.setVideoBitrateCap(sessionID: sessionID, bitsPerSecond: bps) },
+                      showTiles: { tiles in
+                          transport.setVideoTiles(sessionID: sessionID, tiles: tiles.mapValues { $0.map { PictureSize(width: $0.width, height: $0.height) } })
+                      })
         state.withLock { state in
             let participant = Participant(id: sessionID, name: participantName, room: room, declined: declined)
             state.routes[sessionID] = participant

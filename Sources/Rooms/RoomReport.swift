@@ -13,8 +13,21 @@ public struct RoomReport: Sendable {
         public var packets: Int, lost: Int, nacked: Int, recovered: Int, keyframeRequests: Int
         /// Nil until the first frame is decoded.
         public var decoded: TrackStatistics?
+        /// A simulcast track's layers (what each sends now) and the one decoded.
+        public var simulcast: Simulcast?
         /// Lost / (received + lost), 0 with nothing expected yet.
         public var lossRate: Double { packets + lost > 0 ? Double(lost) / Double(packets + lost) : 0 }
+    }
+    public struct Simulcast: Sendable {
+        public struct Layer: Sendable {
+            public var rid: String
+            /// From the layer's keyframes; nil until one was seen.
+            public var width: Int?, height: Int?
+            /// Bits per second over the last second; 0 when the sender has it off.
+            public var bitrate: Int
+        }
+        public var layers: [Layer]
+        public var selected: String?
     }
     public struct Participant: Sendable {
         public var id: String

@@ -31,7 +31,11 @@ extension RoomDirectory {
             let tracks = (await transport?.reports(sessionID: p.id) ?? []).map { report in
                 let st = report.statistics
                 return RoomReport.Track(mid: report.mid, kind: report.kind, packets: st.received, lost: st.lost, nacked: st.nacked,
-                                        recovered: st.recovered, keyframeRequests: st.keyframeRequests, decoded: decoded[report.mid])
+                                        recovered: st.recovered, keyframeRequests: st.keyframeRequests, decoded: decoded[report.mid],
+                                        simulcast: report.simulcast.map { s in
+                                            RoomReport.Simulcast(layers: s.layers.map { .init(rid: $0.rid, width: $0.size?.width, height: $0.size?.height, bitrate: $0.bitrate) },
+                                                                 selected: s.selected)
+                                        })
             }
             let tile = tiles[room.live.sourceID(of: p.id) ?? p.id]
             participants.append(RoomReport.Participant(id: p.id, settings: settings, frozen: tile?.frozen ?? 0, tracks: tracks, declined: p.declined))

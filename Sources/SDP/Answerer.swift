@@ -26,8 +26,10 @@ public struct NegotiatedTrack: Sendable, Equatable {
     public var remb = false
     /// A screen share rather than a camera: `a=content:slides`, or "screen" in its `a=msid`.
     public var isScreen = false
-    /// Encodings the offer wanted to simulcast (`a=rid`), of which we take the first.
-    public var simulcastOffered: [String] = []
+    /// Simulcast layers received (`a=rid` with `a=simulcast`, RFC 8853), in the offer's order; for SSRC-signalled
+    /// simulcast (`a=ssrc-group:SIM`) "0", "1", … for `simulcastSSRCs` in order. Empty: one encoding.
+    public var simulcastLayers: [String] = []
+    public var simulcastSSRCs: [UInt32] = []
 }
 
 public struct Negotiation: Sendable {
@@ -44,9 +46,11 @@ public enum SDPAnswerer {
     public static let midURI = "urn:ietf:params:rtp-hdrext:sdes:mid"
     public static let absSendTimeURI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
     public static let audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+    /// Which simulcast encoding a packet belongs to (RFC 8852).
+    public static let ridURI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
     /// Transport-wide sequence numbers, for transport-cc feedback.
     public static let transportSequenceURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
-    static let supportedExtensions: Set<String> = [midURI, absSendTimeURI, audioLevelURI, transportSequenceURI]
+    static let supportedExtensions: Set<String> = [midURI, absSendTimeURI, audioLevelURI, transportSequenceURI, ridURI]
 
     /// The codec we take from an m-section, in our order of preference.
     static func choose(_ media: SessionDescription.Media) -> SessionDescription.RTPMap? {
@@ -114,12 +118,20 @@ public enum SDPAnswerer {
             remotePwd = remotePwd ?? media.icePwd
             remoteFingerprint = remoteFingerprint ?? media.fingerprint
             accepted.append(mid)
-            let extensions = media.extensions.filter { supportedExtensions.contains($0.uri) }
+            let extensions = media.extensions.filter { supportedExtensions.contains($0.uri) && (media.kind == "video" || $0.uri != ridURI) }
             let remb = media.kind == "video" && codec.feedback.contains("goog-remb")
             let screen = media.content == "slides" || (media.msid?.lowercased().contains("screen") ?? false)
+            // Simulcast by rid needs the rid header extension to tell the layers apart.
+            let ridLayers = media.kind == "video" && media.simulcast?.hasPrefix("send") == true && media.rids.count > 1
+                && extensions.contains { $0.uri == ridURI } ? media.rids : []
+            let simSSRCs = media.kind == "video" && ridLayers.isEmpty && media.simulcastSSRCs.count > 1 ? media.simulcastSSRCs : []
             tracks.append(NegotiatedTrack(mid: mid, kind: media.kind, codec: codec.name, payloadType: codec.payloadType, clockRate: codec.clockRate,
                                           extensions: Dictionary(extensions.map { ($0.uri, $0.id) }, uniquingKeysWith: { a, _ in a }),
-                                          ssrcs: media.ssrcs, remb: remb, isScreen: screen, simulcastOffered: media.simulcast == nil ? [] : media.rids))
+                                          ssrcs: media.ssrcs, remb: remb, isScreen: screen,
+                                          simulcastLayers: ridLayers.isEmpty ? simSSRCs.indices.map(String.init) : ridLayers, simulcastSSRCs: simSSRCs))
+            if media.rids.count > 1 && ridLayers.isEmpty && media.kind == "video" {
+                refusals.append("simulcast on video \(mid) without the rtp-stream-id header extension: only one encoding is received")
+            }
             var s = ["m=\(media.kind) \(options.candidates.first?.port ?? 9) UDP/TLS/RTP/SAVPF \(codec.payloadType)",
                      "c=IN IP4 \(options.candidates.first?.ip ?? "0.0.0.0")", "a=mid:\(mid)", "a=recvonly", "a=rtcp-mux",
                      "a=ice-ufrag:\(options.iceUfrag)", "a=ice-pwd:\(options.icePwd)", "a=fingerprint:sha-256 \(options.fingerprint)",
@@ -136,6 +148,11 @@ public enum SDPAnswerer {
                 s.append("a=rtcp-fb:\(codec.payloadType) transport-cc")
             }
             for e in extensions { s.append("a=extmap:\(e.id) \(e.uri)") }
+            if !ridLayers.isEmpty, let list = media.simulcast?.dropFirst(4).drop(while: { $0 == " " }) {
+                // Every offered encoding is received (RFC 8853 §5.3: the answer mirrors the rids, "recv").
+                for rid in ridLayers { s.append("a=rid:\(rid) recv") }
+                s.append("a=simulcast:recv \(list)")
+            }
             for (i, c) in options.candidates.enumerated() {
                 s.append("a=candidate:\(i + 1) 1 udp \(2_130_706_431 - i) \(c.ip) \(c.port) typ host")
             }

@@ -52,12 +52,15 @@ public struct SessionDescription: Sendable, Equatable {
         /// `a=rid` lines and `a=simulcast` (RFC 8851, 8853): a sender offering several encodings.
         public var rids: [String] = []
         public var simulcast: String?
+        /// `a=ssrc-group:SIM` (SSRC-signalled simulcast), lowest layer first.
+        public var simulcastSSRCs: [UInt32] = []
 
         public static func == (a: Media, b: Media) -> Bool {
             a.kind == b.kind && a.port == b.port && a.mid == b.mid && a.direction == b.direction && a.codecs == b.codecs
                 && a.extensions.map(\.id) == b.extensions.map(\.id) && a.extensions.map(\.uri) == b.extensions.map(\.uri)
                 && a.iceUfrag == b.iceUfrag && a.icePwd == b.icePwd && a.fingerprint?.value == b.fingerprint?.value && a.ssrcs == b.ssrcs
                 && a.bundleOnly == b.bundleOnly && a.msid == b.msid && a.content == b.content && a.rids == b.rids && a.simulcast == b.simulcast
+                && a.simulcastSSRCs == b.simulcastSSRCs
         }
     }
 
@@ -156,7 +159,14 @@ public struct SessionDescription: Sendable, Equatable {
         case "content": m.content = argument.map { String($0.prefix(64)).lowercased() }
         case "simulcast": m.simulcast = argument.map { String($0.prefix(256)) }
         case "rid":
-            if let id = argument?.split(separator: " ").first, m.rids.count < 8 { m.rids.append(String(id.prefix(32))) }
+            // Only encodings the offerer sends (`a=rid:ID send`) are ours to receive.
+            let parts = argument?.split(separator: " ") ?? []
+            if parts.count >= 2, parts[1] == "send", m.rids.count < 8, !m.rids.contains(String(parts[0].prefix(32))) {
+                m.rids.append(String(parts[0].prefix(32)))
+            }
+        case "ssrc-group":
+            let parts = argument?.split(separator: " ") ?? []
+            if parts.first == "SIM", m.simulcastSSRCs.isEmpty { m.simulcastSSRCs = parts.dropFirst().prefix(8).compactMap { UInt32($0) } }
         case "ice-ufrag": m.iceUfrag = argument
         case "ice-pwd": m.icePwd = argument
         case "setup": m.setup = argument

@@ -15,9 +15,21 @@ struct TrackBody: Encodable {
     var codec: String?, width: Int?, height: Int?, fps: Double?, recentFPS: Double?
     var bitrate: Double, recentBitrate: Double, packets: Int, lost: Int, loss: Double, nacked: Int, recovered: Int
     var keyframeRequests: Int
+    var simulcast: SimulcastBody?
+
+    struct SimulcastBody: Encodable {
+        struct Layer: Encodable {
+            var rid: String
+            var width: Int?
+            var height: Int?
+            var bitrate: Int
+        }
+        var selected: String?
+        var layers: [Layer]
+    }
 
     enum CodingKeys: String, CodingKey {
-        case mid, kind, codec, width, height, fps, bitrate, packets, lost, loss, nacked, recovered
+        case mid, kind, codec, width, height, fps, bitrate, packets, lost, loss, nacked, recovered, simulcast
         case keyframeRequests = "keyframe_requests", recentFPS = "recent_fps", recentBitrate = "recent_bitrate"
     }
 
@@ -33,6 +45,9 @@ struct TrackBody: Encodable {
         recentBitrate = (decoded?.recentBitrate ?? 0).rounded()
         packets = track.packets; lost = track.lost; loss = (track.lossRate * 10_000).rounded() / 10_000
         nacked = track.nacked; recovered = track.recovered; keyframeRequests = track.keyframeRequests
+        simulcast = track.simulcast.map { s in
+            SimulcastBody(selected: s.selected, layers: s.layers.map { .init(rid: $0.rid, width: $0.width, height: $0.height, bitrate: $0.bitrate) })
+        }
     }
 }
 

@@ -43,7 +43,18 @@ enum OpenAPIDocument {
           "recent_fps": { "type": "number", "description": "video only; frames per second over the last 2 s" },
           "bitrate": { "type": "number", "description": "bits per second averaged over the track's life" },
           "recent_bitrate": { "type": "number", "description": "bits per second over the last 2 s" }, "packets": { "type": "integer" }, "lost": { "type": "integer" }, "loss": { "type": "number" },
-          "nacked": { "type": "integer" }, "recovered": { "type": "integer" }, "keyframe_requests": { "type": "integer" }
+          "nacked": { "type": "integer" }, "recovered": { "type": "integer" }, "keyframe_requests": { "type": "integer" },
+          "simulcast": {
+            "type": "object", "description": "a simulcast track only: its layers and the one decoded (the smallest that fills its tile)",
+            "properties": {
+              "selected": { "type": "string", "description": "the rid decoded; absent before the first layer's keyframe" },
+              "layers": { "type": "array", "items": { "type": "object", "properties": {
+                "rid": { "type": "string" }, "width": { "type": "integer", "description": "from its keyframes" }, "height": { "type": "integer" },
+                "bitrate": { "type": "integer", "description": "bits per second over the last second; 0 when the sender has the layer off" } },
+                "required": ["rid", "bitrate"] } }
+            },
+            "required": ["layers"]
+          }
         },
         "required": ["mid", "kind", "bitrate", "recent_bitrate", "packets", "lost", "loss", "nacked", "recovered", "keyframe_requests"]
       },

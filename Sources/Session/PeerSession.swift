@@ -21,12 +21,27 @@ public final class PeerSession {
         case report([TrackReport])
         /// The sender's RFC 6464 audio level (-dBov, 0 loudest … 127 silent) of an audio frame, at its room time.
         case audioLevel(mid: String, dBov: UInt8, roomTime: RTPTime)
+        /// A simulcast track now shows layer `rid` (its size when known).
+        case layerChanged(mid: String, rid: String, size: PictureSize?)
     }
 
     public struct TrackReport: Sendable {
         public var mid: String
         public var kind: String
         public var statistics: JitterBuffer.Statistics
+        /// A simulcast track's layers and the one shown.
+        public var simulcast: SimulcastReport?
+    }
+
+    public struct SimulcastReport: Sendable {
+        public struct Layer: Sendable {
+            public var rid: String
+            public var size: PictureSize?
+            /// Bits per second over the last second; 0 when the layer is off.
+            public var bitrate: Int
+        }
+        public var layers: [Layer]
+        public var selected: String?
     }
 
     public static let handshakeTimeout: RTPTime = 10_000_000
@@ -37,35 +52,41 @@ public final class PeerSession {
     private var ice: ICELiteResponder
     private let dtls: DTLSSession
     private var inbound: SRTPContext?
-    private var outbound: SRTPContext?
+    var outbound: SRTPContext?
     private var validated: Set<TransportAddress> = []
-    private var selected: TransportAddress?
+    var selected: TransportAddress?
     private var lastConsent: RTPTime
     private let started: RTPTime
-    private var lastReport: RTPTime
-    private var closed = false
-    private struct Stream {
+    var lastReport: RTPTime
+    var closed = false
+    /// The last timer tick (reports of layer activity).
+    var lastPoll: RTPTime = 0
+    struct Stream {
         var track: NegotiatedTrack; var codec: RTPCodec; var buffer: JitterBuffer
         /// What the receiver reports say about it.
         var reception: ReceptionStatistics
         /// RFC 6464 levels of the last packets by RTP timestamp, until their frames come out of the buffer.
         var levels: [(timestamp: UInt32, dBov: UInt8)] = []
+        /// Its simulcast layer (rid), for a simulcast track.
+        var layer: String?
     }
-    private var streams: [UInt32: Stream] = [:]
-    private var timeline = ParticipantTimeline()
+    var streams: [UInt32: Stream] = [:]
+    /// Per simulcast track (by mid): which layer is shown.
+    var selectors: [String: SimulcastSelector] = [:]
+    var timeline = ParticipantTimeline()
     /// Statistics of streams replaced by a new SSRC or ended by BYE, per mid.
     private var finishedStatistics: [String: JitterBuffer.Statistics] = [:]
-    private let localSSRC: UInt32
+    let localSSRC: UInt32
     /// What the sender may send for all its video (bits per second), told by REMB every second; nil: nothing asked.
-    private var videoBitrateCap: Int?
-    private var lastREMB: RTPTime = .min
+    var videoBitrateCap: Int?
+    var lastREMB: RTPTime = .min
     static let rembInterval: RTPTime = 1_000_000
     /// What an Opus track takes of a REMB: WebRTC's 32-64 kb/s voice with its headers.
     static let audioAllowance = 48_000
     /// Arrival times for transport-cc feedback, when the offer numbered transport-wide sequence numbers.
-    private var transportFeedback = TransportFeedbackRecorder()
-    private let transportSequenceID: UInt8?
-    public private(set) var droppedPackets = 0
+    var transportFeedback = TransportFeedbackRecorder()
+    let transportSequenceID: UInt8?
+    public internal(set) var droppedPackets = 0
 
     public init(negotiation: Negotiation, certificate: DTLSCertificate, localUfrag: String, localPassword: String,
                 now: RTPTime, localSSRC: UInt32 = 1) throws(SecureTransportError) {
@@ -78,6 +99,7 @@ public final class PeerSession {
         lastReport = now
         self.localSSRC = localSSRC
         transportSequenceID = negotiation.tracks.lazy.compactMap { $0.extensions[SDPAnswerer.transportSequenceURI] }.first
+        for track in tracks where !track.simulcastLayers.isEmpty { selectors[track.mid] = SimulcastSelector(rids: track.simulcastLayers) }
     }
 
     public var isConnected: Bool { inbound != nil && !closed }
@@ -160,31 +182,14 @@ public final class PeerSession {
         tracks.map { track in
             var total = finishedStatistics[track.mid] ?? JitterBuffer.Statistics()
             for stream in streams.values where stream.track.mid == track.mid { total.add(stream.buffer.statistics) }
-            return TrackReport(mid: track.mid, kind: track.kind, statistics: total)
+            return TrackReport(mid: track.mid, kind: track.kind, statistics: total, simulcast: simulcastReport(mid: track.mid))
         }
     }
 
-    /// A decoder needs a keyframe (undecodable or dropped frames): PLI on that track, throttled.
-    /// Caps what the sender sends for its video (REMB, when the offer allowed `goog-remb`): told at once when it
-    /// changes, then every second.
-    public func setVideoBitrateCap(_ bitsPerSecond: Int?, now: RTPTime) -> [Output] {
-        guard bitsPerSecond != videoBitrateCap else { return [] }
-        videoBitrateCap = bitsPerSecond
-        return sendREMB(now: now)
-    }
-
-    private func sendREMB(now: RTPTime) -> [Output] {
-        guard let cap = videoBitrateCap, !closed else { return [] }
-        let ssrcs = streams.filter { $0.value.track.kind == "video" && $0.value.track.remb }.keys.sorted()
-        guard !ssrcs.isEmpty else { return [] }
-        lastREMB = now
-        // REMB limits everything the sender sends: the video cap, plus packet headers (~5 %) and its audio.
-        let audio = tracks.filter { $0.kind == "audio" }.count * PeerSession.audioAllowance
-        return sendRTCP(.remb(sender: localSSRC, bitrate: UInt64(max(0, cap + cap / 20 + audio)), ssrcs: ssrcs))
-    }
-
+    /// A decoder needs a keyframe (undecodable or dropped frames): PLI on that track (its shown layer), throttled.
     public func requestKeyframe(mid: String, now: RTPTime) -> [Output] {
-        guard !closed, let ssrc = streams.first(where: { $0.value.track.mid == mid })?.key, var stream = streams[ssrc] else { return [] }
+        let shown = selectors[mid]?.selected
+        guard !closed, let ssrc = streams.first(where: { $0.value.track.mid == mid && $0.value.layer == shown })?.key, var stream = streams[ssrc] else { return [] }
         let actions = stream.buffer.keyframeNeeded(now: now)
         streams[ssrc] = stream
         return translate(actions, ssrc: ssrc, now: now)
@@ -204,9 +209,22 @@ public final class PeerSession {
                 droppedPackets += 1
                 return []
             }
-            // A new SSRC on a known track (restart, simulcast switch) gets a fresh buffer.
-            for (ssrc, old) in streams where old.track.mid == t.mid { retire(ssrc) }
-            streams[packet.ssrc] = Stream(track: t, codec: codec, buffer: JitterBuffer(codec: codec), reception: ReceptionStatistics(clockRate: t.clockRate))
+            var layer: String?
+            if !t.simulcastLayers.isEmpty {
+                // A layer is known by its SSRC's place in the SIM group, or by the rid the sender's first packets carry.
+                if let i = t.simulcastSSRCs.firstIndex(of: packet.ssrc) {
+                    layer = String(i)
+                } else if let id = t.extensions[SDPAnswerer.ridURI], let rid = packet.text(id: id), t.simulcastLayers.contains(rid) {
+                    layer = rid
+                } else {
+                    droppedPackets += 1
+                    return []
+                }
+            }
+            // A new SSRC on a known track (or layer) is a restart: it gets a fresh buffer.
+            for (ssrc, old) in streams where old.track.mid == t.mid && old.layer == layer { retire(ssrc) }
+            streams[packet.ssrc] = Stream(track: t, codec: codec, buffer: JitterBuffer(codec: codec), reception: ReceptionStatistics(clockRate: t.clockRate),
+                                          layer: layer)
             timeline.addTrack(ssrc: packet.ssrc, clockRate: t.clockRate)
         }
         guard var stream = streams[packet.ssrc], packet.payloadType == stream.track.payloadType else { droppedPackets += 1; return [] }
@@ -215,17 +233,35 @@ public final class PeerSession {
             if stream.levels.count >= 32 { stream.levels.removeFirst() }
             stream.levels.append((packet.timestamp, level.level))
         }
+        var out: [Output] = []
+        if let layer = stream.layer, var selector = selectors[stream.track.mid] {
+            selector.packet(rid: layer, ssrc: packet.ssrc, bytes: packet.payload.count, now: now)
+            if let size = KeyframeSize.of(stream.codec, payload: packet.payload) { selector.sized(rid: layer, size) }
+            let first = selector.selected == nil && selector.pending == nil
+            selectors[stream.track.mid] = selector
+            streams[packet.ssrc] = stream
+            if first { out += decideLayer(mid: stream.track.mid, now: now) }
+            // Layers not shown are only counted (receiver reports, rates); their frames are never assembled.
+            guard selectors[stream.track.mid]?.isReceiving(layer) == true, let current = streams[packet.ssrc] else { return out }
+            stream = current    // a switch may have given it a fresh buffer
+        }
         let actions = stream.buffer.insert(packet, now: now)
         streams[packet.ssrc] = stream
-        return translate(actions, ssrc: packet.ssrc, now: now)
+        return out + translate(actions, ssrc: packet.ssrc, now: now)
     }
 
-    private func translate(_ actions: [JitterBuffer.Action], ssrc: UInt32, now: RTPTime) -> [Output] {
+    func translate(_ actions: [JitterBuffer.Action], ssrc: UInt32, now: RTPTime) -> [Output] {
         guard let stream = streams[ssrc] else { return [] }
         var out: [Output] = []
         for action in actions {
             switch action {
             case let .frame(frame, timestamp, arrival):
+                if let layer = stream.layer, var selector = selectors[stream.track.mid] {
+                    let (show, switched) = selector.frame(rid: layer, keyframe: frame.keyframe)
+                    selectors[stream.track.mid] = selector
+                    if switched { out.append(.layerChanged(mid: stream.track.mid, rid: layer, size: selector.layer(layer)?.size)) }
+                    guard show else { continue }
+                }
                 let lateBefore = timeline.lateness(ssrc: ssrc)
                 if var time = timeline.roomTime(ssrc: ssrc, rtpTimestamp: timestamp, arrival: arrival) {
                     let late = timeline.lateness(ssrc: ssrc)
@@ -243,12 +279,13 @@ public final class PeerSession {
                 out.append(.keyframeRequested(mid: stream.track.mid))
             case let .lost(count):
                 out.append(.lossBurst(mid: stream.track.mid, packets: count))
+                if let layer = stream.layer { selectors[stream.track.mid]?.lossBurst(rid: layer, now: now) }
             }
         }
         return out
     }
 
-    private func retire(_ ssrc: UInt32) {
+    func retire(_ ssrc: UInt32) {
         guard let old = streams.removeValue(forKey: ssrc) else { return }
         finishedStatistics[old.track.mid, default: JitterBuffer.Statistics()].add(old.buffer.statistics)
     }
@@ -262,33 +299,10 @@ public final class PeerSession {
         RTPTime((OpusPacket.duration(packet) ?? 960) + OpusPacket.lookahead) * 1_000_000 / 48_000
     }
 
-    private func sendRTCP(_ packet: RTCPPacket) -> [Output] { sendRTCP(bytes: packet.encoded) }
-
-    private func sendRTCP(bytes: [UInt8]) -> [Output] {
-        guard let outbound, let address = selected else { return [] }
-        var bytes = bytes
-        guard outbound.protect(&bytes, rtcp: true) else { return [] }
-        return [.send(bytes, to: address)]
-    }
-
-    private func handleRTCP(_ bytes: [UInt8], now: RTPTime) {
-        guard let packets = try? RTCPPacket.parseCompound(bytes) else { droppedPackets += 1; return }
-        for packet in packets {
-            switch packet {
-            case let .senderReport(ssrc, ntp, rtpTimestamp, _, _, _):
-                timeline.onSenderReport(ssrc: ssrc, ntp: ntp, rtpTimestamp: rtpTimestamp)
-                streams[ssrc]?.reception.senderReport(ntp: ntp, arrival: now)
-            case let .bye(ssrcs):
-                for ssrc in ssrcs { retire(ssrc) }
-            default:
-                break
-            }
-        }
-    }
-
     /// Timers: DTLS retransmission and deadline, consent freshness, NACK retries, receiver reports.
     public func poll(now: RTPTime) -> [Output] {
         guard !closed else { return [] }
+        lastPoll = now
         if inbound == nil {
             if now - started > PeerSession.handshakeTimeout {
                 // Say which step never happened: no check at all is a network problem (port, firewall, announced
@@ -306,18 +320,8 @@ public final class PeerSession {
             streams[ssrc] = stream
             out += translate(actions, ssrc: ssrc, now: now)
         }
-        if now - lastReport >= PeerSession.reportInterval && !streams.isEmpty {
-            lastReport = now
-            var blocks: [RTCPPacket.ReportBlock] = []
-            for ssrc in streams.keys.sorted() { blocks.append(streams[ssrc]!.reception.reportBlock(ssrc: ssrc, now: now)) }
-            out += sendRTCP(.receiverReport(ssrc: localSSRC, reports: Array(blocks.prefix(31))))
-        }
-        if transportSequenceID != nil {
-            let media = streams.keys.min() ?? 0
-            for bytes in transportFeedback.feedback(sender: localSSRC, media: media, now: now) { out += sendRTCP(bytes: bytes) }
-        }
-        if videoBitrateCap != nil && (lastREMB == .min || now - lastREMB >= PeerSession.rembInterval) { out += sendREMB(now: now) }
-        return out
+        for mid in selectors.keys.sorted() { out += decideLayer(mid: mid, now: now) }
+        return out + feedback(now: now)
     }
 
     public func statistics(mid: String) -> JitterBuffer.Statistics? {

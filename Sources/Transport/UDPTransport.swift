@@ -62,6 +62,12 @@ public final class UDPTransport: Sendable {
         channel.eventLoop.execute { handler.value.requestKeyframe(id: sessionID, mid: mid) }
     }
 
+    /// The tile of each of a session's video tracks, by mid (nil: in no tile). Thread-safe.
+    public func setVideoTiles(sessionID: String, tiles: [String: PictureSize?]) {
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.setVideoTiles(id: sessionID, tiles: tiles) }
+    }
+
     /// Caps what a session's sender sends for its video, in bits per second (REMB). Thread-safe.
     public func setVideoBitrateCap(sessionID: String, bitsPerSecond: Int) {
         let handler = self.handler
@@ -140,6 +146,11 @@ final class Router {
     func setVideoBitrateCap(id: String, bitsPerSecond: Int) {
         guard let entry = sessions[id] else { return }
         deliver(entry.session.setVideoBitrateCap(bitsPerSecond, now: now), id: id)
+    }
+
+    func setVideoTiles(id: String, tiles: [String: PictureSize?]) {
+        guard let entry = sessions[id] else { return }
+        deliver(entry.session.setVideoTiles(tiles, now: now), id: id)
     }
 
     func requestKeyframe(id: String, mid: String) {

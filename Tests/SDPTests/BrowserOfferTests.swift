@@ -59,9 +59,26 @@ import Testing
         #expect(n.answer.contains("a=rtpmap:96 AV1/90000") && n.answer.contains("a=fmtp:96 level-idx=5;profile=0;tier=0"), "\(n.answer)")
     }
 
-    @Test func simulcastOffersAreSeen() throws {
-        let simulcast = chromeOffer.replacingOccurrences(of: "a=rtcp-rsize\r\n", with: "a=rtcp-rsize\r\na=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=simulcast:send q;h;f\r\n")
-        let n = try SDPAnswerer.answer(offer: simulcast, options: options)
-        #expect(n.tracks.first { $0.kind == "video" }?.simulcastOffered == ["q", "h", "f"])
+    /// Simulcast by rid (Chromium's `sendEncodings`): every layer is received, the answer mirrors the rids as
+    /// `recv`; without the rid header extension the layers cannot be told apart and the refusal says so.
+    @Test func simulcastOffersAreAccepted() throws {
+        let rids = "a=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=simulcast:send q;h;~f\r\n"
+        let withExtension = chromeOffer.replacingOccurrences(of: "a=rtcp-rsize\r\n", with: "a=rtcp-rsize\r\n" + rids)
+            .replacingOccurrences(of: "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\na=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n",
+                                  with: "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\na=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\na=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n")
+        let n = try SDPAnswerer.answer(offer: withExtension, options: options)
+        let video = try #require(n.tracks.first { $0.kind == "video" })
+        #expect(video.simulcastLayers == ["q", "h", "f"] && video.extensions[SDPAnswerer.ridURI] == 10)
+        #expect(n.answer.contains("a=rid:q recv\r\na=rid:h recv\r\na=rid:f recv\r\na=simulcast:recv q;h;~f\r\n"), "\(n.answer)")
+        #expect(n.declined.isEmpty)
+
+        let without = try SDPAnswerer.answer(offer: chromeOffer.replacingOccurrences(of: "a=rtcp-rsize\r\n", with: "a=rtcp-rsize\r\n" + rids), options: options)
+        #expect(without.tracks.first { $0.kind == "video" }?.simulcastLayers == [])
+        #expect(!without.answer.contains("a=simulcast") && without.declined.contains { $0.contains("rtp-stream-id") })
+
+        // SSRC-signalled simulcast: the SIM group's SSRCs are layers "0", "1", "2".
+        let sim = chromeOffer.replacingOccurrences(of: "a=rtcp-rsize\r\n", with: "a=rtcp-rsize\r\na=ssrc-group:SIM 11 12 13\r\na=ssrc:11 cname:x\r\na=ssrc:12 cname:x\r\na=ssrc:13 cname:x\r\n")
+        let bySSRC = try SDPAnswerer.answer(offer: sim, options: options).tracks.first { $0.kind == "video" }
+        #expect(bySSRC?.simulcastLayers == ["0", "1", "2"] && bySSRC?.simulcastSSRCs == [11, 12, 13])
     }
 }

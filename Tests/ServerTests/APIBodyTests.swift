@@ -23,7 +23,10 @@ import Testing
         let decoded = TrackStatistics(codec: "vp8", width: 640, height: 360, frames: 300, framesPerSecond: 29.97, bitrate: 812_345,
                                       recentFramesPerSecond: 15, recentBitrate: 301_000,
                                       dropped: 0, bytes: 1_000_000, decodeTime: 1_000)
-        let track = RoomReport.Track(mid: "1", kind: "video", packets: 1000, lost: 3, nacked: 5, recovered: 2, keyframeRequests: 1, decoded: decoded)
+        let simulcast = RoomReport.Simulcast(layers: [.init(rid: "q", width: 320, height: 180, bitrate: 150_000),
+                                                      .init(rid: "f", width: 1280, height: 720, bitrate: 0)], selected: "q")
+        let track = RoomReport.Track(mid: "1", kind: "video", packets: 1000, lost: 3, nacked: 5, recovered: 2, keyframeRequests: 1, decoded: decoded,
+                                     simulcast: simulcast)
         var settings = ParticipantSettings(name: "Ann")
         settings.pinned = true
         let summary = LiveRecordingSummary(recording: RecordingSummary(path: "/r/a.mp4", duration: 12_345_678, bytes: 4096, videoFrames: 370),

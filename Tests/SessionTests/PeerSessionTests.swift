@@ -30,8 +30,8 @@ struct Connected {
     var outputs: [PeerSession.Output] = []
 }
 
-func connect(now: RTPTime = 0) throws -> Connected {
-    let negotiation = try SDPAnswerer.answer(offer: offer(), options: AnswerOptions(iceUfrag: "srvr", icePwd: "serverpassword0123456789",
+func connect(now: RTPTime = 0, offer text: String = offer()) throws -> Connected {
+    let negotiation = try SDPAnswerer.answer(offer: text, options: AnswerOptions(iceUfrag: "srvr", icePwd: "serverpassword0123456789",
                                                                                       fingerprint: serverCertificate.fingerprint, candidates: [("127.0.0.1", 40000)], sessionID: 1))
     let session = try PeerSession(negotiation: negotiation, certificate: serverCertificate, localUfrag: "srvr",
                                   localPassword: "serverpassword0123456789", now: now)
