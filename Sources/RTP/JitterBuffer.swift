@@ -36,12 +36,15 @@ public struct JitterBuffer: Sendable {
     public struct Statistics: Sendable, Equatable {
         public var received = 0, duplicates = 0, late = 0, nacked = 0, recovered = 0, lost = 0
         public var framesOut = 0, framesDropped = 0, keyframeRequests = 0, malformed = 0
+        /// Packets that came in a retransmission stream (RTX).
+        public var retransmitted = 0
         public init() {}
 
         public mutating func add(_ other: Statistics) {
             received += other.received; duplicates += other.duplicates; late += other.late; nacked += other.nacked
             recovered += other.recovered; lost += other.lost; framesOut += other.framesOut
             framesDropped += other.framesDropped; keyframeRequests += other.keyframeRequests; malformed += other.malformed
+            retransmitted += other.retransmitted
         }
     }
 
@@ -81,6 +84,9 @@ public struct JitterBuffer: Sendable {
         guard let highest else { return Int64(sequence) + 65536 }   // keep room below the first
         return highest + Int64(sequence.distance(from: UInt16(truncatingIfNeeded: highest)))
     }
+
+    /// The next packet inserted came in a retransmission stream (RTX).
+    public mutating func countRetransmission() { statistics.retransmitted += 1 }
 
     public mutating func insert(_ packet: RTPPacket, now: RTPTime) -> [Action] {
         statistics.received += 1

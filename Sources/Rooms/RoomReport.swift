@@ -11,6 +11,8 @@ public struct RoomReport: Sendable {
         public var kind: String
         /// Packets received and lost for good, NACKed and recovered, keyframe requests sent.
         public var packets: Int, lost: Int, nacked: Int, recovered: Int, keyframeRequests: Int
+        /// Packets that came as retransmissions in an RTX stream.
+        public var retransmitted = 0
         /// Nil until the first frame is decoded.
         public var decoded: TrackStatistics?
         /// A simulcast track's layers (what each sends now) and the one decoded.

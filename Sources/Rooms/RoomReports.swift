@@ -31,7 +31,8 @@ extension RoomDirectory {
             let tracks = (await transport?.reports(sessionID: p.id) ?? []).map { report in
                 let st = report.statistics
                 return RoomReport.Track(mid: report.mid, kind: report.kind, packets: st.received, lost: st.lost, nacked: st.nacked,
-                                        recovered: st.recovered, keyframeRequests: st.keyframeRequests, decoded: decoded[report.mid],
+                                        recovered: st.recovered, keyframeRequests: st.keyframeRequests, retransmitted: st.retransmitted,
+                                        decoded: decoded[report.mid],
                                         simulcast: report.simulcast.map { s in
                                             RoomReport.Simulcast(layers: s.layers.map { .init(rid: $0.rid, width: $0.size?.width, height: $0.size?.height, bitrate: $0.bitrate) },
                                                                  selected: s.selected)

@@ -30,6 +30,9 @@ public struct NegotiatedTrack: Sendable, Equatable {
     /// simulcast (`a=ssrc-group:SIM`) "0", "1", … for `simulcastSSRCs` in order. Empty: one encoding.
     public var simulcastLayers: [String] = []
     public var simulcastSSRCs: [UInt32] = []
+    /// RTX (RFC 4588): its payload type, and the media SSRC each retransmission SSRC repairs (`a=ssrc-group:FID`).
+    public var rtxPayloadType: UInt8?
+    public var rtxSSRCs: [UInt32: UInt32] = [:]
 }
 
 public struct Negotiation: Sendable {
@@ -48,9 +51,11 @@ public enum SDPAnswerer {
     public static let audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
     /// Which simulcast encoding a packet belongs to (RFC 8852).
     public static let ridURI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+    /// Which simulcast encoding an RTX packet repairs.
+    public static let repairedRIDURI = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
     /// Transport-wide sequence numbers, for transport-cc feedback.
     public static let transportSequenceURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
-    static let supportedExtensions: Set<String> = [midURI, absSendTimeURI, audioLevelURI, transportSequenceURI, ridURI]
+    static let supportedExtensions: Set<String> = [midURI, absSendTimeURI, audioLevelURI, transportSequenceURI, ridURI, repairedRIDURI]
 
     /// The codec we take from an m-section, in our order of preference.
     static func choose(_ media: SessionDescription.Media) -> SessionDescription.RTPMap? {
@@ -118,27 +123,35 @@ public enum SDPAnswerer {
             remotePwd = remotePwd ?? media.icePwd
             remoteFingerprint = remoteFingerprint ?? media.fingerprint
             accepted.append(mid)
-            let extensions = media.extensions.filter { supportedExtensions.contains($0.uri) && (media.kind == "video" || $0.uri != ridURI) }
+            let extensions = media.extensions.filter { supportedExtensions.contains($0.uri) && (media.kind == "video" || ($0.uri != ridURI && $0.uri != repairedRIDURI)) }
             let remb = media.kind == "video" && codec.feedback.contains("goog-remb")
             let screen = media.content == "slides" || (media.msid?.lowercased().contains("screen") ?? false)
             // Simulcast by rid needs the rid header extension to tell the layers apart.
             let ridLayers = media.kind == "video" && media.simulcast?.hasPrefix("send") == true && media.rids.count > 1
                 && extensions.contains { $0.uri == ridURI } ? media.rids : []
             let simSSRCs = media.kind == "video" && ridLayers.isEmpty && media.simulcastSSRCs.count > 1 ? media.simulcastSSRCs : []
+            // Retransmissions in their own stream (RTX) for the codec we took, when offered: NACKed packets then
+            // never disturb the media stream's sequence numbers and statistics.
+            let rtx = media.kind == "video" ? media.codecs.first { $0.name == "rtx" && $0.parameters["apt"] == String(codec.payloadType)
+                                                                   && media.formats.contains(String($0.payloadType)) } : nil
             tracks.append(NegotiatedTrack(mid: mid, kind: media.kind, codec: codec.name, payloadType: codec.payloadType, clockRate: codec.clockRate,
                                           extensions: Dictionary(extensions.map { ($0.uri, $0.id) }, uniquingKeysWith: { a, _ in a }),
                                           ssrcs: media.ssrcs, remb: remb, isScreen: screen,
-                                          simulcastLayers: ridLayers.isEmpty ? simSSRCs.indices.map(String.init) : ridLayers, simulcastSSRCs: simSSRCs))
+                                          simulcastLayers: ridLayers.isEmpty ? simSSRCs.indices.map(String.init) : ridLayers, simulcastSSRCs: simSSRCs,
+                                          rtxPayloadType: rtx?.payloadType, rtxSSRCs: rtx == nil ? [:] : media.retransmissionSSRCs))
             if media.rids.count > 1 && ridLayers.isEmpty && media.kind == "video" {
                 refusals.append("simulcast on video \(mid) without the rtp-stream-id header extension: only one encoding is received")
             }
-            var s = ["m=\(media.kind) \(options.candidates.first?.port ?? 9) UDP/TLS/RTP/SAVPF \(codec.payloadType)",
+            var s = ["m=\(media.kind) \(options.candidates.first?.port ?? 9) UDP/TLS/RTP/SAVPF \(codec.payloadType)" + (rtx.map { " \($0.payloadType)" } ?? ""),
                      "c=IN IP4 \(options.candidates.first?.ip ?? "0.0.0.0")", "a=mid:\(mid)", "a=recvonly", "a=rtcp-mux",
                      "a=ice-ufrag:\(options.iceUfrag)", "a=ice-pwd:\(options.icePwd)", "a=fingerprint:sha-256 \(options.fingerprint)",
                      "a=setup:passive"]
             s.append("a=rtpmap:\(codec.payloadType) \(codec.name == "h264" ? "H264" : codec.name.uppercased() == "OPUS" ? "opus" : codec.name.uppercased())/\(codec.clockRate)" + (codec.channels.map { "/\($0)" } ?? ""))
             if !codec.parameters.isEmpty {
                 s.append("a=fmtp:\(codec.payloadType) " + codec.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";"))
+            }
+            if let rtx {
+                s += ["a=rtpmap:\(rtx.payloadType) rtx/\(rtx.clockRate)", "a=fmtp:\(rtx.payloadType) apt=\(codec.payloadType)"]
             }
             if media.kind == "video" {
                 s += ["a=rtcp-fb:\(codec.payloadType) nack", "a=rtcp-fb:\(codec.payloadType) nack pli", "a=rtcp-fb:\(codec.payloadType) ccm fir"]

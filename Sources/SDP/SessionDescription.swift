@@ -54,13 +54,15 @@ public struct SessionDescription: Sendable, Equatable {
         public var simulcast: String?
         /// `a=ssrc-group:SIM` (SSRC-signalled simulcast), lowest layer first.
         public var simulcastSSRCs: [UInt32] = []
+        /// `a=ssrc-group:FID MEDIA RTX` (RFC 5576, 4588): the retransmission SSRC of each media SSRC.
+        public var retransmissionSSRCs: [UInt32: UInt32] = [:]
 
         public static func == (a: Media, b: Media) -> Bool {
             a.kind == b.kind && a.port == b.port && a.mid == b.mid && a.direction == b.direction && a.codecs == b.codecs
                 && a.extensions.map(\.id) == b.extensions.map(\.id) && a.extensions.map(\.uri) == b.extensions.map(\.uri)
                 && a.iceUfrag == b.iceUfrag && a.icePwd == b.icePwd && a.fingerprint?.value == b.fingerprint?.value && a.ssrcs == b.ssrcs
                 && a.bundleOnly == b.bundleOnly && a.msid == b.msid && a.content == b.content && a.rids == b.rids && a.simulcast == b.simulcast
-                && a.simulcastSSRCs == b.simulcastSSRCs
+                && a.simulcastSSRCs == b.simulcastSSRCs && a.retransmissionSSRCs == b.retransmissionSSRCs
         }
     }
 
@@ -167,6 +169,9 @@ public struct SessionDescription: Sendable, Equatable {
         case "ssrc-group":
             let parts = argument?.split(separator: " ") ?? []
             if parts.first == "SIM", m.simulcastSSRCs.isEmpty { m.simulcastSSRCs = parts.dropFirst().prefix(8).compactMap { UInt32($0) } }
+            if parts.first == "FID", parts.count == 3, let media = UInt32(parts[1]), let rtx = UInt32(parts[2]), m.retransmissionSSRCs.count < 16 {
+                m.retransmissionSSRCs[rtx] = media
+            }
         case "ice-ufrag": m.iceUfrag = argument
         case "ice-pwd": m.icePwd = argument
         case "setup": m.setup = argument

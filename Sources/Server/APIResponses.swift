@@ -14,7 +14,7 @@ struct TrackBody: Encodable {
     /// the track's life, `recent_fps` and `recent_bitrate` over the last 2 s.
     var codec: String?, width: Int?, height: Int?, fps: Double?, recentFPS: Double?
     var bitrate: Double, recentBitrate: Double, packets: Int, lost: Int, loss: Double, nacked: Int, recovered: Int
-    var keyframeRequests: Int
+    var keyframeRequests: Int, retransmitted: Int
     var simulcast: SimulcastBody?
 
     struct SimulcastBody: Encodable {
@@ -29,7 +29,7 @@ struct TrackBody: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case mid, kind, codec, width, height, fps, bitrate, packets, lost, loss, nacked, recovered, simulcast
+        case mid, kind, codec, width, height, fps, bitrate, packets, lost, loss, nacked, recovered, simulcast, retransmitted
         case keyframeRequests = "keyframe_requests", recentFPS = "recent_fps", recentBitrate = "recent_bitrate"
     }
 
@@ -45,6 +45,7 @@ struct TrackBody: Encodable {
         recentBitrate = (decoded?.recentBitrate ?? 0).rounded()
         packets = track.packets; lost = track.lost; loss = (track.lossRate * 10_000).rounded() / 10_000
         nacked = track.nacked; recovered = track.recovered; keyframeRequests = track.keyframeRequests
+        retransmitted = track.retransmitted
         simulcast = track.simulcast.map { s in
             SimulcastBody(selected: s.selected, layers: s.layers.map { .init(rid: $0.rid, width: $0.width, height: $0.height, bitrate: $0.bitrate) })
         }

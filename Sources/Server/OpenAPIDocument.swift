@@ -44,6 +44,7 @@ enum OpenAPIDocument {
           "bitrate": { "type": "number", "description": "bits per second averaged over the track's life" },
           "recent_bitrate": { "type": "number", "description": "bits per second over the last 2 s" }, "packets": { "type": "integer" }, "lost": { "type": "integer" }, "loss": { "type": "number" },
           "nacked": { "type": "integer" }, "recovered": { "type": "integer" }, "keyframe_requests": { "type": "integer" },
+          "retransmitted": { "type": "integer", "description": "packets that came as retransmissions in an RTX stream (RFC 4588)" },
           "simulcast": {
             "type": "object", "description": "a simulcast track only: its layers and the one decoded (the smallest that fills its tile)",
             "properties": {
@@ -56,7 +57,7 @@ enum OpenAPIDocument {
             "required": ["layers"]
           }
         },
-        "required": ["mid", "kind", "bitrate", "recent_bitrate", "packets", "lost", "loss", "nacked", "recovered", "keyframe_requests"]
+        "required": ["mid", "kind", "bitrate", "recent_bitrate", "packets", "lost", "loss", "nacked", "recovered", "keyframe_requests", "retransmitted"]
       },
       "Participant": {
         "type": "object", "additionalProperties": false,

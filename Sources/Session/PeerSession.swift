@@ -73,6 +73,8 @@ public final class PeerSession {
     var streams: [UInt32: Stream] = [:]
     /// Per simulcast track (by mid): which layer is shown.
     var selectors: [String: SimulcastSelector] = [:]
+    /// RTX SSRCs learnt from the repaired-rtp-stream-id of their first packets → the media SSRC they repair.
+    var repairs: [UInt32: UInt32] = [:]
     var timeline = ParticipantTimeline()
     /// Statistics of streams replaced by a new SSRC or ended by BYE, per mid.
     private var finishedStatistics: [String: JitterBuffer.Statistics] = [:]
@@ -141,6 +143,10 @@ public final class PeerSession {
             if let id = transportSequenceID, let v = rtp.extensionValue(id: id), v.count >= 2 {
                 transportFeedback.record(sequence: UInt16(v[v.startIndex]) << 8 | UInt16(v[v.startIndex + 1]), arrival: now)
             }
+            if let repair = unwrapRetransmission(rtp) {
+                guard let original = repair else { return [] }
+                return handleRTP(original, now: now, retransmission: true)
+            }
             return handleRTP(rtp, now: now)
         default:
             droppedPackets += 1
@@ -203,7 +209,7 @@ public final class PeerSession {
         return tracks.first { $0.payloadType == packet.payloadType }
     }
 
-    private func handleRTP(_ packet: RTPPacket, now: RTPTime) -> [Output] {
+    private func handleRTP(_ packet: RTPPacket, now: RTPTime, retransmission: Bool = false) -> [Output] {
         if streams[packet.ssrc] == nil {
             guard let t = track(for: packet), let codec = RTPCodec(rawValue: t.codec), packet.payloadType == t.payloadType else {
                 droppedPackets += 1
@@ -245,6 +251,7 @@ public final class PeerSession {
             guard selectors[stream.track.mid]?.isReceiving(layer) == true, let current = streams[packet.ssrc] else { return out }
             stream = current    // a switch may have given it a fresh buffer
         }
+        if retransmission { stream.buffer.countRetransmission() }
         let actions = stream.buffer.insert(packet, now: now)
         streams[packet.ssrc] = stream
         return out + translate(actions, ssrc: packet.ssrc, now: now)

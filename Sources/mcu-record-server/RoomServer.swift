@@ -234,7 +234,8 @@ struct RoomServer: AsyncParsableCommand {
         }
         for track in p.tracks {
             let st = track.statistics
-            parts.append("\(track.kind) \(st.received) packets, lost \(st.lost), recovered by NACK \(st.recovered), keyframe requests \(st.keyframeRequests)")
+            parts.append("\(track.kind) \(st.received) packets, lost \(st.lost), recovered by NACK \(st.recovered)"
+                         + (st.retransmitted > 0 ? " (\(st.retransmitted) by RTX)" : "") + ", keyframe requests \(st.keyframeRequests)")
         }
         return "\(p.name): " + (parts.isEmpty ? "no media" : parts.joined(separator: "; "))
     }

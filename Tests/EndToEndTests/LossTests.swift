@@ -143,4 +143,27 @@ func publishThroughRelay(room name: String, relay arguments: [String], seconds: 
         }
         #expect(back.count > 30, "red is back after the outage (\(back.count) of \(after.count) frames at 9.5-11.5 s)")
     }
+
+    /// Chromium through 5 % loss: its retransmissions come in the RTX stream the answer negotiated (RFC 4588) and
+    /// repair the video; the summary counts them.
+    @Test func chromiumRepairsLossThroughRTX() async throws {
+        let port = try LossyRelay.freePort()
+        let relay = try LossyRelay(port: port, arguments: ["--loss", "0.05", "--seed", "5"])
+        let room = try RoomProcess(room: "rtx", extra: ["--udp-port", "\(port)", "--announce-ip", "127.0.0.2", "--size", "640x360"])
+        let browser = try room.chromium(room: "rtx", camera: "camera-noise.y4m", microphone: "microphone-300.wav")
+        defer { browser.stopIfRunning() }
+        _ = try await waitForParticipants(room, "rtx", count: 1)
+        try await Task.sleep(nanoseconds: 10_000_000_000)
+        browser.terminate()
+        browser.finish()
+        _ = try room.stopAndRecording("rtx")
+        print("relay: \(relay.stop())")
+        let summary = try #require(SummaryLine(room.output, name: "Chromium"), "\(room.output)")
+        print("5 % loss, Chromium: \(summary.text)")
+        let recovered = summary.count("video", "recovered by NACK") ?? 0
+        let line = summary.text[summary.text.range(of: "video")!.lowerBound...]
+        let rtx = line.range(of: "(").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) } ?? 0
+        #expect(recovered > 20 && rtx >= recovered, "repaired by RTX: \(summary.text)")
+        #expect((summary.seconds(after: "frozen") ?? 99) < 1.5, "\(summary.text)")
+    }
 }

@@ -80,7 +80,7 @@ let options = AnswerOptions(iceUfrag: "srv1", icePwd: "0123456789abcdefghijkl", 
         let answer = try SessionDescription(parsing: n.answer)
         #expect(answer.iceLite && answer.bundle == ["0", "1"])
         #expect(answer.media.allSatisfy { $0.direction == "recvonly" && $0.setup == "passive" && $0.rtcpMux && $0.iceUfrag == "srv1" })
-        #expect(answer.media.map { $0.codecs.map(\.name) } == [["opus"], ["vp8"]])
+        #expect(answer.media.map { $0.codecs.map(\.name) } == [["opus"], ["vp8", "rtx"]], "VP8 and its retransmissions")
         #expect(n.answer.contains("a=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host"))
         #expect(n.answer.contains("a=rtcp-fb:96 nack pli"))
     }
