@@ -65,12 +65,15 @@ public enum SDPAnswerer {
         }
         guard media.kind == "video" else { return nil }
         if let vp8 = offered.first(where: { $0.name == "vp8" }) { return vp8 }
-        if let vp9 = offered.first(where: { $0.name == "vp9" && ($0.parameters["profile-id"] ?? "0") == "0" }) { return vp9 }
-        // H.264 as WebRTC sends it: non-interleaved (packetization-mode 1), a profile FFmpeg decodes.
-        let h264 = offered.filter { $0.name == "h264" && $0.parameters["packetization-mode"] == "1" }
+        let vp9 = { (profile: String) in offered.first { $0.name == "vp9" && ($0.parameters["profile-id"] ?? "0") == profile } }
+        if let profile0 = vp9("0") { return profile0 }
+        // H.264 non-interleaved (packetization-mode 1), else single NAL units (mode 0: a subset of what mode 1
+        // carries), in a profile FFmpeg decodes.
+        let h264 = offered.filter { $0.name == "h264" && $0.parameters["packetization-mode"] == "1" }.nonEmpty
+            ?? offered.filter { $0.name == "h264" && ($0.parameters["packetization-mode"] ?? "0") == "0" }
         let profileOrder = ["42e0", "4200", "4d00", "6400", "640c", "42c0"]
-        // AV1 main profile (libdav1d decodes it), when nothing we prefer is offered.
-        guard !h264.isEmpty else { return offered.first { $0.name == "av1" && ($0.parameters["profile"] ?? "0") == "0" } }
+        // AV1 main profile (libdav1d decodes it), else VP9 profile 2 (10-bit 4:2:0, drawn from 10 bits to 8).
+        guard !h264.isEmpty else { return offered.first { $0.name == "av1" && ($0.parameters["profile"] ?? "0") == "0" } ?? vp9("2") }
         return h264.min { a, b in
             let pa = profileOrder.firstIndex { (a.parameters["profile-level-id"] ?? "42e0").lowercased().hasPrefix($0) } ?? 99
             let pb = profileOrder.firstIndex { (b.parameters["profile-level-id"] ?? "42e0").lowercased().hasPrefix($0) } ?? 99
@@ -105,8 +108,8 @@ public enum SDPAnswerer {
             }
             if usable && codec == nil && choose(media) == nil {
                 var reason = "no common \(media.kind) codec for \(media.kind) \(mid) (offered \(Set(media.codecs.map(\.name)).sorted().joined(separator: ", "))"
-                if media.codecs.contains(where: { $0.name == "h264" }) { reason += "; H.264 is taken with packetization-mode=1 only" }
-                if media.codecs.contains(where: { $0.name == "vp9" }) { reason += "; VP9 profile 0 only" }
+                if media.codecs.contains(where: { $0.name == "h264" }) { reason += "; H.264 is taken with packetization-mode 0 or 1" }
+                if media.codecs.contains(where: { $0.name == "vp9" }) { reason += "; VP9 profiles 0 and 2 only" }
                 if media.codecs.contains(where: { $0.name == "av1" }) { reason += "; AV1 main profile only" }
                 refusals.append(reason + ")")
             }
@@ -186,4 +189,9 @@ public enum SDPAnswerer {
         let answer = (lines + sections).joined(separator: "\r\n") + "\r\n"
         return Negotiation(answer: answer, tracks: tracks, remoteUfrag: ufrag, remotePwd: pwd, remoteFingerprint: fingerprint, declined: refusals)
     }
+}
+
+extension Array {
+    /// Nil when empty (to chain preferences with `??`).
+    var nonEmpty: [Element]? { isEmpty ? nil : self }
 }

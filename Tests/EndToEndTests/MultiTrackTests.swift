@@ -75,22 +75,28 @@ import Testing
     /// the composite shows both pictures; a playable Matroska file whose video streams have each its own size; and
     /// the printed re-render command works. Before, an H.264 header failed ("Invalid data found when processing
     /// input": no parameter sets) and left a 0-byte file; every video stream got the first one's size; AV1 was refused.
-    @Test(arguments: ["h264", "vp9", "av1"])
-    func trackFilesArePlayableWithEachTracksSize(codec: String) async throws {
-        let tracks = Paths.temporary("\(codec)-tracks")
-        let room = try RoomProcess(room: codec, extra: ["--tracks", tracks, "--size", "640x360"])
-        let browser = try Self.chromium(room, codec, query: "&codec=\(codec)")
+    /// Every variant Chromium offers: H.264 in each profile (Baseline, Constrained Baseline, Main) and in single NAL
+    /// mode, VP9 profile 0 and 2 (10-bit), AV1.
+    @Test(arguments: ["h264", "vp9", "av1", "h264 profile-level-id=42001f", "h264 profile-level-id=4d001f", "h264 packetization-mode=0",
+                      "vp9 profile-id=2"])
+    func trackFilesArePlayableWithEachTracksSize(variant: String) async throws {
+        let codec = String(variant.split(separator: " ")[0])
+        let fmtp = variant.split(separator: " ").dropFirst().first.map { "&fmtp=\($0)" } ?? ""
+        let name = String(variant.map { $0.isLetter || $0.isNumber ? $0 : "-" })
+        let tracks = Paths.temporary("\(name)-tracks")
+        let room = try RoomProcess(room: name, extra: ["--tracks", tracks, "--size", "640x360"])
+        let browser = try Self.chromium(room, name, query: "&codec=\(codec)\(fmtp)")
         defer { browser.stopIfRunning() }
         let (_, data, _) = try await {
-            _ = try await waitForParticipants(room, codec, count: 1)
+            _ = try await waitForParticipants(room, name, count: 1)
             try await Task.sleep(nanoseconds: 6_000_000_000)
-            return try await httpData("GET", "\(room.base)/rooms/\(codec)")
+            return try await httpData("GET", "\(room.base)/rooms/\(name)")
         }()
         let codecs = (((object(data)["participants"] as? [[String: Any]])?.first?["tracks"] as? [[String: Any]]) ?? []).compactMap { $0["codec"] as? String }
         #expect(codecs.filter { $0 == codec }.count == 2, "both video tracks in \(codec): \(codecs)")
         browser.terminate()
         browser.finish()
-        let recording = try room.stopAndRecording(codec)
+        let recording = try room.stopAndRecording(name)
         // Both pictures in the composite: the red camera and the green screen, each in a good part of the frame.
         let steady = try decodePictures(recording).filter { Double($0.time) / 1e6 > 3 }
         let last = try #require(steady.last, "frames after 3 s")
@@ -103,7 +109,7 @@ import Testing
                 if p.v > 190 && p.u < 140 { red += 1 }
             }
         }
-        #expect(Double(red) / Double(all) > 0.1 && Double(green) / Double(all) > 0.1, "\(codec): red \(red), green \(green) of \(all) samples")
+        #expect(Double(red) / Double(all) > 0.1 && Double(green) / Double(all) > 0.1, "\(variant): red \(red), green \(green) of \(all) samples")
         let line = try #require(room.output.split(separator: "\n").first { $0.contains("track Ann: ") }, "\(room.output)")
         #expect(!line.contains("("), "no error reported for the track file: \(line)")
         let path = String(line.split(separator: " ")[2])
@@ -117,7 +123,7 @@ import Testing
         let command = try #require(room.output.split(separator: "\n").first { $0.contains("re-render: ") })
             .components(separatedBy: "re-render: ")[1]
             .replacingOccurrences(of: "mcu-record compose", with: "'\(Paths.binary)' compose --quiet --size 320x180 --preset ultrafast")
-            .replacingOccurrences(of: "--output \(codec)-again.mp4", with: "--output '\(tracks)/again.mp4'")
+            .replacingOccurrences(of: "--output \(name)-again.mp4", with: "--output '\(tracks)/again.mp4'")
         #expect(try mcuRun("/bin/sh", ["-c", command]) == 0, "\(command)")
         #expect(try decodePictures(tracks + "/again.mp4").count > 60)
     }

@@ -36,16 +36,16 @@ import Testing
         #expect(without.tracks.first { $0.kind == "video" }?.remb == false && !without.answer.contains("goog-remb"))
     }
 
-    /// Video only in codecs we do not take (AV1 high profile, VP9 profile 2) beside usable audio: the audio is
+    /// Video only in codecs we do not take (AV1 high profile, VP9 profile 3) beside usable audio: the audio is
     /// taken, and why the video is not is said (it was silent).
     @Test func declinedVideoIsExplained() throws {
         let av1 = chromeOffer.replacingOccurrences(of: "a=rtpmap:96 VP8/90000", with: "a=rtpmap:96 AV1/90000\r\na=fmtp:96 profile=1")
             .replacingOccurrences(of: "a=rtpmap:102 H264/90000", with: "a=rtpmap:102 AV1X/90000")
-            .replacingOccurrences(of: "a=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=0", with: "a=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=2")
+            .replacingOccurrences(of: "a=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=0", with: "a=rtpmap:98 VP9/90000\r\na=fmtp:98 profile-id=3")
         let n = try SDPAnswerer.answer(offer: av1, options: options)
         #expect(n.tracks.map(\.kind) == ["audio"])
         let reason = try #require(n.declined.first)
-        #expect(reason.contains("video 1") && reason.contains("av1") && reason.contains("VP9 profile 0 only")
+        #expect(reason.contains("video 1") && reason.contains("av1") && reason.contains("VP9 profiles 0 and 2 only")
                 && reason.contains("AV1 main profile only"), "\(reason)")
     }
 
@@ -57,6 +57,15 @@ import Testing
         let n = try SDPAnswerer.answer(offer: av1, options: options)
         #expect(n.tracks.first { $0.kind == "video" }?.codec == "av1")
         #expect(n.answer.contains("a=rtpmap:96 AV1/90000") && n.answer.contains("a=fmtp:96 level-idx=5;profile=0;tier=0"), "\(n.answer)")
+        // Without AV1, VP9 profile 2; H.264 in single NAL mode (packetization-mode 0) beats both.
+        let vp9 = av1.replacingOccurrences(of: "a=rtpmap:96 AV1/90000", with: "a=rtpmap:96 AV1X/90000")
+        let p2 = try SDPAnswerer.answer(offer: vp9, options: options)
+        #expect(p2.tracks.first { $0.kind == "video" }?.codec == "vp9" && p2.answer.contains("a=fmtp:98 profile-id=2"), "\(p2.answer)")
+        let single = chromeOffer.replacingOccurrences(of: "a=rtpmap:96 VP8/90000", with: "a=rtpmap:96 VP8X/90000")
+            .replacingOccurrences(of: "a=rtpmap:98 VP9/90000", with: "a=rtpmap:98 VP9X/90000")
+            .replacingOccurrences(of: "packetization-mode=1", with: "packetization-mode=0")
+        let pm0 = try SDPAnswerer.answer(offer: single, options: options)
+        #expect(pm0.tracks.first { $0.kind == "video" }?.codec == "h264" && pm0.answer.contains("packetization-mode=0"), "\(pm0.answer)")
     }
 
     /// Simulcast by rid (Chromium's `sendEncodings`): every layer is received, the answer mirrors the rids as
