@@ -91,6 +91,15 @@ if [ "${1:-}" = "--bench" ]; then
     [ -s "$b/in$i.webm" ] || ff -f lavfi -i "$src=s=640x480:r=30:d=60" -f lavfi -i "sine=frequency=$((200 + 50 * i)):duration=60" \
       -vf "hue=h=$((i * 22)),noise=alls=6:allf=t" -c:v libvpx -b:v 600k -deadline realtime -cpu-used 8 -g 60 -c:a libopus -b:a 32k -shortest "$b/in$i.webm"
   done
+  # The tile-aware benchmark's camera: 1280x720, each frame's number (mod 256) in 8 black/white blocks along the
+  # top (160x90 each, readable in a small tile), so a recorded tile can be matched to its source frame.
+  if [ ! -s "$b/camera-720-indexed.y4m" ]; then
+    bars="drawbox=x=0:y=0:w=1280:h=90:c=black:t=fill"
+    for k in 0 1 2 3 4 5 6 7; do
+      bars="$bars,drawbox=x=$((160 * k)):y=0:w=160:h=90:c=white:t=fill:enable='eq(mod(floor(n/$((1 << k)))\,2)\,1)'"
+    done
+    ff -f lavfi -i "testsrc2=s=1280x720:r=30:d=5" -filter:v "noise=alls=6:allf=t,$bars" -pix_fmt yuv420p "$b/camera-720-indexed.y4m"
+  fi
   [ -s "$b/vp9.webm" ] || ff -f lavfi -i "testsrc2=s=640x480:r=30:d=60,noise=alls=6:allf=t" -c:v libvpx-vp9 -b:v 600k \
     -deadline realtime -cpu-used 8 "$b/vp9.webm"
 fi
