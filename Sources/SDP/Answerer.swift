@@ -43,6 +43,8 @@ public struct Negotiation: Sendable {
     public var remoteFingerprint: (algorithm: String, value: String)
     /// Why offered media was not taken, when something else was (a camera in a codec we do not decode, say).
     public var declined: [String] = []
+    /// Whether we start the DTLS handshake (the offer said `a=setup:passive`); otherwise we wait for it.
+    public var dtlsClient = false
 }
 
 public enum SDPAnswerer {
@@ -92,6 +94,7 @@ public enum SDPAnswerer {
         var accepted: [String] = []
         var refusals: [String] = []
         var remoteUfrag = offer.iceUfrag, remotePwd = offer.icePwd, remoteFingerprint = offer.fingerprint
+        var dtlsClient: Bool?
         for media in offer.media {
             let mid = media.mid ?? String(tracks.count)
             // A bundle-only section (port 0 and a=bundle-only, RFC 8843) is wanted on the bundle's transport.
@@ -118,9 +121,12 @@ public enum SDPAnswerer {
                                 + (media.mid.map { ["a=mid:\($0)"] } ?? []) + ["a=inactive"])
                 continue
             }
-            // We answer passive (we wait for the DTLS handshake): the offerer must be able to start it (RFC 5763).
-            if let setup = media.setup, setup != "actpass" && setup != "active" {
-                throw SDPError.refused("\(media.kind) \(mid) has a=setup:\(setup); the offer must say actpass or active (the recorder takes the DTLS server role)")
+            // RFC 5763: to actpass or active we answer passive (we wait for the handshake); to passive, active (we
+            // start it). One transport: the first section decides.
+            switch media.setup ?? "actpass" {
+            case "actpass", "active": dtlsClient = dtlsClient ?? false
+            case "passive": dtlsClient = dtlsClient ?? true
+            default: throw SDPError.refused("\(media.kind) \(mid) has a=setup:\(media.setup ?? ""); the offer must say actpass, active or passive")
             }
             remoteUfrag = remoteUfrag ?? media.iceUfrag
             remotePwd = remotePwd ?? media.icePwd
@@ -148,7 +154,7 @@ public enum SDPAnswerer {
             var s = ["m=\(media.kind) \(options.candidates.first?.port ?? 9) UDP/TLS/RTP/SAVPF \(codec.payloadType)" + (rtx.map { " \($0.payloadType)" } ?? ""),
                      "c=IN IP4 \(options.candidates.first?.ip ?? "0.0.0.0")", "a=mid:\(mid)", "a=recvonly", "a=rtcp-mux",
                      "a=ice-ufrag:\(options.iceUfrag)", "a=ice-pwd:\(options.icePwd)", "a=fingerprint:sha-256 \(options.fingerprint)",
-                     "a=setup:passive"]
+                     dtlsClient == true ? "a=setup:active" : "a=setup:passive"]
             s.append("a=rtpmap:\(codec.payloadType) \(codec.name == "h264" ? "H264" : codec.name.uppercased() == "OPUS" ? "opus" : codec.name.uppercased())/\(codec.clockRate)" + (codec.channels.map { "/\($0)" } ?? ""))
             if !codec.parameters.isEmpty {
                 s.append("a=fmtp:\(codec.payloadType) " + codec.parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";"))
@@ -187,7 +193,8 @@ public enum SDPAnswerer {
         lines.append("a=group:BUNDLE " + accepted.joined(separator: " "))
         lines.append("a=msid-semantic: WMS")
         let answer = (lines + sections).joined(separator: "\r\n") + "\r\n"
-        return Negotiation(answer: answer, tracks: tracks, remoteUfrag: ufrag, remotePwd: pwd, remoteFingerprint: fingerprint, declined: refusals)
+        return Negotiation(answer: answer, tracks: tracks, remoteUfrag: ufrag, remotePwd: pwd, remoteFingerprint: fingerprint, declined: refusals,
+                           dtlsClient: dtlsClient ?? false)
     }
 }
 

@@ -83,6 +83,8 @@ public struct SessionDescription: Sendable, Equatable {
     public init(parsing text: String) throws(SDPError) {
         guard text.utf8.count <= SessionDescription.maxSize else { throw SDPError.limitExceeded("SDP is larger than \(SessionDescription.maxSize) bytes") }
         var bundle: [String] = [], iceUfrag: String?, icePwd: String?, fingerprint: (String, String)?, iceLite = false
+        // A session-level a=setup is every section's until one says otherwise (RFC 4145 §4).
+        var sessionSetup: String?
         var media: [Media] = []
         var sawVersion = false
         for raw in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
@@ -101,7 +103,7 @@ public struct SessionDescription: Sendable, Equatable {
                 guard media.count < 32 else { throw SDPError.limitExceeded("more than 32 media sections") }
                 media.append(Media(kind: parts[0], port: port, proto: parts[2], formats: Array(parts.dropFirst(3)), mid: nil,
                                    direction: "sendrecv", codecs: [], extensions: [], iceUfrag: nil, icePwd: nil, fingerprint: nil,
-                                   setup: nil, rtcpMux: false, ssrcs: []))
+                                   setup: sessionSetup, rtcpMux: false, ssrcs: []))
             case "a":
                 let (name, argument) = SessionDescription.splitAttribute(value)
                 if media.isEmpty {
@@ -111,6 +113,7 @@ public struct SessionDescription: Sendable, Equatable {
                     case "ice-ufrag": iceUfrag = argument
                     case "ice-pwd": icePwd = argument
                     case "ice-lite": iceLite = true
+                    case "setup": sessionSetup = argument
                     case "fingerprint": fingerprint = SessionDescription.prefer(fingerprint, try SessionDescription.fingerprint(argument))
                     default: break
                     }

@@ -51,6 +51,9 @@ public final class PeerSession {
     public let tracks: [NegotiatedTrack]
     private var ice: ICELiteResponder
     private let dtls: DTLSSession
+    /// We start the handshake (the offer was `a=setup:passive`), once ICE found the peer.
+    private let dtlsClient: Bool
+    private var handshakeStarted = false
     private var inbound: SRTPContext?
     var outbound: SRTPContext?
     private var validated: Set<TransportAddress> = []
@@ -94,7 +97,8 @@ public final class PeerSession {
                 now: RTPTime, localSSRC: UInt32 = 1) throws(SecureTransportError) {
         tracks = negotiation.tracks
         ice = ICELiteResponder(localUfrag: localUfrag, localPassword: localPassword, remoteUfrag: negotiation.remoteUfrag)
-        dtls = try DTLSSession(role: .server, certificate: certificate, expectedFingerprint: negotiation.remoteFingerprint.value,
+        dtlsClient = negotiation.dtlsClient
+        dtls = try DTLSSession(role: negotiation.dtlsClient ? .client : .server, certificate: certificate, expectedFingerprint: negotiation.remoteFingerprint.value,
                                fingerprintAlgorithm: negotiation.remoteFingerprint.algorithm)
         lastConsent = now
         started = now
@@ -118,7 +122,12 @@ public final class PeerSession {
                 validated.insert(address)
                 if nominated || selected == nil { selected = address }
                 lastConsent = now
-                return [.send(response, to: address)]
+                var out: [Output] = [.send(response, to: address)]
+                if dtlsClient && !handshakeStarted {
+                    handshakeStarted = true
+                    out += dtls.start().map { .send($0, to: address) }
+                }
+                return out
             case let .reject(response, _, _):
                 return [.send(response, to: address)]
             case .ignore:
@@ -158,9 +167,9 @@ public final class PeerSession {
         switch dtls.state {
         case let .connected(keys) where inbound == nil:
             do {
-                // The peer is the DTLS client: it sends with the client key, we with the server key.
-                inbound = try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: true)
-                outbound = try SRTPContext(profile: keys.profile, key: keys.serverKey, inbound: false)
+                // Each side sends with its own role's key (RFC 5764 §4.2).
+                inbound = try SRTPContext(profile: keys.profile, key: dtlsClient ? keys.serverKey : keys.clientKey, inbound: true)
+                outbound = try SRTPContext(profile: keys.profile, key: dtlsClient ? keys.clientKey : keys.serverKey, inbound: false)
                 return [.connected]
             } catch {
                 return close("SRTP setup failed: \(error)")

@@ -139,8 +139,8 @@ let options = AnswerOptions(iceUfrag: "srv1", icePwd: "0123456789abcdefghijkl", 
         ("bad m line", "v=0\r\nm=video abc UDP\r\n", "malformed m=", "malformed"),
         ("bad rtpmap", "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:300 VP8/90000\r\n", "payload type", "malformed"),
         ("bad fingerprint", chromeOffer.replacingOccurrences(of: "a=fingerprint:\(fp)", with: "a=fingerprint:sha-256 zz"), "fingerprint", "malformed"),
-        // We only take the DTLS server role: an offerer that will not start the handshake gets a reason, not a hang.
-        ("setup passive", chromeOffer.replacingOccurrences(of: "a=setup:actpass", with: "a=setup:passive"), "a=setup:passive", "refused"),
+        // RFC 4145's holdconn (no connection yet) cannot carry DTLS-SRTP: a reason, not a hang.
+        ("setup holdconn", chromeOffer.replacingOccurrences(of: "a=setup:actpass", with: "a=setup:holdconn"), "a=setup:holdconn", "refused"),
     ] as [(String, String, String, String)])
     func refusesWithAReason(name: String, offer: String, reason: String, kind: String) {
         do {
