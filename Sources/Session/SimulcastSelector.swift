@@ -1,6 +1,7 @@
 import RTP
 
-/// Which simulcast encoding of one track is decoded: the smallest that still fills the track's tile, so a participant
+/// Which simulcast encoding of one track is decoded: the smallest that still fills the track's tile (fitted inside
+/// it, enlarged by at most 25 %), so a participant
 /// in a thumbnail costs a thumbnail's decoding and a speaker is sharp. A switch waits for a keyframe of the new
 /// layer, showing the old one until then (no glitch beyond one keyframe interval); a layer that stops or loses
 /// packets in bursts is left for another. Sans-IO.
@@ -71,10 +72,12 @@ struct SimulcastSelector {
             ? candidates.sorted { $0.size!.width * $0.size!.height < $1.size!.width * $1.size!.height }
             : candidates.sorted { max($0.bytes, $0.lastSecondBytes) < max($1.bytes, $1.lastSecondBytes) }
         guard let tile else { return ordered.first?.rid }
-        if let fits = ordered.first(where: { l in l.size.map { 5 * $0.width >= 4 * tile.width && 5 * $0.height >= 4 * tile.height } ?? false }) {
-            return fits.rid
+        // The tile is the layout's cell: a picture fitted inside it (contain) is scaled by the smaller ratio. A layer
+        // enlarged by at most 25 % is sharp enough.
+        let fits = ordered.first { l in
+            l.size.map { Double(min(tile.width * $0.height, tile.height * $0.width)) <= 1.25 * Double($0.width * $0.height) } ?? false
         }
-        return ordered.last?.rid
+        return (fits ?? ordered.last)?.rid
     }
 
     /// A layer to switch to (ask it for a keyframe), when the choice changed or a switch waits too long.

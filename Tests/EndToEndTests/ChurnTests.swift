@@ -81,12 +81,14 @@ import Testing
         let last = try #require(picture(at: Double(pictures.count) / 15 - 1, in: pictures))
         // 5 x 5 cells of 128 x 72 (in join order, which the processes decide): each shows one of the clips'
         // colours, not a slate or the background.
-        var shown = 0
+        var shown = 0, missing: [String] = []
         for i in 0..<25 {
             let cell = PixelRect(x: (i % 5) * 128 + 40, y: (i / 5) * 72 + 24, width: 48, height: 24)
-            if let mean = last.meanYUV(in: cell), Self.colours.contains(where: { distance(mean, yuv(ofHex: $0)) < 30 }) { shown += 1 }
+            let mean = last.meanYUV(in: cell)
+            if let mean, Self.colours.contains(where: { distance(mean, yuv(ofHex: $0)) < 30 }) { shown += 1; continue }
+            missing.append("cell \(i): \(mean.map { "Y \(Int($0.y)) U \(Int($0.u)) V \(Int($0.v))" } ?? "none")")
         }
-        #expect(shown == 25, "\(shown) of 25 tiles show a participant")
+        #expect(shown == 25, "\(shown) of 25 tiles show a participant; the others: \(missing.joined(separator: ", ")); \(room.output)")
     }
 
     /// A participant who reconnects under the same name gets its tile back.

@@ -11,8 +11,9 @@ import Testing
         }
     }
 
-    /// The smallest layer at least 80 % of the tile each way; the largest when none is; the smallest when shown
-    /// nowhere. A switch shows the old layer until the new one's keyframe.
+    /// The smallest layer that, fitted inside the tile, is enlarged by at most 25 %; the largest when none is; the
+    /// smallest when shown nowhere. A wide cell (a strip) asks for what fits its height. A switch shows the old layer
+    /// until the new one's keyframe.
     @Test func theLayerThatFillsTheTileIsChosen() {
         var s = SimulcastSelector(rids: ["q", "h", "f"])
         let sizes: [String: PictureSize?] = ["q": PictureSize(width: 320, height: 180), "h": PictureSize(width: 640, height: 360),
@@ -20,7 +21,8 @@ import Testing
         Self.feed(&s, sizes, now: 1_000)
         #expect(s.decide(now: 1_000) == "q", "in no tile: the smallest")
         #expect(s.frame(rid: "q", keyframe: true) == (true, true) && s.selected == "q")
-        for (tile, want) in [((1280, 720), "f"), ((1920, 1080), "f"), ((600, 338), "h"), ((400, 225), "q"), ((160, 90), "q")] {
+        for (tile, want) in [((1280, 720), "f"), ((1920, 1080), "f"), ((600, 338), "h"), ((400, 225), "q"), ((160, 90), "q"),
+                              ((960, 119), "q"), ((1280, 400), "h"), ((1280, 480), "f")] {
             s.tile = PictureSize(width: tile.0, height: tile.1)
             #expect(s.target(now: 2_000) == want, "tile \(tile)")
         }
