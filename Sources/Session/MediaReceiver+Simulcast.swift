@@ -2,9 +2,9 @@ import RTP
 
 /// Simulcast: each layer of a track arrives as its own SSRC; the selector picks the one the tile needs, and only
 /// that one (and the one being switched to) goes through a jitter buffer to the decoder.
-extension PeerSession {
+extension MediaReceiver {
     /// The tiles of this participant's video tracks (by mid; nil: in no tile), whenever the layout changes.
-    public func setVideoTiles(_ tiles: [String: PictureSize?], now: RTPTime) -> [Output] {
+    func setVideoTiles(_ tiles: [String: PictureSize?], now: RTPTime) -> [Output] {
         guard !closed else { return [] }
         var out: [Output] = []
         for (mid, tile) in tiles where selectors[mid] != nil {

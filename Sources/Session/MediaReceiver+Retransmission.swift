@@ -3,7 +3,7 @@ import SDP
 
 /// RTX (RFC 4588): a retransmission travels in its own stream, with its own payload type and SSRC, the original
 /// sequence number in the first two payload bytes. Unwrapped, it is the lost packet again.
-extension PeerSession {
+extension MediaReceiver {
     /// nil: not a retransmission. `.some(nil)`: one with nothing to repair (a padding-only bandwidth probe, or a
     /// stream not known yet). Otherwise the original packet.
     func unwrapRetransmission(_ packet: RTPPacket) -> RTPPacket?? {
