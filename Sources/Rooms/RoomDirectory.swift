@@ -82,6 +82,8 @@ public final class RoomDirectory: MediaIngest, Sendable {
         /// CPU time at the last load sample, and the smoothed load (cores).
         var cpuSample: (wall: Microseconds, cpu: Microseconds)?
         var cpuLoad = 0.0
+        /// Plain RTP sources by id (their participants are in `routes` too).
+        var rtpSources: [String: RTPSource] = [:]
     }
     let state = Mutex(State())
     let logger = Logger(label: "mcu-record.room")
@@ -128,6 +130,10 @@ public final class RoomDirectory: MediaIngest, Sendable {
                       .merging(size.map { ["width": .number(Double($0.width)), "height": .number(Double($0.height))] } ?? [:]) { a, _ in a })
             logger.info("simulcast layer \(rid)\(size.map { " (\($0))" } ?? "")",
                         metadata: ["room": "\(route.room)", "participant": "\(route.name)", "track": "\(mid)"])
+        case let .unexpectedSender(address, count):
+            room.note("unexpected-sender", ["participant": .string(sessionID), "address": .string("\(address)"), "packets": .number(Double(count))])
+            logger.warning("packets from an unexpected address dropped (the source takes its first sender's only)",
+                           metadata: ["room": "\(route.room)", "participant": "\(route.name)", "address": "\(address)", "packets": "\(count)"])
         case let .keyframeRequested(mid):
             room.note("keyframe-wait", ["participant": .string(sessionID), "track": .string(mid)])
             if shouldLog(sessionID) {
@@ -168,68 +174,15 @@ public final class RoomDirectory: MediaIngest, Sendable {
         guard negotiation.tracks.count <= configuration.maxTracksPerParticipant else {
             throw RoomError(.invalid, "an offer may carry at most \(configuration.maxTracksPerParticipant) media tracks, not \(negotiation.tracks.count)")
         }
-        let participantName = String((name ?? "participant").prefix(64))
-        var declined = negotiation.declined
-        if !declined.isEmpty {
-            logger.warning("offer partly declined", metadata: ["room": "\(room)", "participant": "\(participantName)", "declined": "\(declined.joined(separator: "; "))"])
-        }
-        let maxParticipants = configuration.maxParticipants
-        let live = try state.withLock { state throws(RoomError) -> LiveRoom in
-            if let existing = state.rooms[room], existing.participants.count >= maxParticipants {
-                throw RoomError(.conflict, "room \(room) is full (\(maxParticipants) participants)")
-            }
-            return try makeRoom(room, &state).live
-        }
-        if configuration.autoRecord, state.withLock({ $0.rooms[room].map { !$0.recorded } ?? false }) {
-            do { _ = try await startRecording(room: room) } catch let error as RoomError where error.kind == .conflict {}
-        }
-        var trackFile: String?
-        if let folder = configuration.tracks {
-            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-                throw RoomError(.failed, "cannot create the tracks folder \(folder)")
-            }
-            let stamp = state.withLock { $0.rooms[room]?.stamp } ?? Int(Date().timeIntervalSince1970)
-            let safeName = String(participantName.unicodeScalars.map { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) ? Character($0) : "_" }.prefix(32))
-            trackFile = "\(folder)/\(room)-\(stamp)-\(safeName)-\(sessionID.prefix(6))"
-        }
         // Screen shares: marked in the offer (a=content:slides, "screen" in the msid) or by the publisher (`?screen=MID`).
         let screenMids = screens.union(negotiation.tracks.filter(\.isScreen).map(\.mid))
-        try live.join(id: sessionID, name: participantName, tracks: negotiation.tracks.map { ($0.mid, $0.kind, $0.codec) }, screens: screenMids,
-                      trackFile: trackFile,
-                      needKeyframe: { mid in transport.requestKeyframe(sessionID: sessionID, mid: mid) },
-                      capBitrate: { bps in transport.setVideoBitrateCap(sessionID: sessionID, bitsPerSecond: bps) },
-                      showTiles: { tiles in
-                          transport.setVideoTiles(sessionID: sessionID, tiles: tiles.mapValues { $0.map { PictureSize(width: $0.width, height: $0.height) } })
-                      })
-        state.withLock { state in
-            let participant = Participant(id: sessionID, name: participantName, room: room, declined: declined)
-            state.routes[sessionID] = participant
-            guard var r = state.rooms[room] else { return }
-            r.participants.insert(sessionID)
-            r.everyone.append(participant)
-            if r.everyone.count > RoomDirectory.maxVisitorsKept {
-                // The oldest visitor that has left is forgotten (its final statistics with it).
-                if let gone = r.everyone.firstIndex(where: { !r.participants.contains($0.id) }) {
-                    state.trackReports[r.everyone[gone].id] = nil
-                    r.everyone.remove(at: gone)
-                    r.visitorsForgotten += 1
-                }
-            }
-            state.rooms[room] = r
-        }
         let certificate = self.certificate
-        do {
+        try await admit(room: room, name: name, sessionID: sessionID, tracks: negotiation.tracks, declined: negotiation.declined,
+                        screens: screenMids, transport: transport) {
             try await transport.add(sessionID: sessionID, ufrag: ufrag) {
                 try PeerSession(negotiation: negotiation, certificate: certificate, localUfrag: ufrag, localPassword: pwd, now: transport.now())
             }
-        } catch {
-            leave(sessionID: sessionID)
-            throw RoomError(.invalid, "cannot set up the session: \(error)")
         }
-        // The cap the room set before the session existed (at join, or a tile since) reaches it now.
-        if let cap = live.videoBitrateCap(of: sessionID) { transport.setVideoBitrateCap(sessionID: sessionID, bitsPerSecond: cap) }
-        logger.info("joined", metadata: ["room": "\(room)", "participant": "\(participantName)",
-                                         "tracks": "\(negotiation.tracks.map { "\($0.kind) \($0.codec)" }.joined(separator: ", "))"])
         return (negotiation.answer, sessionID)
     }
 
@@ -244,6 +197,7 @@ public final class RoomDirectory: MediaIngest, Sendable {
         state.withLock { state in
             guard let route = state.routes.removeValue(forKey: sessionID) else { return }
             state.lastNoisyLog[sessionID] = nil
+            state.rtpSources[sessionID] = nil
             state.rooms[route.room]?.participants.remove(sessionID)
             state.rooms[route.room]?.live.leave(id: sessionID)
         }

@@ -54,6 +54,10 @@ public struct SessionDescription: Sendable, Equatable {
         public var simulcast: String?
         /// `a=ssrc-group:SIM` (SSRC-signalled simulcast), lowest layer first.
         public var simulcastSSRCs: [UInt32] = []
+        /// `a=rtcp:PORT` (RFC 3605): where RTCP goes when not on the RTP port + 1.
+        public var rtcpPort: Int?
+        /// `a=crypto` lines (RFC 4568 SDES), as written.
+        public var crypto: [String] = []
         /// `a=ssrc-group:FID MEDIA RTX` (RFC 5576, 4588): the retransmission SSRC of each media SSRC.
         public var retransmissionSSRCs: [UInt32: UInt32] = [:]
 
@@ -169,6 +173,10 @@ public struct SessionDescription: Sendable, Equatable {
             if parts.count >= 2, parts[1] == "send", m.rids.count < 8, !m.rids.contains(String(parts[0].prefix(32))) {
                 m.rids.append(String(parts[0].prefix(32)))
             }
+        case "rtcp":
+            m.rtcpPort = argument?.split(separator: " ").first.flatMap { Int($0) }.flatMap { (1...65535).contains($0) ? $0 : nil }
+        case "crypto":
+            if let argument, m.crypto.count < 8 { m.crypto.append(String(argument.prefix(256))) }
         case "ssrc-group":
             let parts = argument?.split(separator: " ") ?? []
             if parts.first == "SIM", m.simulcastSSRCs.isEmpty { m.simulcastSSRCs = parts.dropFirst().prefix(8).compactMap { UInt32($0) } }

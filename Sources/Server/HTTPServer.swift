@@ -125,6 +125,7 @@ public enum HTTPServer {
             return Response(status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(bytes: jpeg)))
         }
+        addSourceRoutes(router, service: service)
         return router
     }
 }

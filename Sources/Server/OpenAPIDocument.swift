@@ -140,6 +140,44 @@ enum OpenAPIDocument {
         "type": "object", "additionalProperties": false,
         "properties": { "from": { "type": "string" }, "text": { "type": "string" }, "time": { "type": "number", "description": "seconds into the recording" } },
         "required": ["from", "text", "time"]
+      },
+      "SourceMedia": {
+        "type": "object", "additionalProperties": false,
+        "properties": {
+          "codec": { "type": "string", "enum": ["vp8", "vp9", "h264", "av1", "opus"] }, "payload_type": { "type": "integer", "minimum": 96, "maximum": 127 },
+          "clock_rate": { "type": "integer", "description": "90000 for video, 48000 for Opus unless given" }, "ssrc": { "type": "integer" }
+        },
+        "required": ["codec", "payload_type"]
+      },
+      "SourceRequest": {
+        "type": "object", "additionalProperties": false,
+        "description": "A plain RTP source (mediasoup PlainTransport, Janus rtp_forward, ffmpeg, GStreamer): an SDP of what it sends (ports 0: ours to choose; named ports are bound), or codec descriptions. The sender's address is learnt from its first packet unless `sender` names its IP.",
+        "properties": {
+          "type": { "type": "string", "enum": ["rtp"] }, "name": { "type": "string", "minLength": 1, "maxLength": 64, "description": "the tile label" },
+          "sdp": { "type": "string" }, "sender": { "type": "string", "description": "the only IPv4 address accepted" },
+          "video": { "$ref": "#/components/schemas/SourceMedia" }, "audio": { "$ref": "#/components/schemas/SourceMedia" },
+          "rtcp_mux": { "type": "boolean", "description": "with codec descriptions: RTCP on the RTP port (default true)" }
+        },
+        "required": ["type"]
+      },
+      "Source": {
+        "type": "object", "additionalProperties": false,
+        "properties": {
+          "id": { "type": "string", "description": "also its participant id in the room" }, "type": { "type": "string" }, "name": { "type": "string" },
+          "host": { "type": "string", "description": "the address to send to" }, "rtcp_mux": { "type": "boolean" },
+          "streams": { "type": "array", "items": { "type": "object", "additionalProperties": false,
+            "properties": { "mid": { "type": "string" }, "kind": { "type": "string" }, "codec": { "type": "string" }, "payload_type": { "type": "integer" },
+                            "port": { "type": "integer" }, "rtcp_port": { "type": "integer", "description": "absent with rtcp-mux" } },
+            "required": ["mid", "kind", "codec", "payload_type", "port"] } },
+          "declined": { "type": "array", "items": { "type": "string" } },
+          "sdp": { "type": "string", "description": "the endpoint as SDP, for the sender" }
+        },
+        "required": ["id", "type", "name", "host", "rtcp_mux", "streams", "declined", "sdp"]
+      },
+      "SourceList": {
+        "type": "object", "additionalProperties": false,
+        "properties": { "sources": { "type": "array", "items": { "$ref": "#/components/schemas/Source" } } },
+        "required": ["sources"]
       }
     },
     "responses": {
@@ -263,6 +301,36 @@ enum OpenAPIDocument {
           "201": { "description": "on screen from `time` (seconds into the recording)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ChatPosted" } } } },
           "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
           "409": { "$ref": "#/components/responses/Problem" }, "413": { "$ref": "#/components/responses/Problem" }, "415": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}/sources": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }],
+      "post": {
+        "summary": "A source the recorder receives: plain RTP from an SFU or an encoder, a participant of the room",
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SourceRequest" } } } },
+        "responses": {
+          "201": { "description": "the endpoint: where to send", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Source" } } } },
+          "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
+          "409": { "$ref": "#/components/responses/Problem" }, "413": { "$ref": "#/components/responses/Problem" }, "415": { "$ref": "#/components/responses/Problem" },
+          "503": { "$ref": "#/components/responses/Problem" }
+        }
+      },
+      "get": {
+        "summary": "The room's sources",
+        "responses": {
+          "200": { "description": "", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SourceList" } } } },
+          "401": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}/sources/{source}": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }, { "name": "source", "in": "path", "required": true, "schema": { "type": "string" } }],
+      "delete": {
+        "summary": "Removes a source: its participant leaves, its ports close",
+        "responses": {
+          "200": { "description": "removed" },
+          "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }
         }
       }
     },

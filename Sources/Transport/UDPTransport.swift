@@ -50,6 +50,34 @@ public final class UDPTransport: Sendable {
         try await channel.eventLoop.submit { try handler.value.add(id: sessionID, ufrag: ufrag, session: make()) }.get()
     }
 
+    /// Adds a plain RTP session (an SFU's or an encoder's RTP, not WebRTC) on ports of its own: `ports` to bind on
+    /// `host` (0: any free one), in order; returns the ports bound. Its datagrams go to it whatever their source
+    /// (the session decides whom to accept); what it sends leaves from the port its peer's packets came to.
+    public func addPlain(sessionID: String, host: String, ports: [Int], make: @escaping @Sendable () throws -> PlainRTPSession) async throws -> [Int] {
+        let handler = self.handler, loop = channel.eventLoop
+        var channels: [Channel] = []
+        do {
+            for port in ports {
+                let channel = try await DatagramBootstrap(group: loop)
+                    .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 1 << 20)
+                    .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(PlainHandler(router: handler, sessionID: sessionID))
+                        }
+                    }
+                    .bind(host: host, port: port).get()
+                channels.append(channel)
+            }
+            let bound = channels
+            try await loop.submit { try handler.value.addPlain(id: sessionID, session: make(), channels: bound) }.get()
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
+        return channels.map { $0.localAddress?.port ?? 0 }
+    }
+
     /// Ends a session; its report and `.closed(reason)` are delivered before this returns.
     public func remove(sessionID: String, reason: String = "ended by the server") async {
         let handler = self.handler
@@ -95,147 +123,4 @@ public final class UDPTransport: Sendable {
 
     /// Timer ticks so far (tests: none after `close`).
     var ticks: Int { get async { let handler = self.handler; return (try? await channel.eventLoop.submit { handler.value.ticks }.get()) ?? 0 } }
-}
-
-/// Routing table and timers; confined to the channel's event loop (wrapped in `NIOLoopBound` everywhere else).
-final class Router {
-    struct Entry { var session: PeerSession; var ufrag: String }
-
-    func reports(id: String) -> [PeerSession.TrackReport] { sessions[id]?.session.reports ?? [] }
-    private var sessions: [String: Entry] = [:]
-    private var byAddress: [TransportAddress: String] = [:]
-    private let ingest: any MediaIngest
-    private var timer: RepeatedTask?
-    private(set) var ticks = 0
-    private weak var channel: Channel?
-    private let clock: NIODeadline
-    private(set) var dropped = 0
-
-    init(ingest: any MediaIngest, epoch: NIODeadline) { self.ingest = ingest; self.clock = epoch }
-
-    var now: RTPTime { (NIODeadline.now() - clock).nanoseconds / 1000 }
-
-    func start(channel: Channel) {
-        self.channel = channel
-        let loop = channel.eventLoop
-        let bound = NIOLoopBound(self, eventLoop: loop)
-        timer = loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { _ in bound.value.tick() }
-    }
-
-    /// The transport is closing: no more ticks, and every session ends without reaching the ingest.
-    func stop() {
-        timer?.cancel()
-        timer = nil
-        sessions.removeAll()
-        byAddress.removeAll()
-    }
-
-    func add(id: String, ufrag: String, session: PeerSession) {
-        sessions[id] = Entry(session: session, ufrag: ufrag)
-    }
-
-    /// Ends a session from our side; its report and `.closed` still go out.
-    func remove(id: String, reason: String) {
-        guard let entry = sessions.removeValue(forKey: id) else { return }
-        byAddress = byAddress.filter { $0.value != id }
-        deliver(entry.session.shutdown(reason: reason), id: id)
-    }
-
-    func boundSession(of address: TransportAddress) -> String? { byAddress[address] }
-
-    func setVideoBitrateCap(id: String, bitsPerSecond: Int) {
-        guard let entry = sessions[id] else { return }
-        deliver(entry.session.setVideoBitrateCap(bitsPerSecond, now: now), id: id)
-    }
-
-    func setVideoTiles(id: String, tiles: [String: PictureSize?]) {
-        guard let entry = sessions[id] else { return }
-        deliver(entry.session.setVideoTiles(tiles, now: now), id: id)
-    }
-
-    func requestKeyframe(id: String, mid: String) {
-        guard let entry = sessions[id] else { return }
-        deliver(entry.session.requestKeyframe(mid: mid, now: now), id: id)
-    }
-
-    func receive(_ bytes: [UInt8], from address: TransportAddress) {
-        var id = byAddress[address]
-        if id == nil, STUNMessage.looksLikeSTUN(bytes), let message = try? STUNMessage(parsing: bytes), let username = message.username,
-           let local = username.split(separator: ":").first {
-            id = sessions.first { $0.value.ufrag == local }?.key
-        }
-        guard let id, let entry = sessions[id] else { dropped += 1; return }
-        let outputs = entry.session.receive(bytes, from: address, now: now)
-        // Remember the address once ICE validated it, so DTLS and media find their session (a check that failed —
-        // a wrong password, say — binds nothing).
-        if byAddress[address] == nil, entry.session.hasValidated(address) { byAddress[address] = id }
-        deliver(outputs, id: id)
-    }
-
-    private func deliver(_ outputs: [PeerSession.Output], id: String) {
-        for output in outputs {
-            switch output {
-            case let .send(bytes, to):
-                send(bytes, to: to)
-            case .closed:
-                sessions[id] = nil
-                byAddress = byAddress.filter { $0.value != id }
-                ingest.ingest(sessionID: id, output)
-            default:
-                ingest.ingest(sessionID: id, output)
-            }
-        }
-    }
-
-    private func send(_ bytes: [UInt8], to address: TransportAddress) {
-        guard let channel, let remote = try? SocketAddress(ipAddress: address.ipString, port: Int(address.port)) else { return }
-        var buffer = channel.allocator.buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
-        channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: buffer), promise: nil)
-    }
-
-    func tick() {
-        ticks += 1
-        let t = now
-        for (id, entry) in sessions { deliver(entry.session.poll(now: t), id: id) }
-    }
-}
-
-final class RouterHandler: ChannelInboundHandler {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    private let router: NIOLoopBound<Router>
-
-    init(router: NIOLoopBound<Router>) { self.router = router }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let envelope = unwrapInboundIn(data)
-        guard let address = TransportAddress(envelope.remoteAddress) else { return }
-        let bytes = envelope.data.getBytes(at: envelope.data.readerIndex, length: envelope.data.readableBytes) ?? []
-        router.value.receive(bytes, from: address)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // ICMP port-unreachable and the like: one peer's problem, never the socket's.
-    }
-}
-
-extension TransportAddress {
-    init?(_ address: SocketAddress) {
-        guard let port = address.port else { return nil }
-        switch address {
-        case let .v4(a):
-            let raw = a.address.sin_addr.s_addr.bigEndian
-            self.init(ip: [UInt8(raw >> 24), UInt8((raw >> 16) & 0xFF), UInt8((raw >> 8) & 0xFF), UInt8(raw & 0xFF)], port: UInt16(port))
-        case let .v6(a):
-            let bytes = withUnsafeBytes(of: a.address.sin6_addr) { Array($0) }
-            self.init(ip: bytes, port: UInt16(port))
-        default:
-            return nil
-        }
-    }
-
-    var ipString: String {
-        if isIPv4 { return ip.map(String.init).joined(separator: ".") }
-        return stride(from: 0, to: 16, by: 2).map { String(UInt16(ip[$0]) << 8 | UInt16(ip[$0 + 1]), radix: 16) }.joined(separator: ":")
-    }
 }

@@ -112,6 +112,21 @@ import Transport
             _ = try await call(.patch, "/rooms/r/participants/nobody", "/rooms/{room}/participants/{id}", body: #"{"pin": true}"#, expect: 404)
             _ = try await call(.patch, "/rooms/r/participants/nobody", "/rooms/{room}/participants/{id}", body: #"{"gain": 9}"#, expect: 400)
             _ = try await call(.patch, "/rooms/r/participants/nobody", "/rooms/{room}/participants/{id}", body: #"{"colour": 1}"#, expect: 400)
+            // Plain RTP sources: refused with reasons, one made (both with RTCP on the RTP port and on its own), listed, removed.
+            _ = try await call(.post, "/rooms/r/sources", "/rooms/{room}/sources", body: #"{"type": "whep"}"#, expect: 400)
+            _ = try await call(.post, "/rooms/r/sources", "/rooms/{room}/sources", body: "rtp", type: "text/plain", expect: 415)
+            _ = try await call(.post, "/rooms/r/sources", "/rooms/{room}/sources", body: String(repeating: " ", count: HTTPServer.maxOfferBytes + 1), expect: 413)
+            _ = try await call(.post, "/rooms/a%20b/sources", "/rooms/{room}/sources", body: #"{"type": "rtp", "video": {"codec": "vp8", "payload_type": 96}}"#, expect: 400)
+            let made = try await call(.post, "/rooms/r/sources", "/rooms/{room}/sources",
+                                      body: #"{"type": "rtp", "name": "Stage", "video": {"codec": "vp8", "payload_type": 96}, "audio": {"codec": "opus", "payload_type": 111}, "rtcp_mux": false}"#,
+                                      expect: 201)
+            let mux = try await call(.post, "/rooms/r/sources", "/rooms/{room}/sources", body: #"{"type": "rtp", "video": {"codec": "h264", "payload_type": 102}}"#, expect: 201)
+            let ids = [made, mux].compactMap { (try? JSONSerialization.jsonObject(with: Data(buffer: $0.body))) as? [String: Any] }.compactMap { $0["id"] as? String }
+            #expect(ids.count == 2)
+            let listed = try await call(.get, "/rooms/r/sources", "/rooms/{room}/sources", expect: 200)
+            #expect(String(buffer: listed.body).contains("\"Stage\""))
+            for id in ids { _ = try await call(.delete, "/rooms/r/sources/\(id)", "/rooms/{room}/sources/{source}", expect: 200) }
+            _ = try await call(.delete, "/rooms/r/sources/\(ids.first ?? "x")", "/rooms/{room}/sources/{source}", expect: 404)
             let stopped = try await call(.delete, "/rooms/r/recording", "/rooms/{room}/recording", expect: 200)
             #expect(String(buffer: stopped.body).contains("\"file\""))
             _ = try await call(.delete, "/rooms/r/recording", "/rooms/{room}/recording", expect: 409)
