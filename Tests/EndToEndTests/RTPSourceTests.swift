@@ -77,6 +77,8 @@ import Testing
     /// A sender that starts without a keyframe and makes none on its own (GStreamer `rtpbin` with its first second
     /// held back, listening for RTCP on the port it sends RTCP from, as Janus `rtp_forward` with an RTCP port and
     /// mediasoup do): the recorder's PLI reaches its encoder and the picture appears.
+    /// The sender also mutes for 3 s (nothing sent) and resumes with delta frames only: the picture comes back
+    /// through a second keyframe request.
     @Test func aSenderWithoutAKeyframeIsAskedForOne() async throws {
         let room = try RoomProcess(room: "rtppli")
         let request = #"{"type": "rtp", "name": "Forward", "video": {"codec": "vp8", "payload_type": 96}, "rtcp_mux": false}"#
@@ -87,7 +89,7 @@ import Testing
         let sender = Process()
         sender.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         sender.arguments = [Paths.root.appendingPathComponent("Tests/peers/gst_rtp_send.py").path, "127.0.0.1", String(rtp), String(rtcp),
-                            "--seconds", "10", "--hold", "1.5", "--colour", "0xffff0000"]
+                            "--seconds", "12", "--hold", "1.5", "--mute", "5:3", "--colour", "0xffff0000"]
         let log = Paths.temporary("gst-rtp-send.txt")
         FileManager.default.createFile(atPath: log, contents: nil)
         sender.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
@@ -97,11 +99,18 @@ import Testing
         let ended = sender.finish(within: 40)
         let printed = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         let requests = printed.range(of: "keyframe requests ").flatMap { Int(printed[$0.upperBound...].prefix { $0.isNumber }) } ?? 0
-        #expect(ended && printed.contains("done") && requests >= 1, "the encoder was asked for a keyframe: \(printed.suffix(600))")
-        let frames = try decodePictures(try room.stopAndRecording("rtppli")).filter { p in
+        #expect(ended && printed.contains("done") && printed.contains("muted") && requests >= 2,
+                "the encoder was asked for a keyframe at the start and after the mute: \(printed.suffix(600))")
+        let red = try decodePictures(try room.stopAndRecording("rtppli")).filter { p in
             p.meanYUV(in: PixelRect(x: 100, y: 60, width: 120, height: 60)).map { distance($0, yuv(ofHex: "ff0000")) < 20 } ?? false
         }
-        #expect(frames.count > 60, "\(frames.count) frames show the picture")
+        #expect(red.count > 60, "\(red.count) frames show the picture")
+        // A solid colour cannot show movement: the room's frozen time says whether new pictures came after the mute
+        // (about 3 s frozen; 7 s or more if the picture never came back).
+        let summary = try #require(SummaryLine(room.output, name: "Forward"), "\(room.output)")
+        let frozen = try #require(summary.seconds(after: "frozen"), "\(summary.text)")
+        print("mute: \(summary.text)")
+        #expect(frozen >= 2.5 && frozen < 5, "frozen \(frozen) s around a 3 s mute: \(summary.text)")
     }
 
     /// Bad sources: each a 400 that says why, and the room goes on.

@@ -2,11 +2,12 @@
 """Sends a solid-colour VP8 picture over plain RTP with GStreamer's rtpbin, listening for RTCP on the port it
 sends RTCP from (as an SFU's RTP forwarder does), so a receiver's PLI reaches the encoder.
 
-    gst_rtp_send.py HOST RTP_PORT RTCP_PORT [--seconds N] [--colour 0xAARRGGBB] [--hold SECONDS]
+    gst_rtp_send.py HOST RTP_PORT RTCP_PORT [--seconds N] [--colour 0xAARRGGBB] [--hold SECONDS] [--mute START:SECONDS]
 
 The encoder makes one keyframe at the start and no more on its own (keyframe-max-dist 100000); --hold drops
 everything sent before that many seconds, that keyframe with it, so the receiver starts without one and the
-picture appears only if its keyframe request is answered. Runs with Debian's python3-gi and GStreamer packages.
+picture appears only if its keyframe request is answered. --mute stops sending for a while (a muted camera, a
+paused consumer) and resumes with delta frames: the picture comes back only by a keyframe request too. Runs with Debian's python3-gi and GStreamer packages.
 Prints 'sending' when the valve opens and 'done' at the end; 'keyframe requests N' on exit.
 """
 import argparse
@@ -26,6 +27,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--hold", type=float, default=1.5)
     parser.add_argument("--colour", default="0xffff0000")
+    parser.add_argument("--mute", type=lambda t: tuple(float(x) for x in t.split(":")))
     args = parser.parse_args()
     Gst.init(None)
     pipeline = Gst.parse_launch(
@@ -75,6 +77,13 @@ def main():
         return False
 
     GLib.timeout_add(int(args.hold * 1000), open_valve)
+    if args.mute:
+        def mute():
+            pipeline.get_by_name("valve").set_property("drop", True)
+            print("muted", flush=True)
+            return False
+        GLib.timeout_add(int(args.mute[0] * 1000), mute)
+        GLib.timeout_add(int((args.mute[0] + args.mute[1]) * 1000), open_valve)
     GLib.timeout_add(int(args.seconds * 1000), loop.quit)
     try:
         loop.run()
