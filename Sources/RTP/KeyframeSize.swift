@@ -11,6 +11,13 @@ public struct PictureSize: Sendable, Equatable, CustomStringConvertible {
 /// simulcast layer it does not decode. Nil for any other packet; never traps on any bytes.
 public enum KeyframeSize {
     public static func of(_ codec: RTPCodec, payload: ArraySlice<UInt8>) -> PictureSize? {
+        // Called for every packet of a simulcast layer: only a packet that can carry a size is copied to be read.
+        guard let first = payload.first else { return nil }
+        switch codec {
+        case .vp8 where first & 0x17 != 0x10, .vp9 where first & 0x02 == 0: return nil   // not a frame start / no SS
+        case .h264 where first & 0x1F != 7 && first & 0x1F != 24: return nil               // neither SPS nor STAP-A
+        default: break
+        }
         let p = Array(payload)
         switch codec {
         case .vp8: return vp8(p)

@@ -7,8 +7,9 @@ extension MediaReceiver {
     /// nil: not a retransmission. `.some(nil)`: one with nothing to repair (a padding-only bandwidth probe, or a
     /// stream not known yet). Otherwise the original packet.
     func unwrapRetransmission(_ packet: RTPPacket) -> RTPPacket?? {
+        // Every packet passes here: the common case (not RTX) allocates nothing.
+        guard tracks.contains(where: { $0.rtxPayloadType == packet.payloadType }) else { return nil }
         let candidates = tracks.filter { $0.rtxPayloadType == packet.payloadType }
-        guard !candidates.isEmpty else { return nil }
         let track = candidates.first { t in
             if let id = t.extensions[SDPAnswerer.midURI], let mid = packet.mid(id: id) { return mid == t.mid }
             return t.rtxSSRCs[packet.ssrc] != nil
