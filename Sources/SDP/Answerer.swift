@@ -7,9 +7,12 @@ public struct AnswerOptions: Sendable {
     /// Host candidates: one per announced address, all on the shared UDP port.
     public var candidates: [(ip: String, port: Int)]
     public var sessionID: UInt64
+    /// We answer as an ICE-lite agent (WHIP publishers); a session we opened ourselves runs full ICE.
+    public var iceLite = true
 
-    public init(iceUfrag: String, icePwd: String, fingerprint: String, candidates: [(ip: String, port: Int)], sessionID: UInt64) {
+    public init(iceUfrag: String, icePwd: String, fingerprint: String, candidates: [(ip: String, port: Int)], sessionID: UInt64, iceLite: Bool = true) {
         self.iceUfrag = iceUfrag; self.icePwd = icePwd; self.fingerprint = fingerprint; self.candidates = candidates; self.sessionID = sessionID
+        self.iceLite = iceLite
     }
 }
 
@@ -45,6 +48,9 @@ public struct Negotiation: Sendable {
     public var declined: [String] = []
     /// Whether we start the DTLS handshake (the offer said `a=setup:passive`); otherwise we wait for it.
     public var dtlsClient = false
+    /// Where the remote side said it can be reached (its `a=candidate` lines), and whether it is ICE-lite.
+    public var remoteCandidates: [SessionDescription.Candidate] = []
+    public var remoteICELite = false
 }
 
 public enum SDPAnswerer {
@@ -88,7 +94,7 @@ public enum SDPAnswerer {
         guard offer.media.contains(where: { $0.kind == "audio" || $0.kind == "video" }) else {
             throw SDPError.refused("the offer has no audio or video")
         }
-        var lines = ["v=0", "o=mcu-record \(options.sessionID) 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=ice-lite"]
+        var lines = ["v=0", "o=mcu-record \(options.sessionID) 2 IN IP4 127.0.0.1", "s=-", "t=0 0"] + (options.iceLite ? ["a=ice-lite"] : [])
         var sections: [String] = []
         var tracks: [NegotiatedTrack] = []
         var accepted: [String] = []
@@ -194,7 +200,8 @@ public enum SDPAnswerer {
         lines.append("a=msid-semantic: WMS")
         let answer = (lines + sections).joined(separator: "\r\n") + "\r\n"
         return Negotiation(answer: answer, tracks: tracks, remoteUfrag: ufrag, remotePwd: pwd, remoteFingerprint: fingerprint, declined: refusals,
-                           dtlsClient: dtlsClient ?? false)
+                           dtlsClient: dtlsClient ?? false, remoteCandidates: offer.media.first { $0.mid == accepted.first }?.candidates ?? [],
+                           remoteICELite: offer.iceLite)
     }
 }
 

@@ -60,14 +60,25 @@ public struct SessionDescription: Sendable, Equatable {
         public var crypto: [String] = []
         /// `a=ssrc-group:FID MEDIA RTX` (RFC 5576, 4588): the retransmission SSRC of each media SSRC.
         public var retransmissionSSRCs: [UInt32: UInt32] = [:]
+        /// `a=candidate` lines (RFC 8839) of component 1 over UDP with a literal address (no mDNS names).
+        public var candidates: [Candidate] = []
 
         public static func == (a: Media, b: Media) -> Bool {
             a.kind == b.kind && a.port == b.port && a.mid == b.mid && a.direction == b.direction && a.codecs == b.codecs
                 && a.extensions.map(\.id) == b.extensions.map(\.id) && a.extensions.map(\.uri) == b.extensions.map(\.uri)
                 && a.iceUfrag == b.iceUfrag && a.icePwd == b.icePwd && a.fingerprint?.value == b.fingerprint?.value && a.ssrcs == b.ssrcs
                 && a.bundleOnly == b.bundleOnly && a.msid == b.msid && a.content == b.content && a.rids == b.rids && a.simulcast == b.simulcast
-                && a.simulcastSSRCs == b.simulcastSSRCs && a.retransmissionSSRCs == b.retransmissionSSRCs
+                && a.simulcastSSRCs == b.simulcastSSRCs && a.retransmissionSSRCs == b.retransmissionSSRCs && a.candidates == b.candidates
         }
+    }
+
+    /// An ICE candidate the remote side can be reached at.
+    public struct Candidate: Sendable, Equatable {
+        public var ip: String
+        public var port: Int
+        public var priority: UInt32
+        /// host, srflx, prflx or relay.
+        public var type: String
     }
 
     public var bundle: [String]
@@ -183,6 +194,13 @@ public struct SessionDescription: Sendable, Equatable {
             if parts.first == "FID", parts.count == 3, let media = UInt32(parts[1]), let rtx = UInt32(parts[2]), m.retransmissionSSRCs.count < 16 {
                 m.retransmissionSSRCs[rtx] = media
             }
+        case "candidate":
+            // foundation component transport priority address port typ type …
+            let parts = argument?.split(separator: " ") ?? []
+            guard parts.count >= 8, parts[1] == "1", parts[2].lowercased() == "udp", let priority = UInt32(parts[3]),
+                  let port = Int(parts[5]), (1...65535).contains(port), parts[6] == "typ", m.candidates.count < 32,
+                  parts[4].allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) else { return }
+            m.candidates.append(Candidate(ip: String(parts[4]), port: port, priority: priority, type: String(parts[7].prefix(8))))
         case "ice-ufrag": m.iceUfrag = argument
         case "ice-pwd": m.icePwd = argument
         case "setup": m.setup = argument
