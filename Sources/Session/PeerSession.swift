@@ -51,7 +51,9 @@ public final class PeerSession {
     public static let consentTimeout: RTPTime = 30_000_000
 
     public var tracks: [NegotiatedTrack] { media.tracks }
+    /// ICE-lite for publishers that call us (WHIP); a full agent for sessions we open (WHEP, Janus).
     private var ice: ICELiteResponder
+    private var agent: ICEAgent?
     private let dtls: DTLSSession
     /// We start the handshake (the offer was `a=setup:passive`), once ICE found the peer.
     private let dtlsClient: Bool
@@ -68,10 +70,17 @@ public final class PeerSession {
     public var droppedPackets: Int { refused + media.droppedPackets }
     let media: MediaReceiver
 
+    /// `fullICE`: we run a full ICE agent in that role (controlling when we offered or the peer is ICE-lite) and
+    /// check the negotiation's remote candidates; nil: ICE-lite, the peer checks us.
     public init(negotiation: Negotiation, certificate: DTLSCertificate, localUfrag: String, localPassword: String,
-                now: RTPTime, localSSRC: UInt32 = 1) throws(SecureTransportError) {
+                now: RTPTime, localSSRC: UInt32 = 1, fullICE controlling: Bool? = nil) throws(SecureTransportError) {
         media = MediaReceiver(tracks: negotiation.tracks, localSSRC: localSSRC, now: now)
         ice = ICELiteResponder(localUfrag: localUfrag, localPassword: localPassword, remoteUfrag: negotiation.remoteUfrag)
+        if let controlling {
+            agent = ICEAgent(localUfrag: localUfrag, localPassword: localPassword, remoteUfrag: negotiation.remoteUfrag,
+                             remotePassword: negotiation.remotePwd, controlling: controlling || negotiation.remoteICELite,
+                             remoteCandidates: PeerSession.candidates(negotiation.remoteCandidates), now: now)
+        }
         dtlsClient = negotiation.dtlsClient
         dtls = try DTLSSession(role: negotiation.dtlsClient ? .client : .server, certificate: certificate, expectedFingerprint: negotiation.remoteFingerprint.value,
                                fingerprintAlgorithm: negotiation.remoteFingerprint.algorithm)
@@ -83,11 +92,21 @@ public final class PeerSession {
     public var isConnected: Bool { inbound != nil && !closed }
 
     /// Whether a valid ICE check came from `address` (only then may a transport route its datagrams here).
-    public func hasValidated(_ address: TransportAddress) -> Bool { validated.contains(address) }
+    public func hasValidated(_ address: TransportAddress) -> Bool { agent?.hasValidated(address) ?? validated.contains(address) }
+
+    /// The addresses a full agent checks (a transport routes their answers here); none for ICE-lite.
+    public var remoteCandidates: [TransportAddress] { agent?.remoteCandidates ?? [] }
+
+    static func candidates(_ list: [SessionDescription.Candidate]) -> [ICEAgent.Candidate] {
+        list.compactMap { c in TransportAddress(ipv4: c.ip, port: UInt16(c.port)).map { ICEAgent.Candidate(address: $0, priority: c.priority) } }
+    }
 
     public func receive(_ datagram: [UInt8], from address: TransportAddress, now: RTPTime) -> [Output] {
         guard !closed, let first = datagram.first else { return [] }
         switch first {
+        case 0...3 where agent != nil:
+            let out = agent!.receive(datagram, from: address, now: now).map { Output.send($0.bytes, to: $0.to) }
+            return out + followAgent()
         case 0...3:
             switch ice.handle(datagram, from: address) {
             case let .success(response, nominated, _):
@@ -107,12 +126,12 @@ public final class PeerSession {
                 return []
             }
         case 20...63:
-            guard validated.contains(address) else { refused += 1; return [] }
+            guard hasValidated(address) else { refused += 1; return [] }
             let replies = dtls.receive(datagram).map { Output.send($0, to: address) }
             return replies + checkHandshake()
         case 128...191:
             // Media only from an address ICE validated, and only once keys exist.
-            guard validated.contains(address), let inbound else { refused += 1; return [] }
+            guard hasValidated(address), let inbound else { refused += 1; return [] }
             var packet = datagram
             if RTPPacket.isRTCP(datagram) {
                 guard inbound.unprotect(&packet, rtcp: true) else { refused += 1; return [] }
@@ -125,6 +144,15 @@ public final class PeerSession {
             refused += 1
             return []
         }
+    }
+
+    /// The full agent's pair, once nominated, carries DTLS (we start it when we are the client) and our RTCP.
+    private func followAgent() -> [Output] {
+        guard let agent, let pair = agent.selected, pair != selected else { return [] }
+        selected = pair
+        guard dtlsClient && !handshakeStarted else { return [] }
+        handshakeStarted = true
+        return dtls.start().map { .send($0, to: pair) }
     }
 
     private func checkHandshake() -> [Output] {
@@ -160,6 +188,12 @@ public final class PeerSession {
     /// Timers: DTLS retransmission and deadline, consent freshness, NACK retries, receiver reports.
     public func poll(now: RTPTime) -> [Output] {
         guard !closed else { return [] }
+        var out: [Output] = []
+        if agent != nil {
+            out = agent!.poll(now: now).map { Output.send($0.bytes, to: $0.to) } + followAgent()
+            if let failure = agent!.failure { return close(failure) }
+            lastConsent = now    // the agent keeps consent itself
+        }
         if inbound == nil {
             if now - started > PeerSession.handshakeTimeout {
                 // Say which step never happened: no check at all is a network problem (port, firewall, announced
@@ -167,10 +201,11 @@ public final class PeerSession {
                 return close(selected == nil ? "no ICE connectivity check arrived within 10 s (is the UDP port reachable at the announced address?)"
                                              : "no DTLS handshake within 10 s")
             }
-            if let address = selected { return dtls.handleTimeout().map { .send($0, to: address) } + checkHandshake() }
+            if let address = selected { return out + dtls.handleTimeout().map { .send($0, to: address) } + checkHandshake() }
+            return out
         }
         if now - lastConsent > PeerSession.consentTimeout { return close("no connectivity check for 30 s (consent expired)") }
-        return media.poll(now: now)
+        return out + media.poll(now: now)
     }
 
     /// Receive statistics of one track.

@@ -49,6 +49,17 @@ final class Router {
         sessions[id] = Entry(session: session, ufrag: ufrag)
     }
 
+    /// A session we opened (full ICE): the answers to its checks come from its remote candidates, so those
+    /// addresses route to it from the start. False when another session already talks to one of them: the two
+    /// could not be told apart on one port.
+    func addOutgoing(id: String, ufrag: String, session: PeerSession) -> Bool {
+        let remote = session.remoteCandidates
+        guard !remote.contains(where: { byAddress[$0] != nil }) else { return false }
+        sessions[id] = Entry(session: session, ufrag: ufrag)
+        for address in remote { byAddress[address] = id }
+        return true
+    }
+
     func addPlain(id: String, session: PlainRTPSession, channels: [Channel]) {
         sessions[id] = Entry(session: session, ufrag: nil, channels: channels)
     }
@@ -90,7 +101,30 @@ final class Router {
         deliver(entry.session.requestKeyframe(mid: mid, now: now), id: id)
     }
 
+    /// Binding requests to STUN servers awaiting their answer (our server-reflexive address), by transaction.
+    private var bindings: [[UInt8]: EventLoopPromise<TransportAddress?>] = [:]
+
+    func requestBinding(to server: TransportAddress, promise: EventLoopPromise<TransportAddress?>) -> [UInt8] {
+        let id = (0..<12).map { _ in UInt8.random(in: 0...255) }
+        bindings[id] = promise
+        let request = STUNMessageBuilder(class: .request, transactionID: id).encoded
+        send(request, to: server)
+        return id
+    }
+
+    func resendBinding(_ id: [UInt8], to server: TransportAddress) {
+        guard bindings[id] != nil else { return }
+        send(STUNMessageBuilder(class: .request, transactionID: id).encoded, to: server)
+    }
+
+    func endBinding(_ id: [UInt8]) { bindings.removeValue(forKey: id)?.succeed(nil) }
+
     func receive(_ bytes: [UInt8], from address: TransportAddress) {
+        if !bindings.isEmpty, STUNMessage.looksLikeSTUN(bytes), let message = try? STUNMessage(parsing: bytes), message.messageClass == .success,
+           let promise = bindings.removeValue(forKey: message.transactionID) {
+            promise.succeed(message.xorMappedAddress)
+            return
+        }
         var id = byAddress[address]
         if id == nil, STUNMessage.looksLikeSTUN(bytes), let message = try? STUNMessage(parsing: bytes), let username = message.username,
            let local = username.split(separator: ":").first {

@@ -50,6 +50,33 @@ public final class UDPTransport: Sendable {
         try await channel.eventLoop.submit { try handler.value.add(id: sessionID, ufrag: ufrag, session: make()) }.get()
     }
 
+    /// Adds a session we opened (WHEP, Janus: full ICE, our checks go out to its remote candidates). Throws
+    /// `OutgoingConflict` when another session already talks to one of those addresses from this port.
+    public func addOutgoing(sessionID: String, ufrag: String, make: @escaping @Sendable () throws -> PeerSession) async throws {
+        let handler = self.handler
+        let added = try await channel.eventLoop.submit { try handler.value.addOutgoing(id: sessionID, ufrag: ufrag, session: make()) }.get()
+        if !added { throw OutgoingConflict() }
+    }
+
+    /// Two sessions to one remote address cannot share the port.
+    public struct OutgoingConflict: Error, CustomStringConvertible {
+        public var description: String { "another session on this port already talks to the same remote address" }
+    }
+
+    /// Our address as the STUN server at `server` sees it (RFC 8489 binding, from the shared port): the
+    /// server-reflexive candidate behind NAT. Nil when it does not answer within `timeout` (three sends).
+    public func reflexiveAddress(stunServer server: TransportAddress, timeoutMilliseconds: Int64 = 1500) async -> TransportAddress? {
+        let handler = self.handler, loop = channel.eventLoop
+        let promise = loop.makePromise(of: TransportAddress?.self)
+        guard let id = try? await loop.submit({ handler.value.requestBinding(to: server, promise: promise) }).get() else { return nil }
+        for attempt in 1...3 {
+            loop.scheduleTask(in: .milliseconds(timeoutMilliseconds * Int64(attempt) / 3)) {
+                if attempt < 3 { handler.value.resendBinding(id, to: server) } else { handler.value.endBinding(id) }
+            }
+        }
+        return (try? await promise.futureResult.get()) ?? nil
+    }
+
     /// Adds a plain RTP session (an SFU's or an encoder's RTP, not WebRTC) on ports of its own: `ports` to bind on
     /// `host` (0: any free one), in order; returns the ports bound. Its datagrams go to it whatever their source
     /// (the session decides whom to accept); what it sends leaves from the port its peer's packets came to.
