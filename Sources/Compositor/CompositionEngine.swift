@@ -13,6 +13,8 @@ public final class CompositionEngine {
         public fileprivate(set) var buffer: SourceBuffer
         public var gain: Float
         public var muted = false
+        /// Shown on its slate instead of its picture (a source reconnecting); nil: its picture.
+        public var status: String?
         /// Output frames this source was present for, showed a stale picture in, and had no picture yet in.
         fileprivate var presentTicks: Int64 = 0, frozenTicks: Int64 = 0, blankTicks: Int64 = 0
         /// Left, and its buffer's memory given back (it stays in the layout's history).
@@ -342,11 +344,12 @@ public final class CompositionEngine {
         let recordingTime = time - origin
         let composeStart = stopwatch.now()
         try compositor.render(solved, picture: { id in
-            guard let picture = pictures[id] else { return nil }
+            guard let picture = pictures[id], self.sources.first(where: { $0.descriptor.id == id })?.status == nil else { return nil }
             // A picture this stale is a stopped camera, not a stall: show the slate with its state.
             return time - picture.time > CompositionEngine.slateAfter ? nil : picture
         }, name: { names[$0] ?? $0 }, state: { id in
             guard let source = self.sources.first(where: { $0.descriptor.id == id }) else { return nil }
+            if let status = source.status { return status }
             if !source.descriptor.hasVideo { return "camera off" }
             guard let picture = pictures[id] else { return "waiting for video" }
             return time - picture.time > CompositionEngine.slateAfter ? "video stopped" : nil

@@ -38,5 +38,7 @@ public struct ParticipantSettings: Sendable, Equatable {
     public var hidden = false
     public var gain: Float = 1
     public var muted = false
+    /// Why its tile shows a slate rather than its picture (a pulled source reconnecting); nil: its picture.
+    public var status: String?
     public init(name: String) { self.name = name }
 }

@@ -167,6 +167,7 @@ public final class LiveRoom: Sendable {
                 source.descriptor.name = name
                 source.gain = settings.gain
                 source.muted = settings.muted
+                source.status = settings.status
             }
             if settings.hidden { engine.hidden.insert(id) } else { engine.hidden.remove(id) }
         }

@@ -84,6 +84,8 @@ public final class RoomDirectory: MediaIngest, Sendable {
         var cpuLoad = 0.0
         /// Plain RTP sources by id (their participants are in `routes` too).
         var rtpSources: [String: RTPSource] = [:]
+        /// Participants pulled from remote servers, by id: they outlive their sessions.
+        var pulled: [String: PulledParticipant] = [:]
     }
     let state = Mutex(State())
     let logger = Logger(label: "mcu-record.room")
@@ -110,6 +112,11 @@ public final class RoomDirectory: MediaIngest, Sendable {
         case .connected:
             logger.info("connected", metadata: ["room": "\(route.room)", "participant": "\(route.name)"])
         case let .closed(reason):
+            if dropped(sessionID, reason: reason) {
+                room.note("source-dropped", ["participant": .string(sessionID), "reason": .string(reason)])
+                logger.warning("source dropped", metadata: ["room": "\(route.room)", "participant": "\(route.name)", "reason": "\(reason)"])
+                return
+            }
             logger.info("left", metadata: ["room": "\(route.room)", "participant": "\(route.name)", "reason": "\(reason)"])
             leave(sessionID: sessionID)
         case let .lossBurst(mid, packets):

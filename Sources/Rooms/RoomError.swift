@@ -10,6 +10,8 @@ public struct RoomError: Error, Sendable, Equatable, CustomStringConvertible {
         case unavailable
         /// It was tried and went wrong on our side.
         case failed
+        /// A server we call (WHEP, Janus) could not be reached or failed.
+        case badGateway
     }
     public var kind: Kind
     public var reason: String

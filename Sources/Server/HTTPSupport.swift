@@ -39,6 +39,7 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         case .conflict: 409
         case .unavailable: 503
         case .failed: 500
+        case .badGateway: 502
         }
     }
 
