@@ -55,8 +55,12 @@ let package = Package(
                                               .product(name: "Metrics", package: "swift-metrics")]),
         .target(name: "Publisher", dependencies: ["Codecs", "Compositor", "Text", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport",
                                                   .product(name: "AsyncHTTPClient", package: "async-http-client")]),
+        // Sources the recorder pulls from servers: WHEP (and Janus).
+        .target(name: "Pull", dependencies: ["Rooms", "SDP", "STUN", "Transport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                             .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                                             .product(name: "NIOPosix", package: "swift-nio")]),
         // HTTP only: maps requests onto room commands; no media code.
-        .target(name: "Server", dependencies: ["Rooms", "Layout", "MediaCore",
+        .target(name: "Server", dependencies: ["Rooms", "Pull", "Layout", "MediaCore",
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "Logging", package: "swift-log"),
                                                .product(name: "Metrics", package: "swift-metrics")]),
@@ -76,7 +80,7 @@ let package = Package(
         ]),
         // The live room (`mcu-record --room` runs it).
         .executableTarget(name: "mcu-record-server", dependencies: [
-            "Recorder", "Rooms", "Text",
+            "Recorder", "Rooms", "Pull", "Text",
             "CommandSupport", "Server", "Transport", "Layout", "MediaCore", "Codecs",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -65,6 +65,15 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .long, help: "Bearer token required on every request (or MCU_TOKEN).")
     public var token: String?
 
+    @Option(name: .long, help: "Pull a participant into --room from a server: whep+http(s)://… (a WHEP endpoint; repeat for several).")
+    public var pull: [String] = []
+
+    @Option(name: .customLong("pull-token"), help: "Bearer token for the --pull servers (or MCU_PULL_TOKEN).")
+    public var pullToken: String?
+
+    @Option(name: .long, help: "STUN server (HOST:PORT) for a server-reflexive candidate on connections the recorder opens (behind NAT).")
+    public var stun: String?
+
     @Option(name: .customLong("idle-timeout"), help: "Stop after this many seconds with nobody in the room (after someone joined).")
     public var idleTimeout: Double = 60
 
@@ -83,8 +92,8 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .long, help: "x264 constant rate factor.")
     public var crf: Int = 23
 
-    /// The options as command-line arguments again, for handing the room to `mcu-record-server`. The token is
-    /// left out: it goes through the environment (`MCU_TOKEN`) so it never shows in the process list.
+    /// The options as command-line arguments again, for handing the room to `mcu-record-server`. The tokens are
+    /// left out: they go through the environment (`MCU_TOKEN`, `MCU_PULL_TOKEN`) so they never show in the process list.
     public var arguments: [String] {
         var list = ["--layout", layout, "--output", output, "--http", http,
                     "--udp-port", String(udpPort), "--udp-host", udpHost,
@@ -94,6 +103,8 @@ public struct RoomOptions: ParsableArguments {
         if let tracks { list += ["--tracks", tracks] }
         if let room { list += ["--room", room] }
         if manualRecording { list.append("--manual-recording") }
+        for url in pull { list += ["--pull", url] }
+        if let stun { list += ["--stun", stun] }
         if let watermark { list += ["--watermark", watermark] }
         if let chatOverlay { list += ["--chat-overlay", chatOverlay] }
         list += ["--assets", assets, "--max-participants", String(maxParticipants), "--max-rooms", String(maxRooms),

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Pull
 import Layout
 import MediaCore
 import NIOCore
@@ -13,7 +14,7 @@ public enum HTTPServer {
     public static let maxWatermarkBytes = 64 * 1024
 
     /// `metrics`: the Prometheus text of the metrics registry.
-    public static func router(service: RoomDirectory, metrics: @escaping @Sendable () -> [UInt8] = { [] }) -> Router<BasicRequestContext> {
+    public static func router(service: RoomDirectory, pulls: PullDirectory? = nil, metrics: @escaping @Sendable () -> [UInt8] = { [] }) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: AccessMiddleware(token: service.configuration.token))
         router.get("/healthz") { _, _ in "ok\n" }
@@ -125,7 +126,7 @@ public enum HTTPServer {
             return Response(status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(bytes: jpeg)))
         }
-        addSourceRoutes(router, service: service)
+        addSourceRoutes(router, service: service, pulls: pulls ?? PullDirectory(directory: service))
         return router
     }
 }

@@ -1,8 +1,9 @@
 import Hummingbird
+import Pull
 import Rooms
 
 /// POST /rooms/{room}/sources: a source the recorder receives rather than a publisher that comes to it. Plain RTP
-/// (`"type": "rtp"`) from an SDP, or from one codec description per kind.
+/// (`"type": "rtp"`) from an SDP, or from one codec description per kind; WHEP (`"type": "whep"`) from a URL.
 struct SourceRequest: Decodable {
     struct Media: Decodable {
         var codec: String, payloadType: Int, clockRate: Int?, ssrc: UInt32?
@@ -19,19 +20,36 @@ struct SourceRequest: Decodable {
         }
     }
     var type: String, name: String?, sdp: String?, sender: String?, video: Media?, audio: Media?, rtcpMux: Bool?
-    enum CodingKeys: String, CodingKey, CaseIterable { case type, name, sdp, sender, video, audio, rtcpMux = "rtcp_mux" }
+    var url: String?, token: String?, offerer: WHEPSource.Offerer?
+    enum CodingKeys: String, CodingKey, CaseIterable { case type, name, sdp, sender, video, audio, rtcpMux = "rtcp_mux", url, token, offerer }
     init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(CodingKeys.self)
-        guard let type = try c.field(String.self, .type) else { throw RoomError(.invalid, "is required (\"rtp\")", field: "type") }
-        guard type == "rtp" else { throw RoomError(.invalid, "must be \"rtp\" (WHEP and Janus sources are not available yet)", field: "type") }
+        guard let type = try c.field(String.self, .type) else { throw RoomError(.invalid, "is required (\"rtp\" or \"whep\")", field: "type") }
+        guard type == "rtp" || type == "whep" else { throw RoomError(.invalid, "must be \"rtp\" or \"whep\" (Janus sources are not available yet)", field: "type") }
         self.type = type
         name = try c.field(String.self, .name)
+        if let name, !(1...64).contains(name.count) { throw RoomError(.invalid, "must be a string of 1-64 characters", field: "name") }
+        if type == "whep" {
+            guard let url = try c.field(String.self, .url) else { throw RoomError(.invalid, "is required: the WHEP endpoint", field: "url") }
+            self.url = url
+            token = try c.field(String.self, .token)
+            if let text = try c.field(String.self, .offerer) {
+                guard let offerer = WHEPSource.Offerer(rawValue: text) else { throw RoomError(.invalid, "must be client, server or auto", field: "offerer") }
+                self.offerer = offerer
+            }
+            for field in [CodingKeys.sdp, .sender, .video, .audio, .rtcpMux] where c.contains(field) {
+                throw RoomError(.invalid, "is for rtp sources, not whep", field: field.rawValue)
+            }
+            return
+        }
         sdp = try c.field(String.self, .sdp)
         sender = try c.field(String.self, .sender)
         video = try c.field(Media.self, .video)
         audio = try c.field(Media.self, .audio)
         rtcpMux = try c.field(Bool.self, .rtcpMux)
-        if let name, !(1...64).contains(name.count) { throw RoomError(.invalid, "must be a string of 1-64 characters", field: "name") }
+        for field in [CodingKeys.url, .token, .offerer] where c.contains(field) {
+            throw RoomError(.invalid, "is for whep sources, not rtp", field: field.rawValue)
+        }
         if sdp == nil && video == nil && audio == nil { throw RoomError(.invalid, "give an SDP, or video and/or audio codec descriptions", field: "sdp") }
         if sdp != nil && (video != nil || audio != nil) { throw RoomError(.invalid, "give an SDP or codec descriptions, not both", field: "sdp") }
     }
@@ -58,32 +76,54 @@ struct SourceBody: Encodable {
         var mid: String, kind: String, codec: String, payloadType: Int, port: Int, rtcpPort: Int?
         enum CodingKeys: String, CodingKey { case mid, kind, codec, payloadType = "payload_type", port, rtcpPort = "rtcp_port" }
     }
-    var id: String, type: String, name: String, host: String, rtcpMux: Bool, streams: [Stream], declined: [String], sdp: String
-    enum CodingKeys: String, CodingKey { case id, type, name, host, rtcpMux = "rtcp_mux", streams, declined, sdp }
+    var id: String, type: String, name: String
+    var host: String?, rtcpMux: Bool?, streams: [Stream]?, declined: [String]?, sdp: String?
+    var url: String?, state: String?, offerer: String?, connections: Int?, lastError: String?
+    enum CodingKeys: String, CodingKey {
+        case id, type, name, host, rtcpMux = "rtcp_mux", streams, declined, sdp, url, state, offerer, connections, lastError = "last_error"
+    }
 
     init(_ s: RTPSource) {
         id = s.id; type = "rtp"; name = s.name; host = s.host; rtcpMux = s.rtcpMux; declined = s.declined; sdp = s.sdp
         streams = s.streams.map { Stream(mid: $0.mid, kind: $0.kind, codec: $0.codec, payloadType: $0.payloadType, port: $0.port, rtcpPort: $0.rtcpPort) }
+    }
+
+    init(_ s: WHEPSource) {
+        let status = s.current
+        id = s.id; type = "whep"; name = s.name; url = s.url; state = status.state; offerer = status.offerer
+        connections = status.connections; lastError = status.lastError
     }
 }
 
 struct SourceListBody: Encodable { var sources: [SourceBody] }
 
 extension HTTPServer {
-    static func addSourceRoutes(_ router: Router<BasicRequestContext>, service: RoomDirectory) {
+    static func addSourceRoutes(_ router: Router<BasicRequestContext>, service: RoomDirectory, pulls: PullDirectory) {
         router.post("/rooms/{room}/sources") { request, context -> Response in
             let room = try context.parameters.require("room")
             let body = try await decodeBody(SourceRequest.self, request, limit: maxOfferBytes)
-            let source = try await service.addRTPSource(room: room, name: body.name, sdp: body.description, sender: body.sender)
-            var response = json(SourceBody(source), status: .created)
-            response.headers[.location] = "/rooms/\(room)/sources/\(source.id)"
+            let created: SourceBody
+            if body.type == "whep", let url = body.url {
+                if let allowed = service.configuration.allowedRooms, !allowed.contains(room) { throw RoomError(.notFound, "no room \(room) here") }
+                created = SourceBody(try await pulls.addWHEP(room: room, name: body.name, url: url, token: body.token, offerer: body.offerer ?? .auto))
+            } else {
+                created = SourceBody(try await service.addRTPSource(room: room, name: body.name, sdp: body.description, sender: body.sender))
+            }
+            var response = json(created, status: .created)
+            response.headers[.location] = "/rooms/\(room)/sources/\(created.id)"
             return response
         }
         router.get("/rooms/{room}/sources") { _, context -> Response in
-            json(SourceListBody(sources: service.rtpSources(room: try context.parameters.require("room")).map(SourceBody.init)))
+            let room = try context.parameters.require("room")
+            return json(SourceListBody(sources: service.rtpSources(room: room).map(SourceBody.init) + pulls.sources(room: room).map(SourceBody.init)))
         }
         router.delete("/rooms/{room}/sources/{source}") { _, context -> Response in
-            try await service.removeRTPSource(room: try context.parameters.require("room"), id: try context.parameters.require("source"))
+            let room = try context.parameters.require("room"), id = try context.parameters.require("source")
+            if pulls.source(room: room, id: id) != nil {
+                try await pulls.remove(room: room, id: id)
+            } else {
+                try await service.removeRTPSource(room: room, id: id)
+            }
             return Response(status: .ok)
         }
     }

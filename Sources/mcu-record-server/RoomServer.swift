@@ -12,6 +12,7 @@ import Rooms
 import Metrics
 import NIOPosix
 import Prometheus
+import Pull
 import Server
 import ServiceLifecycle
 import Transport
@@ -121,10 +122,30 @@ struct RoomServer: AsyncParsableCommand {
         }
         service.attach(transport)
         if let room { try? service.createRoom(room) }
+        let pulls = PullDirectory(directory: service, stunServer: options.stun)
+        if !options.pull.isEmpty {
+            guard let room else { throw fail(MediaError(.invalidArgument, "--pull needs --room (the room the pulled participants join)")) }
+            let token = options.pullToken ?? ProcessInfo.processInfo.environment["MCU_PULL_TOKEN"]
+            for (index, target) in options.pull.enumerated() {
+                guard target.hasPrefix("whep+") else {
+                    throw fail(MediaError(.invalidArgument, "--pull takes whep+http://… or whep+https://…, not '\(target)'"))
+                }
+                do {
+                    let source = try await pulls.addWHEP(room: room, name: "whep\(options.pull.count > 1 ? "-\(index + 1)" : "")",
+                                                         url: String(target.dropFirst(5)), token: token)
+                    printLine("pulling \(source.url) into \(room) (\(source.current.offerer ?? "?") offer)")
+                } catch {
+                    await pulls.stopAll()
+                    _ = await service.stopAll()
+                    await transport.close()
+                    throw fail(MediaError(.invalidArgument, "--pull \(target): \(error)"))
+                }
+            }
+        }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let sampler = RoomMetrics(service: service)
-        let app = Application(router: HTTPServer.router(service: service, metrics: { registry.emitToBuffer() }),
+        let app = Application(router: HTTPServer.router(service: service, pulls: pulls, metrics: { registry.emitToBuffer() }),
                               configuration: .init(address: .hostname(host, port: port), serverName: "mcu-record"),
                               onServerRunning: { channel in
                                   let bound = channel.localAddress?.port ?? port
@@ -164,6 +185,7 @@ struct RoomServer: AsyncParsableCommand {
         defer { watchdog.cancel() }
         try await services.run()
         watchdog.cancel()
+        await pulls.stopAll()
         let summaries = await service.stopAll()
         await transport.close()
         if summaries.isEmpty { printLine("nobody joined; nothing recorded") }

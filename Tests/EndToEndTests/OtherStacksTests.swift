@@ -14,19 +14,13 @@ import Testing
             throw MediaError(.invalidArgument, "GStreamer is not installed: run scripts/install-deps.sh (make test does)")
         }
         let room = try RoomProcess(room: "gst")
-        let publisher = Process()
-        publisher.executableURL = URL(fileURLWithPath: Self.python)
-        publisher.arguments = [Paths.root.appendingPathComponent("Tests/peers/gst_publish.py").path, "\(room.base)/rooms/gst/whip",
-                               "--codec", codec, "--bundle", bundle, "--seconds", "7", "--colour", "0xff2060c0", "--tone", "440"]
-        let log = Paths.temporary("gst-\(codec)-\(bundle).txt")
-        FileManager.default.createFile(atPath: log, contents: nil)
-        publisher.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        publisher.standardError = publisher.standardOutput
-        try publisher.run()
-        defer { publisher.stopIfRunning() }
-        let ended = publisher.finish(within: 40)
-        let printed = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        #expect(ended && publisher.terminationStatus == 0 && printed.contains("answer 201") && printed.contains("done"),
+        let publisher = try LoggedPeer(Self.python, [Paths.root.appendingPathComponent("Tests/peers/gst_publish.py").path, "\(room.base)/rooms/gst/whip",
+                                                     "--codec", codec, "--bundle", bundle, "--seconds", "7", "--colour", "0xff2060c0", "--tone", "440"],
+                                       log: "gst-\(codec)-\(bundle).txt")
+        defer { publisher.stop() }
+        let ended = publisher.process.finish(within: 40)
+        let printed = publisher.printed
+        #expect(ended && publisher.process.terminationStatus == 0 && printed.contains("answer 201") && printed.contains("done"),
                 "webrtcbin (\(codec), \(bundle)) published: \(printed.suffix(600))")
         let path = try room.stopAndRecording("gst")
 

@@ -60,3 +60,37 @@ func run(_ executable: String, _ arguments: [String], within seconds: Double = 3
     if !ended { stderr += "\n(killed after \(Int(seconds)) s)" }
     return (process.terminationStatus, stdout, stderr)
 }
+
+/// A peer program (a Python script, a server) whose stdout and stderr go to a log file the test reads while it
+/// runs: nothing to drain, nothing to block on. Stopped in the test's `defer`.
+final class LoggedPeer {
+    let process = Process()
+    let log: String
+
+    init(_ executable: String, _ arguments: [String], log name: String) throws {
+        log = Paths.temporary(name)
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardError = process.standardOutput
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// What it printed so far.
+    var printed: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+    /// Waits (at most `seconds`) for a line starting with `prefix`; its remainder, nil on timeout or exit.
+    func line(startingWith prefix: String, within seconds: Double = 20) -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let line = printed.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line.dropFirst(prefix.count)) }
+            guard process.isRunning else { return nil }
+            usleep(50_000)
+        }
+        return nil
+    }
+
+    func stop() { process.stopIfRunning() }
+}

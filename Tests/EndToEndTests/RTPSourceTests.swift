@@ -86,18 +86,12 @@ import Testing
         #expect(status == 201, "\(String(decoding: data, as: UTF8.self))")
         let stream = try #require((object(data)["streams"] as? [[String: Any]])?.first)
         let rtp = try #require(stream["port"] as? Int), rtcp = try #require(stream["rtcp_port"] as? Int)
-        let sender = Process()
-        sender.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        sender.arguments = [Paths.root.appendingPathComponent("Tests/peers/gst_rtp_send.py").path, "127.0.0.1", String(rtp), String(rtcp),
-                            "--seconds", "12", "--hold", "1.5", "--mute", "5:3", "--colour", "0xffff0000"]
-        let log = Paths.temporary("gst-rtp-send.txt")
-        FileManager.default.createFile(atPath: log, contents: nil)
-        sender.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        sender.standardError = sender.standardOutput
-        try sender.run()
-        defer { sender.stopIfRunning() }
-        let ended = sender.finish(within: 40)
-        let printed = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let sender = try LoggedPeer("/usr/bin/python3", [Paths.root.appendingPathComponent("Tests/peers/gst_rtp_send.py").path, "127.0.0.1", String(rtp),
+                                                          String(rtcp), "--seconds", "12", "--hold", "1.5", "--mute", "5:3", "--colour", "0xffff0000"],
+                                    log: "gst-rtp-send.txt")
+        defer { sender.stop() }
+        let ended = sender.process.finish(within: 40)
+        let printed = sender.printed
         let requests = printed.range(of: "keyframe requests ").flatMap { Int(printed[$0.upperBound...].prefix { $0.isNumber }) } ?? 0
         #expect(ended && printed.contains("done") && printed.contains("muted") && requests >= 2,
                 "the encoder was asked for a keyframe at the start and after the mute: \(printed.suffix(600))")
@@ -117,7 +111,7 @@ import Testing
     @Test func badSourcesAreRefusedWithAReason() async throws {
         let room = try RoomProcess(room: "rtpbad")
         let cases: [(String, String)] = [
-            (#"{"type": "whep", "url": "https://example.com/whep"}"#, "type"),
+            (#"{"type": "janus", "url": "http://127.0.0.1:1/janus"}"#, "type"),
             (#"{"type": "rtp"}"#, "SDP"),
             (#"{"type": "rtp", "sdp": "v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 MPV/90000\r\n"}"#, "no codec"),
             (#"{"type": "rtp", "video": {"codec": "vp8", "payload_type": 7}}"#, "payload_type"),

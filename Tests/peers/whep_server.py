@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""A WHEP server on aiortc (a WebRTC stack this project did not write) serving a media file in a loop.
+
+usage: whep_server.py FILE [--port N] [--server-offer] [--token T]
+
+POST /whep with an SDP offer: 201 with the answer (client offer). With --server-offer, a POST with an offer gets
+406 and an empty POST gets 201 with the server's offer; the client PATCHes its answer to the resource. POST
+/moved answers 307 to /whep. DELETE on the resource ends the session. Prints "ready PORT" once listening, and
+one line per event on stdout.
+"""
+import argparse
+import asyncio
+import uuid
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
+
+sessions: dict[str, RTCPeerConnection] = {}
+
+
+def without_remb(sdp: str) -> str:
+    # aiortc (1.x) re-creates its VP8 encoder when a REMB changes its bitrate, and the new encoder refuses the
+    # timestamps of a looping file: its video dies. Not announcing goog-remb keeps REMB away from it.
+    return "".join(line for line in sdp.splitlines(True) if "goog-remb" not in line)
+
+
+def add_tracks(pc: RTCPeerConnection, path: str) -> None:
+    player = MediaPlayer(path, loop=True)
+    for track in (player.audio, player.video):
+        if track is not None:
+            pc.addTransceiver(track, direction="sendonly")
+
+
+async def handle(args, method: str, path: str, headers: dict, body: bytes):
+    """(status, headers, body) for one request."""
+    if args.token and headers.get("authorization") != f"Bearer {args.token}":
+        return 401, {}, b"a bearer token is required"
+    if method == "POST" and path == "/moved":
+        return 307, {"Location": "/whep"}, b""
+    if method == "POST" and path == "/whep":
+        resource = uuid.uuid4().hex
+        pc = RTCPeerConnection()
+        if body.strip():
+            if args.server_offer:
+                await pc.close()
+                return 406, {}, b"this endpoint offers itself: POST without a body"
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=body.decode(), type="offer"))
+            for transceiver in pc.getTransceivers():
+                transceiver.direction = "sendonly"
+            player = MediaPlayer(args.file, loop=True)
+            for transceiver in pc.getTransceivers():
+                track = player.video if transceiver.kind == "video" else player.audio
+                if track is not None:
+                    transceiver.sender.replaceTrack(track)
+            await pc.setLocalDescription(await pc.createAnswer())
+            kind = "answer"
+        else:
+            add_tracks(pc, args.file)
+            await pc.setLocalDescription(await pc.createOffer())
+            kind = "offer"
+        sessions[resource] = pc
+
+        @pc.on("connectionstatechange")
+        async def changed():
+            print("state", resource, pc.connectionState, flush=True)
+
+        print("session", resource, kind, flush=True)
+        return 201, {"Content-Type": "application/sdp", "Location": f"/resource/{resource}",
+                     "Link": '<stun:127.0.0.1:3478>; rel="ice-server"'}, without_remb(pc.localDescription.sdp).encode()
+    if path.startswith("/resource/"):
+        resource = path.rsplit("/", 1)[-1]
+        pc = sessions.get(resource)
+        if pc is None:
+            return 404, {}, b"no such resource"
+        if method == "PATCH":
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=body.decode(), type="answer"))
+            print("answered", resource, flush=True)
+            return 204, {}, b""
+        if method == "DELETE":
+            del sessions[resource]
+            await pc.close()
+            print("deleted", resource, flush=True)
+            return 200, {}, b""
+    return 405 if path in ("/whep",) or path.startswith("/resource/") else 404, {}, b""
+
+
+async def serve(args, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            method, path, _ = line.decode().split(" ", 2)
+            headers = {}
+            while (header := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = header.decode().partition(":")
+                headers[name.strip().lower()] = value.strip()
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            status, extra, payload = await handle(args, method, path, headers, body)
+            lines = [f"HTTP/1.1 {status} X", f"Content-Length: {len(payload)}"] + [f"{k}: {v}" for k, v in extra.items()]
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+            await writer.drain()
+    except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+        pass
+    finally:
+        writer.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("file")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--server-offer", action="store_true")
+    parser.add_argument("--token")
+    args = parser.parse_args()
+    server = await asyncio.start_server(lambda r, w: serve(args, r, w), "127.0.0.1", args.port)
+    print("ready", server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
