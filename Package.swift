@@ -57,8 +57,8 @@ let package = Package(
                                                   .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         // Sources the recorder pulls from servers: WHEP (and Janus).
         .target(name: "Pull", dependencies: ["Rooms", "SDP", "STUN", "Transport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                                             .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
-                                             .product(name: "NIOPosix", package: "swift-nio")]),
+                                             .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                                             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         // HTTP only: maps requests onto room commands; no media code.
         .target(name: "Server", dependencies: ["Rooms", "Pull", "Layout", "MediaCore",
                                                .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import Rooms
 import SDP
 import Synchronization
@@ -16,7 +17,7 @@ public struct PullError: Error, CustomStringConvertible, Sendable {
 }
 
 /// One participant pulled from a WHEP server: it connects (our offer, or the server's when it prefers to offer), and
-/// when its session drops it reconnects with backoff (1 s doubling to 30 s, or the server's `Retry-After`) while
+/// when its session drops it reconnects with backoff (1 s doubling to 8 s, or the server's `Retry-After`) while
 /// its tile shows a "reconnecting" slate. It is the same participant throughout.
 public final class WHEPSource: Sendable {
     public enum Offerer: String, Sendable { case client, server, auto }
@@ -81,6 +82,7 @@ public final class WHEPSource: Sendable {
             guard !Task.isCancelled else { return }
             let old = status.withLock { s -> String? in s.state = "reconnecting"; s.lastError = reason; defer { s.resource = nil }; return s.resource }
             await directory.showStatus(id: id, "reconnecting")
+            Counter(label: "mcu_source_drops_total", dimensions: [("type", "whep")]).increment()
             logger.warning("WHEP source dropped; reconnecting", metadata: ["room": "\(room)", "source": "\(name)", "reason": "\(reason)"])
             if let old { _ = try? await client.delete(old) }
             while !Task.isCancelled {
@@ -93,7 +95,7 @@ public final class WHEPSource: Sendable {
                     status.withLock { $0.lastError = "\(error)"; $0.reconnecting = wait }
                     logger.notice("WHEP reconnect failed; next try in \(wait) s", metadata: ["room": "\(room)", "source": "\(name)", "error": "\(error)"])
                     try? await Task.sleep(for: .seconds(wait))
-                    backoff = min(backoff * 2, 30)
+                    backoff = min(backoff * 2, 8)
                 }
             }
         }
@@ -148,9 +150,11 @@ public final class WHEPSource: Sendable {
             _ = try? await client.delete(resource)
             throw error
         }
-        status.withLock { s in
+        let count = status.withLock { s in
             s.state = "connected"; s.offerer = offerer; s.resource = resource; s.connections += 1; s.reconnecting = nil
+            return s.connections
         }
+        if count > 1 { Counter(label: "mcu_source_reconnections_total", dimensions: [("type", "whep")]).increment() }
         await directory.showStatus(id: id, nil)
         logger.info("WHEP source connected", metadata: ["room": "\(room)", "source": "\(name)", "offerer": "\(offerer)", "resource": "\(resource)"])
     }

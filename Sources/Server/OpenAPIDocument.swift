@@ -151,9 +151,12 @@ enum OpenAPIDocument {
       },
       "SourceRequest": {
         "type": "object", "additionalProperties": false,
-        "description": "A plain RTP source (mediasoup PlainTransport, Janus rtp_forward, ffmpeg, GStreamer): an SDP of what it sends (ports 0: ours to choose; named ports are bound), or codec descriptions. The sender's address is learnt from its first packet unless `sender` names its IP.",
+        "description": "`rtp`: a plain RTP source (mediasoup PlainTransport, Janus rtp_forward, ffmpeg, GStreamer): an SDP of what it sends (ports 0: ours to choose; named ports are bound), or codec descriptions. The sender's address is learnt from its first packet unless `sender` names its IP. `whep`: a participant pulled from a WHEP endpoint (`url`, optional bearer `token`); the call returns once the first connection is negotiated (502 when the server cannot be reached, 400 when it refuses for good), then the source reconnects by itself whenever its session drops.",
         "properties": {
-          "type": { "type": "string", "enum": ["rtp"] }, "name": { "type": "string", "minLength": 1, "maxLength": 64, "description": "the tile label" },
+          "type": { "type": "string", "enum": ["rtp", "whep"] }, "name": { "type": "string", "minLength": 1, "maxLength": 64, "description": "the tile label" },
+          "url": { "type": "string", "description": "whep: the WHEP endpoint (http or https; redirects followed)" },
+          "token": { "type": "string", "description": "whep: sent as Authorization: Bearer" },
+          "offerer": { "type": "string", "enum": ["client", "server", "auto"], "description": "whep: who makes the SDP offer; auto (default): ours, the server's if it answers 406" },
           "sdp": { "type": "string" }, "sender": { "type": "string", "description": "the only IPv4 address accepted" },
           "video": { "$ref": "#/components/schemas/SourceMedia" }, "audio": { "$ref": "#/components/schemas/SourceMedia" },
           "rtcp_mux": { "type": "boolean", "description": "with codec descriptions: RTCP on the RTP port (default true)" }
@@ -170,9 +173,14 @@ enum OpenAPIDocument {
                             "port": { "type": "integer" }, "rtcp_port": { "type": "integer", "description": "absent with rtcp-mux" } },
             "required": ["mid", "kind", "codec", "payload_type", "port"] } },
           "declined": { "type": "array", "items": { "type": "string" } },
-          "sdp": { "type": "string", "description": "the endpoint as SDP, for the sender" }
+          "sdp": { "type": "string", "description": "rtp: the endpoint as SDP, for the sender" },
+          "url": { "type": "string", "description": "whep: the endpoint pulled from" },
+          "state": { "type": "string", "enum": ["connecting", "connected", "reconnecting", "stopped"], "description": "whep" },
+          "offerer": { "type": "string", "enum": ["client", "server"], "description": "whep: who offered on the last connection" },
+          "connections": { "type": "integer", "description": "whep: sessions made so far (1 + reconnections)" },
+          "last_error": { "type": "string", "description": "whep: why it last dropped or failed to reconnect" }
         },
-        "required": ["id", "type", "name", "host", "rtcp_mux", "streams", "declined", "sdp"]
+        "required": ["id", "type", "name"]
       },
       "SourceList": {
         "type": "object", "additionalProperties": false,
@@ -307,13 +315,13 @@ enum OpenAPIDocument {
     "/rooms/{room}/sources": {
       "parameters": [{ "$ref": "#/components/parameters/room" }],
       "post": {
-        "summary": "A source the recorder receives: plain RTP from an SFU or an encoder, a participant of the room",
+        "summary": "A source the recorder receives: plain RTP from an SFU or an encoder, or a WHEP stream it pulls; a participant of the room",
         "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SourceRequest" } } } },
         "responses": {
           "201": { "description": "the endpoint: where to send", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Source" } } } },
           "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
           "409": { "$ref": "#/components/responses/Problem" }, "413": { "$ref": "#/components/responses/Problem" }, "415": { "$ref": "#/components/responses/Problem" },
-          "503": { "$ref": "#/components/responses/Problem" }
+          "502": { "$ref": "#/components/responses/Problem" }, "503": { "$ref": "#/components/responses/Problem" }
         }
       },
       "get": {
@@ -327,7 +335,7 @@ enum OpenAPIDocument {
     "/rooms/{room}/sources/{source}": {
       "parameters": [{ "$ref": "#/components/parameters/room" }, { "name": "source", "in": "path", "required": true, "schema": { "type": "string" } }],
       "delete": {
-        "summary": "Removes a source: its participant leaves, its ports close",
+        "summary": "Removes a source: its participant leaves, its ports close (WHEP: its resource is DELETEd)",
         "responses": {
           "200": { "description": "removed" },
           "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }

@@ -79,7 +79,7 @@ struct SourceBody: Encodable {
     var id: String, type: String, name: String
     var host: String?, rtcpMux: Bool?, streams: [Stream]?, declined: [String]?, sdp: String?
     var url: String?, state: String?, offerer: String?, connections: Int?, lastError: String?
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id, type, name, host, rtcpMux = "rtcp_mux", streams, declined, sdp, url, state, offerer, connections, lastError = "last_error"
     }
 

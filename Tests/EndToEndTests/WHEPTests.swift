@@ -23,8 +23,9 @@ import Testing
     }
 
     /// `mcu-record --room R --pull whep+URL`: our offer, the server's answer, full ICE from our side. The server is
-    /// killed after 6 s (no goodbye) and restarted 4 s later: the source notices, shows its slate, reconnects as
-    /// the same participant, and the picture and tone come back in the same recording.
+    /// killed after 6 s (no goodbye) and restarted once the source has noticed and failed to reconnect: the tile
+    /// shows its slate meanwhile, the source comes back as the same participant, and the picture and tone return
+    /// in the same recording.
     @Test func ourOfferIsRecordedAndTheSourceComesBackAfterARestart() async throws {
         var (server, port) = try Self.server(log: "whep-client-offer.txt")
         defer { server.stop() }
@@ -33,18 +34,24 @@ import Testing
         try await Task.sleep(nanoseconds: 6_000_000_000)
         kill(server.process.processIdentifier, SIGKILL)
         server.stop()
-        try await Task.sleep(nanoseconds: 4_000_000_000)
-        (server, port) = try Self.server(port: port, log: "whep-client-offer-again.txt")
+        // The source notices (no answer to its consent checks) and tries again, failing while the server is down.
         var source: [String: Any] = [:]
-        for _ in 0..<60 {
-            let (_, data, _) = try await httpData("GET", "\(room.base)/rooms/whep/sources")
-            source = (object(data)["sources"] as? [[String: Any]])?.first ?? [:]
-            if source["connections"] as? Int == 2, source["state"] as? String == "connected" { break }
-            try await Task.sleep(nanoseconds: 500_000_000)
+        func poll(until done: ([String: Any]) -> Bool) async throws {
+            for _ in 0..<60 {
+                let (_, data, _) = try await httpData("GET", "\(room.base)/rooms/whep/sources")
+                source = (object(data)["sources"] as? [[String: Any]])?.first ?? [:]
+                if done(source) { return }
+                try await Task.sleep(nanoseconds: 500_000_000)
+            }
         }
+        try await poll { $0["state"] as? String == "reconnecting" }
+        #expect(source["state"] as? String == "reconnecting" && (source["last_error"] as? String)?.contains("consent") == true, "dropped: \(source)")
+        try await poll { ($0["last_error"] as? String)?.contains("cannot reach") == true }
+        #expect((source["last_error"] as? String)?.contains("cannot reach the WHEP server") == true, "retrying: \(source)")
+        (server, port) = try Self.server(port: port, log: "whep-client-offer-again.txt")
+        try await poll { $0["connections"] as? Int == 2 && $0["state"] as? String == "connected" }
         #expect(source["connections"] as? Int == 2 && source["state"] as? String == "connected" && source["type"] as? String == "whep",
                 "reconnected: \(source)")
-        #expect((source["last_error"] as? String)?.contains("consent") == true, "why it dropped: \(source)")
         try await Task.sleep(nanoseconds: 5_000_000_000)
         let path = try room.stopAndRecording("whep")
         let pictures = try decodePictures(path)

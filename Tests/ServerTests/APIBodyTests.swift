@@ -85,6 +85,24 @@ import Testing
         try check(ChatRequest.self, keys: ChatRequest.CodingKeys.allCases.map(\.stringValue), schema: "Chat")
     }
 
+    /// Sources are a union (rtp or whep): each field of the body and the request is documented, and back.
+    @Test func sourceBodiesListTheDocumentedFields() throws {
+        for (name, keys) in [("Source", SourceBody.CodingKeys.allCases.map(\.stringValue)), ("SourceRequest", SourceRequest.CodingKeys.allCases.map(\.stringValue))] {
+            guard case let .object(properties)? = try APIBodyTests.schema(name)["properties"] else { Issue.record("\(name) lists no properties"); continue }
+            #expect(Set(keys) == Set(properties.map(\.0)), "\(name): the type has \(keys.sorted()), the document \(properties.map(\.0).sorted())")
+        }
+        let rtp = RTPSource(id: "s", room: "r", name: "Encoder", host: "192.0.2.1", streams: [.init(mid: "0", kind: "video", codec: "vp8", payloadType: 96,
+                                                                                                   clockRate: 90000, port: 5004, rtcpPort: 5005)],
+                            rtcpMux: false, declined: [], sdp: "v=0")
+        let problems = RouteTests.schemas.problems(try APIBodyTests.encoded(SourceBody(rtp)), try APIBodyTests.schema("Source"))
+        #expect(problems.isEmpty, "\(problems)")
+        for (body, field) in [(#"{"type": "whep"}"#, "url"), (#"{"type": "whep", "url": "http://x/w", "offerer": "me"}"#, "offerer"),
+                              (#"{"type": "rtp", "sdp": "v=0", "url": "http://x/w"}"#, "url"), (#"{"type": "janus"}"#, "type")] {
+            #expect(throws: RoomError.self, "\(body)") { _ = try JSONDecoder().decode(SourceRequest.self, from: Data(body.utf8)) }
+            do { _ = try JSONDecoder().decode(SourceRequest.self, from: Data(body.utf8)) } catch let error as RoomError { #expect(error.field == field, "\(body): \(error)") }
+        }
+    }
+
     @Test func decodingErrorsNameTheField() throws {
         for (body, field, reason) in [(#"{"gain": "loud"}"#, "gain", "must be a number"), (#"{"pin": 1}"#, "pin", "must be true or false"),
                                       (#"{"name": null}"#, "name", "must not be null"), (#"[]"#, nil, "the body must be a JSON object"),
