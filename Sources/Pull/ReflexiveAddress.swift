@@ -5,10 +5,14 @@ import STUN
 import Transport
 
 extension WHEPSource {
-    /// Our server-reflexive candidate through the configured STUN server (`host:port`, or a `stun:` URI), nil
-    /// without one or when it does not answer: the host candidates are offered either way.
+    /// Our server-reflexive candidate through the configured STUN server (`host:port`, or a `stun:` URI) or the one
+    /// the endpoint's `Link` headers name (asked once by OPTIONS, then from every POST's answer); nil without one or
+    /// when it does not answer: the host candidates are offered either way.
     func reflexiveAddress() async -> (ip: String, port: Int)? {
-        guard let stunServer, let transport = directory.mediaTransport else { return nil }
+        if self.stunServer == nil, linked.withLock({ s in defer { s.asked = true }; return !s.asked }), let servers = await client.preflight(url) {
+            learn(servers)
+        }
+        guard let stunServer = self.stunServer ?? linked.withLock({ $0.stun }), let transport = directory.mediaTransport else { return nil }
         guard let server = await STUNServerAddress.resolve(stunServer) else {
             logger.warning("cannot resolve the STUN server", metadata: ["server": "\(stunServer)"])
             return nil

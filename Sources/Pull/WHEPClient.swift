@@ -32,6 +32,12 @@ struct WHEPClient: Sendable {
         try await send(location, method: .PATCH, body: answer)
     }
 
+    /// The endpoint's `Link` ICE servers before any session (the draft's pre-flight); nil when it will not say.
+    func preflight(_ url: String) async -> [String]? {
+        guard let response = try? await send(url, method: .OPTIONS, body: nil), (200..<300).contains(response.status) else { return nil }
+        return response.iceServers
+    }
+
     /// Ends the session resource; failures only logged by the caller (the server may be gone).
     func delete(_ location: String) async throws -> Response { try await send(location, method: .DELETE, body: nil) }
 

@@ -40,6 +40,8 @@ public final class WHEPSource: Sendable {
     let client: WHEPClient
     let directory: RoomDirectory
     let stunServer: String?
+    /// The first `stun:` server the endpoint's `Link` headers named (when none is configured), and whether we asked.
+    let linked = Mutex<(stun: String?, asked: Bool)>((nil, false))
     private let status = Mutex(Status())
     private let task = Mutex<Task<Void, Never>?>(nil)
     private let drops: AsyncStream<String>
@@ -160,7 +162,16 @@ public final class WHEPSource: Sendable {
     }
 
     private func post(_ offer: String?) async throws -> WHEPClient.Response {
-        try await request { try await self.client.post(self.url, offer: offer) }
+        let response = try await request { try await self.client.post(self.url, offer: offer) }
+        learn(response.iceServers)
+        return response
+    }
+
+    /// Honours `Link: <stun:…>; rel="ice-server"`: its STUN server gives our server-reflexive candidate next time
+    /// (TURN relays are not used).
+    func learn(_ servers: [String]) {
+        guard let stun = servers.first(where: { $0.hasPrefix("stun:") }) else { return }
+        linked.withLock { $0.stun = stun }
     }
 
     /// An HTTP exchange whose transport errors (refused, unresolvable, timed out) say which URL failed.

@@ -25,10 +25,11 @@ extension RoomDirectory {
     public func outgoingCredentials(reflexive: (ip: String, port: Int)? = nil) throws -> OutgoingCredentials {
         guard let transport = state.withLock({ $0.transport }) else { throw RoomError(.unavailable, "media transport not ready") }
         let ufrag = RoomDirectory.random(8), pwd = RoomDirectory.random(24)
-        let candidates = configuration.announceIPs.map { ($0, transport.localPort) } + (reflexive.map { [($0.ip, $0.port)] } ?? [])
-        return OutgoingCredentials(ufrag: ufrag, password: pwd,
-                                   options: AnswerOptions(iceUfrag: ufrag, icePwd: pwd, fingerprint: certificate.fingerprint, candidates: candidates,
-                                                          sessionID: UInt64.random(in: 1...UInt64(Int64.max)), iceLite: false))
+        var options = AnswerOptions(iceUfrag: ufrag, icePwd: pwd, fingerprint: certificate.fingerprint,
+                                    candidates: configuration.announceIPs.map { ($0, transport.localPort) },
+                                    sessionID: UInt64.random(in: 1...UInt64(Int64.max)), iceLite: false)
+        options.reflexive = reflexive
+        return OutgoingCredentials(ufrag: ufrag, password: pwd, options: options)
     }
 
     /// A receive-only offer of `kinds` with these credentials.

@@ -9,6 +9,17 @@ public struct AnswerOptions: Sendable {
     public var sessionID: UInt64
     /// We answer as an ICE-lite agent (WHIP publishers); a session we opened ourselves runs full ICE.
     public var iceLite = true
+    /// Our address as a STUN server saw it (a session we opened, behind NAT): a server-reflexive candidate.
+    public var reflexive: (ip: String, port: Int)?
+
+    /// The `a=candidate` lines: host candidates first, then the server-reflexive one (based on the first host).
+    var candidateLines: [String] {
+        var lines = candidates.enumerated().map { i, c in "a=candidate:\(i + 1) 1 udp \(2_130_706_431 - i) \(c.ip) \(c.port) typ host" }
+        if let r = reflexive, let base = candidates.first {
+            lines.append("a=candidate:\(candidates.count + 1) 1 udp 1694498815 \(r.ip) \(r.port) typ srflx raddr \(base.ip) rport \(base.port)")
+        }
+        return lines + ["a=end-of-candidates"]
+    }
 
     public init(iceUfrag: String, icePwd: String, fingerprint: String, candidates: [(ip: String, port: Int)], sessionID: UInt64, iceLite: Bool = true) {
         self.iceUfrag = iceUfrag; self.icePwd = icePwd; self.fingerprint = fingerprint; self.candidates = candidates; self.sessionID = sessionID
@@ -181,10 +192,7 @@ public enum SDPAnswerer {
                 for rid in ridLayers { s.append("a=rid:\(rid) recv") }
                 s.append("a=simulcast:recv \(list)")
             }
-            for (i, c) in options.candidates.enumerated() {
-                s.append("a=candidate:\(i + 1) 1 udp \(2_130_706_431 - i) \(c.ip) \(c.port) typ host")
-            }
-            s.append("a=end-of-candidates")
+            s += options.candidateLines
             sections.append(contentsOf: s)
         }
         guard !tracks.isEmpty else {

@@ -41,10 +41,7 @@ public enum SDPOfferer {
             } else {
                 lines += ["a=rtpmap:\(opus) opus/48000/2", "a=fmtp:\(opus) minptime=10;useinbandfec=1", "a=rtcp-fb:\(opus) transport-cc"]
             }
-            for (i, c) in options.candidates.enumerated() {
-                lines.append("a=candidate:\(i + 1) 1 udp \(2_130_706_431 - i) \(c.ip) \(c.port) typ host")
-            }
-            lines.append("a=end-of-candidates")
+            lines += options.candidateLines
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }

@@ -74,8 +74,11 @@ import Testing
 
     /// Through the API, a server that only offers itself (406 to our offer) behind a 307 and a bearer token: the
     /// empty POST, the server's offer, our answer PATCHed; DELETE ends the resource and the participant leaves.
+    /// The endpoint names a STUN server in its `Link` header: our answer carries the server-reflexive candidate it
+    /// gave us.
     @Test func theServersOfferThroughARedirectWithAToken() async throws {
-        let (server, port) = try Self.server(["--server-offer", "--token", "sesame"], log: "whep-server-offer.txt")
+        let stunPort = try LossyRelay.freePort()
+        let (server, port) = try Self.server(["--server-offer", "--token", "sesame", "--stun-port", String(stunPort)], log: "whep-server-offer.txt")
         defer { server.stop() }
         let room = try RoomProcess(room: "whepso")
         let body = #"{"type": "whep", "name": "Stage", "url": "http://127.0.0.1:\#(port)/moved", "token": "sesame"}"#
@@ -83,6 +86,9 @@ import Testing
         #expect(status == 201, "\(String(decoding: data, as: UTF8.self))")
         let source = object(data)
         #expect(source["offerer"] as? String == "server" && source["state"] as? String == "connected", "\(source)")
+        #expect(server.line(startingWith: "stun binding from 127.0.0.1:", within: 1) != nil, "our STUN binding: \(server.printed.suffix(600))")
+        #expect(server.printed.split(separator: "\n").contains { $0.hasPrefix("answer-candidate") && $0.contains("typ srflx raddr 127.0.0.1") },
+                "the server-reflexive candidate in our answer: \(server.printed.suffix(600))")
         let id = try #require(source["id"] as? String)
         #expect(headers["location"] == "/rooms/whepso/sources/\(id)")
         try await Task.sleep(nanoseconds: 7_000_000_000)

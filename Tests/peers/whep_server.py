@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """A WHEP server on aiortc (a WebRTC stack this project did not write) serving a media file in a loop.
 
-usage: whep_server.py FILE [--port N] [--server-offer] [--token T]
+usage: whep_server.py FILE [--port N] [--server-offer] [--token T] [--stun-port N]
 
 POST /whep with an SDP offer: 201 with the answer (client offer). With --server-offer, a POST with an offer gets
 406 and an empty POST gets 201 with the server's offer; the client PATCHes its answer to the resource. POST
-/moved answers 307 to /whep. DELETE on the resource ends the session. Prints "ready PORT" once listening, and
+/moved answers 307 to /whep (any method). DELETE on the resource ends the session. With --stun-port, a STUN server (RFC 8489 binding, aioice's codec)
+answers on that UDP port and OPTIONS and POST name it in a Link header. Prints "ready PORT" once listening, and
 one line per event on stdout.
 """
 import argparse
 import asyncio
 import uuid
 
+from aioice import stun
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 
@@ -31,15 +33,39 @@ def add_tracks(pc: RTCPeerConnection, path: str) -> None:
             pc.addTransceiver(track, direction="sendonly")
 
 
+class STUNServer(asyncio.DatagramProtocol):
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        try:
+            request = stun.parse_message(data)
+        except ValueError:
+            return
+        if request.message_method != stun.Method.BINDING or request.message_class != stun.Class.REQUEST:
+            return
+        response = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.RESPONSE,
+                                transaction_id=request.transaction_id)
+        response.attributes["XOR-MAPPED-ADDRESS"] = addr
+        self.transport.sendto(bytes(response), addr)
+        print("stun binding from", f"{addr[0]}:{addr[1]}", flush=True)
+
+
 async def handle(args, method: str, path: str, headers: dict, body: bytes):
     """(status, headers, body) for one request."""
     if args.token and headers.get("authorization") != f"Bearer {args.token}":
         return 401, {}, b"a bearer token is required"
-    if method == "POST" and path == "/moved":
+    link = {"Link": f'<stun:127.0.0.1:{args.stun_port}>; rel="ice-server"'} if args.stun_port else {}
+    if method == "OPTIONS" and path == "/whep":
+        return 204, link, b""
+    if path == "/moved":
         return 307, {"Location": "/whep"}, b""
     if method == "POST" and path == "/whep":
         resource = uuid.uuid4().hex
         pc = RTCPeerConnection()
+        for line in body.decode().splitlines():
+            if line.startswith("a=candidate:"):
+                print("offer-candidate", line, flush=True)
         if body.strip():
             if args.server_offer:
                 await pc.close()
@@ -65,14 +91,17 @@ async def handle(args, method: str, path: str, headers: dict, body: bytes):
             print("state", resource, pc.connectionState, flush=True)
 
         print("session", resource, kind, flush=True)
-        return 201, {"Content-Type": "application/sdp", "Location": f"/resource/{resource}",
-                     "Link": '<stun:127.0.0.1:3478>; rel="ice-server"'}, without_remb(pc.localDescription.sdp).encode()
+        return 201, {"Content-Type": "application/sdp", "Location": f"/resource/{resource}", **link}, \
+            without_remb(pc.localDescription.sdp).encode()
     if path.startswith("/resource/"):
         resource = path.rsplit("/", 1)[-1]
         pc = sessions.get(resource)
         if pc is None:
             return 404, {}, b"no such resource"
         if method == "PATCH":
+            for line in body.decode().splitlines():
+                if line.startswith("a=candidate:"):
+                    print("answer-candidate", line, flush=True)
             await pc.setRemoteDescription(RTCSessionDescription(sdp=body.decode(), type="answer"))
             print("answered", resource, flush=True)
             return 204, {}, b""
@@ -112,7 +141,10 @@ async def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--server-offer", action="store_true")
     parser.add_argument("--token")
+    parser.add_argument("--stun-port", type=int)
     args = parser.parse_args()
+    if args.stun_port:
+        await asyncio.get_running_loop().create_datagram_endpoint(STUNServer, local_addr=("127.0.0.1", args.stun_port))
     server = await asyncio.start_server(lambda r, w: serve(args, r, w), "127.0.0.1", args.port)
     print("ready", server.sockets[0].getsockname()[1], flush=True)
     async with server:
