@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Publisher", dependencies: ["Codecs", "Compositor", "Text", "MediaCore", "RTP", "SDP", "STUN", "SecureTransport",
                                                   .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         // Sources the recorder pulls from servers: WHEP (and Janus).
-        .target(name: "Pull", dependencies: ["Rooms", "SDP", "STUN", "Transport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .target(name: "Pull", dependencies: ["Rooms", "Layout", "SDP", "STUN", "Transport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                              .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                                              .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         // HTTP only: maps requests onto room commands; no media code.

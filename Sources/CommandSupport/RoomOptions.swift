@@ -71,6 +71,15 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .customLong("pull-token"), help: "Bearer token for the --pull servers (or MCU_PULL_TOKEN).")
     public var pullToken: String?
 
+    @Option(name: .long, help: "Record a Janus VideoRoom into --room: Janus's HTTP API, http(s)://HOST:8088/janus (with --janus-room).")
+    public var janus: String?
+
+    @Option(name: .customLong("janus-room"), help: "The Janus VideoRoom to record (its numeric id, or its name when Janus uses string ids).")
+    public var janusRoom: String?
+
+    @Option(name: .customLong("janus-pin"), help: "The VideoRoom's PIN, if it has one (or MCU_JANUS_PIN).")
+    public var janusPin: String?
+
     @Option(name: .long, help: "STUN server (HOST:PORT) for a server-reflexive candidate on connections the recorder opens (behind NAT).")
     public var stun: String?
 
@@ -93,7 +102,7 @@ public struct RoomOptions: ParsableArguments {
     public var crf: Int = 23
 
     /// The options as command-line arguments again, for handing the room to `mcu-record-server`. The tokens are
-    /// left out: they go through the environment (`MCU_TOKEN`, `MCU_PULL_TOKEN`) so they never show in the process list.
+    /// left out: they go through the environment (`MCU_TOKEN`, `MCU_PULL_TOKEN`, `MCU_JANUS_PIN`) so they never show in the process list.
     public var arguments: [String] {
         var list = ["--layout", layout, "--output", output, "--http", http,
                     "--udp-port", String(udpPort), "--udp-host", udpHost,
@@ -105,6 +114,8 @@ public struct RoomOptions: ParsableArguments {
         if manualRecording { list.append("--manual-recording") }
         for url in pull { list += ["--pull", url] }
         if let stun { list += ["--stun", stun] }
+        if let janus { list += ["--janus", janus] }
+        if let janusRoom { list += ["--janus-room", janusRoom] }
         if let watermark { list += ["--watermark", watermark] }
         if let chatOverlay { list += ["--chat-overlay", chatOverlay] }
         list += ["--assets", assets, "--max-participants", String(maxParticipants), "--max-rooms", String(maxRooms),

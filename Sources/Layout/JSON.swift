@@ -269,7 +269,7 @@ extension JSONValue {
         case .null: out += "null"
         case let .bool(b): out += b ? "true" : "false"
         case let .number(n):
-            if n == n.rounded(), abs(n) < 1e15 { out += String(Int64(n)) } else { out += "\(n)" }
+            if n == n.rounded(), abs(n) <= 9_007_199_254_740_992 { out += String(Int64(n)) } else { out += "\(n)" }
         case let .string(s): JSONValue.writeString(s, to: &out)
         case let .array(items):
             out += "["

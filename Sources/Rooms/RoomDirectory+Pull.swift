@@ -80,10 +80,14 @@ extension RoomDirectory {
                         transport: transport, attach: attach)
     }
 
-    /// A pulled participant leaves for good (its source was removed).
+    /// A pulled participant leaves for good (its source was removed, its publisher left).
     public func removePulled(id: String, reason: String) async {
         state.withLock { _ = $0.pulled.removeValue(forKey: id) }
         await state.withLock { $0.transport }?.remove(sessionID: id, reason: reason)
+        // Its session may have ended already (then nothing above said so).
+        if let route = state.withLock({ $0.routes[id] }) {
+            logger.info("left", metadata: ["room": "\(route.room)", "participant": "\(route.name)", "reason": "\(reason)"])
+        }
         leave(sessionID: id)
     }
 

@@ -111,7 +111,7 @@ public struct ICEAgent: Sendable {
         guard let index = pairs.firstIndex(where: { $0.remote.address == address }) else { return out }
         if !controlling && message.attribute(.useCandidate) != nil {
             pairs[index].nominatedByPeer = true
-            if pairs[index].state == .succeeded { selected = address }
+            if pairs[index].state == .succeeded { select(address, now: now) }
         }
         // A triggered check (§7.3.1.4): the peer reached us, so the way back is worth checking now.
         if pairs[index].state == .waiting || pairs[index].state == .failed {
@@ -148,11 +148,14 @@ public struct ICEAgent: Sendable {
         }
         pairs[index].state = .succeeded
         validated.insert(address)
-        if pairs[index].nominating || (!controlling && pairs[index].nominatedByPeer) {
-            selected = address
-            lastConsentAnswer = now
-            lastConsentSent = now
-        }
+        if pairs[index].nominating || (!controlling && pairs[index].nominatedByPeer) { select(address, now: now) }
+    }
+
+    /// The pair media goes on from now; consent is counted from the moment it was chosen.
+    private mutating func select(_ address: TransportAddress, now: Int64) {
+        selected = address
+        lastConsentAnswer = now
+        lastConsentSent = now
     }
 
     /// Timers: the next check, retransmissions, nomination, consent.

@@ -151,11 +151,14 @@ enum OpenAPIDocument {
       },
       "SourceRequest": {
         "type": "object", "additionalProperties": false,
-        "description": "`rtp`: a plain RTP source (mediasoup PlainTransport, Janus rtp_forward, ffmpeg, GStreamer): an SDP of what it sends (ports 0: ours to choose; named ports are bound), or codec descriptions. The sender's address is learnt from its first packet unless `sender` names its IP. `whep`: a participant pulled from a WHEP endpoint (`url`, optional bearer `token`); the call returns once the first connection is negotiated (502 when the server cannot be reached, 400 when it refuses for good), then the source reconnects by itself whenever its session drops.",
+        "description": "`rtp`: a plain RTP source (mediasoup PlainTransport, Janus rtp_forward, ffmpeg, GStreamer): an SDP of what it sends (ports 0: ours to choose; named ports are bound), or codec descriptions. The sender's address is learnt from its first packet unless `sender` names its IP. `whep`: a participant pulled from a WHEP endpoint (`url`, optional bearer `token`); the call returns once the first connection is negotiated (502 when the server cannot be reached, 400 when it refuses for good), then the source reconnects by itself whenever its session drops. `janus`: a Janus VideoRoom (`url`: Janus's HTTP API, `janus_room`, `pin`): each publisher becomes a participant named by its display name as it publishes, and leaves when it unpublishes; a Janus restart is ridden out. One Janus room per room (409 for a second).",
         "properties": {
-          "type": { "type": "string", "enum": ["rtp", "whep"] }, "name": { "type": "string", "minLength": 1, "maxLength": 64, "description": "the tile label" },
-          "url": { "type": "string", "description": "whep: the WHEP endpoint (http or https; redirects followed)" },
-          "token": { "type": "string", "description": "whep: sent as Authorization: Bearer" },
+          "type": { "type": "string", "enum": ["rtp", "whep", "janus"] }, "name": { "type": "string", "minLength": 1, "maxLength": 64, "description": "rtp, whep: the tile label" },
+          "url": { "type": "string", "description": "whep: the WHEP endpoint (http or https; redirects followed); janus: the HTTP API (http://HOST:8088/janus)" },
+          "token": { "type": "string", "description": "whep: sent as Authorization: Bearer; janus: Janus's token (token auth)" },
+          "janus_room": { "type": ["integer", "string"], "description": "janus: the VideoRoom's id (a string when Janus uses string ids)" },
+          "pin": { "type": "string", "description": "janus: the VideoRoom's PIN" },
+          "api_secret": { "type": "string", "description": "janus: Janus's apisecret" },
           "offerer": { "type": "string", "enum": ["client", "server", "auto"], "description": "whep: who makes the SDP offer; auto (default): ours, the server's if it answers 406" },
           "sdp": { "type": "string" }, "sender": { "type": "string", "description": "the only IPv4 address accepted" },
           "video": { "$ref": "#/components/schemas/SourceMedia" }, "audio": { "$ref": "#/components/schemas/SourceMedia" },
@@ -175,10 +178,12 @@ enum OpenAPIDocument {
           "declined": { "type": "array", "items": { "type": "string" } },
           "sdp": { "type": "string", "description": "rtp: the endpoint as SDP, for the sender" },
           "url": { "type": "string", "description": "whep: the endpoint pulled from" },
-          "state": { "type": "string", "enum": ["connecting", "connected", "reconnecting", "stopped"], "description": "whep" },
+          "state": { "type": "string", "enum": ["connecting", "connected", "reconnecting", "stopped"], "description": "whep, janus" },
           "offerer": { "type": "string", "enum": ["client", "server"], "description": "whep: who offered on the last connection" },
-          "connections": { "type": "integer", "description": "whep: sessions made so far (1 + reconnections)" },
-          "last_error": { "type": "string", "description": "whep: why it last dropped or failed to reconnect" }
+          "connections": { "type": "integer", "description": "whep, janus: sessions made so far (1 + reconnections)" },
+          "last_error": { "type": "string", "description": "whep, janus: why it last dropped or failed to reconnect" },
+          "janus_room": { "type": ["integer", "string"], "description": "janus: the VideoRoom recorded" },
+          "publishers": { "type": "array", "items": { "type": "string" }, "description": "janus: the display names recorded now" }
         },
         "required": ["id", "type", "name"]
       },
@@ -315,7 +320,7 @@ enum OpenAPIDocument {
     "/rooms/{room}/sources": {
       "parameters": [{ "$ref": "#/components/parameters/room" }],
       "post": {
-        "summary": "A source the recorder receives: plain RTP from an SFU or an encoder, or a WHEP stream it pulls; a participant of the room",
+        "summary": "A source the recorder receives: plain RTP from an SFU or an encoder, a WHEP stream it pulls, or a Janus VideoRoom's publishers",
         "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SourceRequest" } } } },
         "responses": {
           "201": { "description": "the endpoint: where to send", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Source" } } } },

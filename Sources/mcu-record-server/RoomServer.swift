@@ -145,6 +145,22 @@ struct RoomServer: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let sampler = RoomMetrics(service: service)
+        if options.janus != nil || options.janusRoom != nil {
+            guard let room, let url = options.janus, let janusRoom = options.janusRoom else {
+                throw fail(MediaError(.invalidArgument, "--janus needs --janus-room and --room (and --janus-room needs --janus)"))
+            }
+            let pin = options.janusPin ?? ProcessInfo.processInfo.environment["MCU_JANUS_PIN"]
+            do {
+                let source = try await pulls.addJanus(room: room, url: url, janusRoom: UInt64(janusRoom).map { .number(Double($0)) } ?? .string(janusRoom),
+                                                      pin: pin, apiSecret: nil, token: nil)
+                printLine("recording Janus room \(janusRoom) at \(url) into \(room) (\(source.current.publishers.count) publisher(s))")
+            } catch {
+                await pulls.stopAll()
+                _ = await service.stopAll()
+                await transport.close()
+                throw fail(MediaError(.invalidArgument, "--janus \(url) --janus-room \(janusRoom): \(error)"))
+            }
+        }
         let app = Application(router: HTTPServer.router(service: service, pulls: pulls, metrics: { registry.emitToBuffer() }),
                               configuration: .init(address: .hostname(host, port: port), serverName: "mcu-record"),
                               onServerRunning: { channel in

@@ -23,6 +23,7 @@ struct RoomCommand: ParsableCommand {
     func run() throws {
         if let token = options.token { setenv("MCU_TOKEN", token, 1) }
         if let token = options.pullToken { setenv("MCU_PULL_TOKEN", token, 1) }
+        if let pin = options.janusPin { setenv("MCU_JANUS_PIN", pin, 1) }
         throw handOver(to: "mcu-record-server", what: "the room server", arguments: options.arguments)
     }
 }

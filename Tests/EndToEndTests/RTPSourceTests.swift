@@ -111,7 +111,7 @@ import Testing
     @Test func badSourcesAreRefusedWithAReason() async throws {
         let room = try RoomProcess(room: "rtpbad")
         let cases: [(String, String)] = [
-            (#"{"type": "janus", "url": "http://127.0.0.1:1/janus"}"#, "type"),
+            (#"{"type": "sfu", "url": "http://127.0.0.1:1/sfu"}"#, "type"),
             (#"{"type": "rtp"}"#, "SDP"),
             (#"{"type": "rtp", "sdp": "v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 MPV/90000\r\n"}"#, "no codec"),
             (#"{"type": "rtp", "video": {"codec": "vp8", "payload_type": 7}}"#, "payload_type"),

@@ -97,7 +97,9 @@ import Testing
         let problems = RouteTests.schemas.problems(try APIBodyTests.encoded(SourceBody(rtp)), try APIBodyTests.schema("Source"))
         #expect(problems.isEmpty, "\(problems)")
         for (body, field) in [(#"{"type": "whep"}"#, "url"), (#"{"type": "whep", "url": "http://x/w", "offerer": "me"}"#, "offerer"),
-                              (#"{"type": "rtp", "sdp": "v=0", "url": "http://x/w"}"#, "url"), (#"{"type": "janus"}"#, "type")] {
+                              (#"{"type": "rtp", "sdp": "v=0", "url": "http://x/w"}"#, "url"), (#"{"type": "sfu"}"#, "type"),
+                              (#"{"type": "janus", "url": "http://x/janus"}"#, "janus_room"), (#"{"type": "janus", "url": "http://x/janus", "janus_room": 1, "name": "x"}"#, "name"),
+                              (#"{"type": "whep", "url": "http://x/w", "pin": "1"}"#, "pin")] {
             #expect(throws: RoomError.self, "\(body)") { _ = try JSONDecoder().decode(SourceRequest.self, from: Data(body.utf8)) }
             do { _ = try JSONDecoder().decode(SourceRequest.self, from: Data(body.utf8)) } catch let error as RoomError { #expect(error.field == field, "\(body): \(error)") }
         }
