@@ -4,6 +4,7 @@ import Metrics
 import Rooms
 import SDP
 import Synchronization
+import Transport
 
 /// Why a WHEP source could not connect; `retryAfter` when the server said when to come back.
 public struct PullError: Error, CustomStringConvertible, Sendable {
@@ -42,6 +43,8 @@ public final class WHEPSource: Sendable {
     let stunServer: String?
     /// The first `stun:` server the endpoint's `Link` headers named (when none is configured), and whether we asked.
     let linked = Mutex<(stun: String?, asked: Bool)>((nil, false))
+    /// Whether this source connects from a socket of its own (its server's address is taken on the shared port).
+    let ownSocket = Mutex(false)
     private let status = Mutex(Status())
     private let task = Mutex<Task<Void, Never>?>(nil)
     private let drops: AsyncStream<String>
@@ -103,10 +106,32 @@ public final class WHEPSource: Sendable {
         }
     }
 
-    /// One connection: HTTP negotiation, then the session on the shared port.
+    /// One connection: HTTP negotiation, then the session on the shared port — or, when another session there
+    /// already talks to the same server address (an SFU with one port for everyone), on a socket of its own, for
+    /// this connection and every later one.
     private func connect() async throws {
+        let own = ownSocket.withLock { $0 }
+        do {
+            try await negotiate(ownSocket: own)
+        } catch is UDPTransport.OutgoingConflict where !own {
+            ownSocket.withLock { $0 = true }
+            logger.notice("the WHEP server's address is in use on the shared port; connecting from a port of its own",
+                          metadata: ["room": "\(room)", "source": "\(name)"])
+            try await negotiate(ownSocket: true)
+        }
+    }
+
+    private func negotiate(ownSocket: Bool) async throws {
+        let port = ownSocket ? try await directory.reservePort(id: id) : nil
+        do { try await negotiate(port: port) } catch {
+            if port != nil { await directory.releasePort(id: id) }
+            throw error
+        }
+    }
+
+    private func negotiate(port: Int?) async throws {
         let reflexive = await reflexiveAddress()
-        let credentials = try directory.outgoingCredentials(reflexive: reflexive)
+        let credentials = try directory.outgoingCredentials(reflexive: reflexive, port: port)
         if offerer != .server {
             let offer = directory.offer(kinds: ["audio", "video"], credentials: credentials)
             let response = try await post(offer)

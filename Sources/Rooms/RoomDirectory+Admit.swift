@@ -60,6 +60,7 @@ extension RoomDirectory {
             try await attach()
         } catch {
             leave(sessionID: sessionID)
+            if error is UDPTransport.OutgoingConflict { throw error }
             throw RoomError(.invalid, "cannot set up the session: \(error)")
         }
         // The cap the room set before the session existed (at join, or a tile since) reaches it now.

@@ -21,12 +21,12 @@ struct PulledParticipant: Sendable {
 
 extension RoomDirectory {
     /// Fresh ICE credentials and the options to offer or answer with. `reflexive`: our address as a STUN server
-    /// saw it, announced as a second candidate.
-    public func outgoingCredentials(reflexive: (ip: String, port: Int)? = nil) throws -> OutgoingCredentials {
+    /// saw it, announced as a second candidate; `port`: a socket reserved for the session (else the shared port).
+    public func outgoingCredentials(reflexive: (ip: String, port: Int)? = nil, port: Int? = nil) throws -> OutgoingCredentials {
         guard let transport = state.withLock({ $0.transport }) else { throw RoomError(.unavailable, "media transport not ready") }
         let ufrag = RoomDirectory.random(8), pwd = RoomDirectory.random(24)
         var options = AnswerOptions(iceUfrag: ufrag, icePwd: pwd, fingerprint: certificate.fingerprint,
-                                    candidates: configuration.announceIPs.map { ($0, transport.localPort) },
+                                    candidates: configuration.announceIPs.map { ($0, port ?? transport.localPort) },
                                     sessionID: UInt64.random(in: 1...UInt64(Int64.max)), iceLite: false)
         options.reflexive = reflexive
         return OutgoingCredentials(ufrag: ufrag, password: pwd, options: options)
@@ -47,6 +47,15 @@ extension RoomDirectory {
         do { return try SDPOfferer.negotiate(offer: offer, answer: answer) } catch { throw RoomError(.invalid, "the remote answer: \(error.reason)") }
     }
 
+    /// A socket of its own for session `id` (its port for the offer): for a server that another session on the
+    /// shared port already talks to. `releasePort` gives it back when no session took it.
+    public func reservePort(id: String) async throws -> Int {
+        guard let transport = state.withLock({ $0.transport }) else { throw RoomError(.unavailable, "media transport not ready") }
+        return try await transport.reserveSocket(sessionID: id, host: configuration.udpHost)
+    }
+
+    public func releasePort(id: String) async { await state.withLock { $0.transport }?.releaseSocket(sessionID: id) }
+
     /// Starts the session of pulled participant `id` in `room`: the first time it joins the room; after a drop it
     /// comes back as the same participant (its tile and track files go on), unless its tracks changed.
     /// `controlling`: we offered (our ICE agent controls).
@@ -55,6 +64,12 @@ extension RoomDirectory {
         guard let transport = state.withLock({ $0.transport }) else { throw RoomError(.unavailable, "media transport not ready") }
         guard negotiation.tracks.count <= configuration.maxTracksPerParticipant else {
             throw RoomError(.invalid, "at most \(configuration.maxTracksPerParticipant) media tracks per source, not \(negotiation.tracks.count)")
+        }
+        // Two sessions to one remote address cannot share the port (their datagrams could not be told apart): the
+        // caller offers again from a socket of its own. Found before the participant joins, so it joins once.
+        let ownSocket = credentials.options.candidates.first.map { $0.port != transport.localPort } ?? false
+        if !ownSocket, await transport.talksTo(PeerSession.candidates(negotiation.remoteCandidates).map(\.address)) {
+            throw UDPTransport.OutgoingConflict()
         }
         let certificate = self.certificate
         let attach = { @Sendable () async throws in
@@ -71,7 +86,9 @@ extension RoomDirectory {
         let present = state.withLock { $0.routes[id] != nil }
         if present, let previous, previous.tracks.map(\.mid) == negotiation.tracks.map(\.mid),
            previous.tracks.map(\.codec) == negotiation.tracks.map(\.codec) {
-            do { try await attach() } catch { throw RoomError(.invalid, "cannot set up the session: \(error)") }
+            do { try await attach() } catch let error as UDPTransport.OutgoingConflict { throw error } catch {
+                throw RoomError(.invalid, "cannot set up the session: \(error)")
+            }
             logger.info("reconnected", metadata: ["room": "\(room)", "participant": "\(name)"])
             return
         }

@@ -97,7 +97,8 @@ public final class PeerSession {
     /// The addresses a full agent checks (a transport routes their answers here); none for ICE-lite.
     public var remoteCandidates: [TransportAddress] { agent?.remoteCandidates ?? [] }
 
-    static func candidates(_ list: [SessionDescription.Candidate]) -> [ICEAgent.Candidate] {
+    /// The remote candidates a full agent checks (UDP, IPv4 literals).
+    public static func candidates(_ list: [SessionDescription.Candidate]) -> [ICEAgent.Candidate] {
         list.compactMap { c in TransportAddress(ipv4: c.ip, port: UInt16(c.port)).map { ICEAgent.Candidate(address: $0, priority: c.priority) } }
     }
 

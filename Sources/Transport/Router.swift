@@ -41,6 +41,8 @@ final class Router {
         timer?.cancel()
         timer = nil
         for entry in sessions.values { for channel in entry.channels { channel.close(promise: nil) } }
+        for channel in ownSockets.values { channel.close(promise: nil) }
+        ownSockets.removeAll()
         sessions.removeAll()
         byAddress.removeAll()
     }
@@ -49,12 +51,26 @@ final class Router {
         sessions[id] = Entry(session: session, ufrag: ufrag)
     }
 
-    /// A session we opened (full ICE): the answers to its checks come from its remote candidates, so those
-    /// addresses route to it from the start. False when another session already talks to one of them: the two
-    /// could not be told apart on one port.
+    /// Sockets of their own bound for sessions about to be opened (their port went into the offer).
+    private var ownSockets: [String: Channel] = [:]
+
+    func reserve(_ channel: Channel, for id: String) {
+        ownSockets.removeValue(forKey: id)?.close(promise: nil)
+        ownSockets[id] = channel
+    }
+
+    func release(id: String) { ownSockets.removeValue(forKey: id)?.close(promise: nil) }
+
+    /// A session we opened (full ICE). On a socket of its own (reserved for it) every datagram there is its own;
+    /// on the shared port the answers to its checks come from its remote candidates, so those addresses route to it
+    /// from the start — false when another session already talks to one of them: the two could not be told apart.
     func addOutgoing(id: String, ufrag: String, session: PeerSession) -> Bool {
+        if let own = ownSockets.removeValue(forKey: id) {
+            sessions[id] = Entry(session: session, ufrag: ufrag, channels: [own])
+            return true
+        }
         let remote = session.remoteCandidates
-        guard !remote.contains(where: { byAddress[$0] != nil }) else { return false }
+        guard !remote.contains(where: { byAddress[$0] != nil && byAddress[$0] != id }) else { return false }
         sessions[id] = Entry(session: session, ufrag: ufrag)
         for address in remote { byAddress[address] = id }
         return true
@@ -64,15 +80,18 @@ final class Router {
         sessions[id] = Entry(session: session, ufrag: nil, channels: channels)
     }
 
-    /// A datagram on one of plain session `id`'s sockets.
+    /// A datagram on one of session `id`'s own sockets (a plain RTP session's, or a WebRTC session's of its own).
     func receivePlain(_ bytes: [UInt8], from address: TransportAddress, id: String, channel: Channel) {
         guard var entry = sessions[id], let index = entry.channels.firstIndex(where: { $0 === channel }) else { dropped += 1; return }
         if entry.replyChannel[address] != index, entry.replyChannel.count < 16 || entry.replyChannel[address] != nil {
             entry.replyChannel[address] = index
             sessions[id] = entry
         }
-        guard let session = entry.session as? PlainRTPSession else { return }
-        deliver(session.receive(bytes, from: address, socket: index, now: now), id: id)
+        if let session = entry.session as? PlainRTPSession {
+            deliver(session.receive(bytes, from: address, socket: index, now: now), id: id)
+        } else if let session = entry.session as? PeerSession {
+            deliver(session.receive(bytes, from: address, now: now), id: id)
+        }
     }
 
     /// Ends a session from our side; its report and `.closed` still go out.
@@ -223,7 +242,7 @@ protocol RoutedSession: AnyObject {
 extension PeerSession: RoutedSession {}
 extension PlainRTPSession: RoutedSession {}
 
-/// A plain RTP session's socket: every datagram to its session.
+/// A session's own socket (plain RTP, or a WebRTC session that cannot share the port): every datagram to it.
 final class PlainHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     private let router: NIOLoopBound<Router>

@@ -58,8 +58,37 @@ public final class UDPTransport: Sendable {
         if !added { throw OutgoingConflict() }
     }
 
+    /// Binds a socket of its own on `host` for session `sessionID` before it exists (its port goes into the offer
+    /// or answer); `addOutgoing` then puts the session on it. For a remote address that another session on the
+    /// shared port already talks to (an SFU with one port for everyone).
+    public func reserveSocket(sessionID: String, host: String) async throws -> Int {
+        let handler = self.handler, loop = channel.eventLoop
+        let own = try await DatagramBootstrap(group: loop)
+            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 1 << 20)
+            .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(PlainHandler(router: handler, sessionID: sessionID)) }
+            }
+            .bind(host: host, port: 0).get()
+        try await loop.submit { handler.value.reserve(own, for: sessionID) }.get()
+        return own.localAddress?.port ?? 0
+    }
+
+    /// Whether a session on the shared port already talks to one of `addresses` (a new one to them needs its own).
+    public func talksTo(_ addresses: [TransportAddress]) async -> Bool {
+        let handler = self.handler
+        return (try? await channel.eventLoop.submit { addresses.contains { handler.value.boundSession(of: $0) != nil } }.get()) ?? false
+    }
+
+    /// Gives back a reserved socket that no session took.
+    public func releaseSocket(sessionID: String) async {
+        let handler = self.handler
+        try? await channel.eventLoop.submit { handler.value.release(id: sessionID) }.get()
+    }
+
     /// Two sessions to one remote address cannot share the port.
     public struct OutgoingConflict: Error, CustomStringConvertible {
+        public init() {}
         public var description: String { "another session on this port already talks to the same remote address" }
     }
 

@@ -79,7 +79,10 @@ import Testing
         func at(_ seconds: Double) -> VideoPicture? { picture(at: seconds, in: pictures) }
         let (red5, blue5) = (at(5).map { Self.share(of: "ff0000", in: $0) } ?? 0, at(5).map { Self.share(of: "0000ff", in: $0) } ?? 1)
         let (red15, blue15) = (at(15).map { Self.share(of: "ff0000", in: $0) } ?? 0, at(15).map { Self.share(of: "0000ff", in: $0) } ?? 0)
-        print("janus: red/blue at 5 s \(decimal(red5, 2))/\(decimal(blue5, 2)), at 15 s \(decimal(red15, 2))/\(decimal(blue15, 2))")
+        // Bob's camera is 2060c0 between its flashes (half past each second is between them).
+        let (bob5, bob15) = (at(5.5).map { Self.share(of: "2060c0", in: $0) } ?? 0, at(15.5).map { Self.share(of: "2060c0", in: $0) } ?? 1)
+        print("janus: red/blue/Bob at 5 s \(decimal(red5, 2))/\(decimal(blue5, 2))/\(decimal(bob5, 2)), at 15 s \(decimal(red15, 2))/\(decimal(blue15, 2))/\(decimal(bob15, 2))")
+        #expect(bob5 > 0.1 && bob15 < 0.01, "Bob shows while he publishes only: \(bob5) at 5.5 s, \(bob15) at 15.5 s")
         #expect(red5 > 0.1 && blue5 < 0.01, "at 5 s Alice shows and Carol does not: red \(red5), blue \(blue5)")
         #expect(red15 > 0.1 && blue15 > 0.1, "at 15 s both show: red \(red15), blue \(blue15)")
         let audio = try decodeAudio(path)
@@ -130,7 +133,7 @@ import Testing
     @Test func unreachableJanusMissingRoomsAndWrongPINsAreClearErrors() async throws {
         let janus = try JanusServer()
         defer { janus.stop() }
-        let room = try RoomProcess(room: "janusbad")
+        let room = try RoomProcess(room: nil)
         let closed = try LossyRelay.freePort()
         let cases: [(String, Int, String)] = [
             (#"{"type": "janus", "url": "http://127.0.0.1:\#(closed)/janus", "janus_room": 1234}"#, 502, "cannot reach Janus"),
@@ -151,6 +154,10 @@ import Testing
         #expect(created == 201, "\(String(decoding: body, as: UTF8.self))")
         let (twice, _, _) = try await httpData("POST", "\(room.base)/rooms/janusbad/sources", body: Data(good.utf8), contentType: "application/json")
         #expect(twice == 409)
+        // Another room of the same server records another Janus room.
+        let other = #"{"type": "janus", "url": "\#(janus.url)", "janus_room": 1234}"#
+        let (second, secondBody, _) = try await httpData("POST", "\(room.base)/rooms/janusother/sources", body: Data(other.utf8), contentType: "application/json")
+        #expect(second == 201, "\(String(decoding: secondBody, as: UTF8.self))")
         let id = try #require(object(body)["id"] as? String)
         #expect(try await http("DELETE", "\(room.base)/rooms/janusbad/sources/\(id)", contentType: nil).0 == 200)
         let (_, list, _) = try await httpData("GET", "\(room.base)/rooms/janusbad/sources")

@@ -53,6 +53,44 @@ import Testing
         }
     }
 
+    /// An SFU with one port for everyone: a second session to it gets a socket of its own (reserved before its
+    /// offer), and both sessions' checks are answered and nominate — each socket's datagrams reach its session.
+    @Test func aSecondSessionToTheSameAddressRunsOnASocketOfItsOwn() async throws {
+        let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton, ingest: IngestClosure { _, _ in })
+        defer { Task { await transport.close() } }
+        let server = try TestSocket()
+        let negotiation = try Self.negotiation(remotePort: server.localPort)
+        let certificate = try DTLSCertificate()
+        let remote = TransportAddress(ipv4: "127.0.0.1", port: server.localPort)!
+        #expect(await !transport.talksTo([remote]))
+        try await transport.addOutgoing(sessionID: "first", ufrag: "ours") {
+            try PeerSession(negotiation: negotiation, certificate: certificate, localUfrag: "ours", localPassword: "our-password-0123456789ab",
+                            now: transport.now(), fullICE: true)
+        }
+        let own = try await transport.reserveSocket(sessionID: "second", host: "127.0.0.1")
+        #expect(own != transport.localPort && own > 0)
+        try await transport.addOutgoing(sessionID: "second", ufrag: "ours") {
+            try PeerSession(negotiation: negotiation, certificate: certificate, localUfrag: "ours", localPassword: "our-password-0123456789ab",
+                            now: transport.now(), fullICE: true)
+        }
+        #expect(await transport.talksTo([remote]))
+        let lite = ICELiteResponder(localUfrag: "lite", localPassword: "lite-password-0123456789ab", remoteUfrag: "ours")
+        var nominatedFrom: Set<Int> = []
+        let deadline = Date().addingTimeInterval(5)
+        while nominatedFrom.count < 2, Date() < deadline {
+            var buffer = [UInt8](repeating: 0, count: 2048)
+            var from = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let n = withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(server.fd, &buffer, buffer.count, 0, $0, &length) } }
+            guard n > 0 else { continue }
+            let port = Int(UInt16(bigEndian: from.sin_port))
+            guard case let .success(response, nominate, _) = lite.handle(Array(buffer.prefix(n)), from: TransportAddress(ipv4: "127.0.0.1", port: UInt16(port))!) else { continue }
+            if nominate { nominatedFrom.insert(port) }
+            server.send(response, port: port)
+        }
+        #expect(nominatedFrom == [transport.localPort, own], "both sessions nominated, each from its own port: \(nominatedFrom)")
+    }
+
     /// Our address as a STUN server sees it, from the shared port; nil when the server never answers.
     @Test func theReflexiveAddressComesFromTheSTUNServersAnswer() async throws {
         let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton, ingest: IngestClosure { _, _ in })

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Publishes a media file to a WHIP endpoint with aiortc (a WebRTC stack this project did not write).
 
-usage: aiortc_publish.py WHIP_URL FILE SECONDS [NAME]
+usage: aiortc_publish.py WHIP_URL FILE SECONDS [NAME] [--relay]
+
+With --relay the file's VP8 and Opus go out as they are, not decoded and encoded again (for benchmarks).
 """
 import asyncio
 import sys
@@ -11,8 +13,8 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 
 
-async def main(url: str, path: str, seconds: float, name: str) -> None:
-    player = MediaPlayer(path, loop=True)
+async def main(url: str, path: str, seconds: float, name: str, relay: bool) -> None:
+    player = MediaPlayer(path, loop=True, decode=not relay)
     pc = RTCPeerConnection()
     for track in (player.audio, player.video):
         if track is not None:
@@ -42,4 +44,5 @@ async def main(url: str, path: str, seconds: float, name: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "aiortc"))
+    arguments = [a for a in sys.argv[1:] if a != "--relay"]
+    asyncio.run(main(arguments[0], arguments[1], float(arguments[2]), arguments[3] if len(arguments) > 3 else "aiortc", "--relay" in sys.argv))

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """A WHEP server on aiortc (a WebRTC stack this project did not write) serving a media file in a loop.
 
-usage: whep_server.py FILE [--port N] [--server-offer] [--token T] [--stun-port N]
+usage: whep_server.py FILE [--port N] [--server-offer] [--token T] [--stun-port N] [--relay]
 
 POST /whep with an SDP offer: 201 with the answer (client offer). With --server-offer, a POST with an offer gets
 406 and an empty POST gets 201 with the server's offer; the client PATCHes its answer to the resource. POST
 /moved answers 307 to /whep (any method). DELETE on the resource ends the session. With --stun-port, a STUN server (RFC 8489 binding, aioice's codec)
 answers on that UDP port and OPTIONS and POST name it in a Link header. Prints "ready PORT" once listening, and
-one line per event on stdout.
+one line per event on stdout. With --relay the file's VP8 and Opus go out as they are, not decoded and encoded
+again (for benchmarks: cheap to serve; the file must have frequent keyframes, as no PLI is answered).
 """
 import argparse
 import asyncio
@@ -26,8 +27,12 @@ def without_remb(sdp: str) -> str:
     return "".join(line for line in sdp.splitlines(True) if "goog-remb" not in line)
 
 
-def add_tracks(pc: RTCPeerConnection, path: str) -> None:
-    player = MediaPlayer(path, loop=True)
+def player_for(args) -> MediaPlayer:
+    return MediaPlayer(args.file, loop=True, decode=not args.relay)
+
+
+def add_tracks(pc: RTCPeerConnection, args) -> None:
+    player = player_for(args)
     for track in (player.audio, player.video):
         if track is not None:
             pc.addTransceiver(track, direction="sendonly")
@@ -73,7 +78,7 @@ async def handle(args, method: str, path: str, headers: dict, body: bytes):
             await pc.setRemoteDescription(RTCSessionDescription(sdp=body.decode(), type="offer"))
             for transceiver in pc.getTransceivers():
                 transceiver.direction = "sendonly"
-            player = MediaPlayer(args.file, loop=True)
+            player = player_for(args)
             for transceiver in pc.getTransceivers():
                 track = player.video if transceiver.kind == "video" else player.audio
                 if track is not None:
@@ -81,7 +86,7 @@ async def handle(args, method: str, path: str, headers: dict, body: bytes):
             await pc.setLocalDescription(await pc.createAnswer())
             kind = "answer"
         else:
-            add_tracks(pc, args.file)
+            add_tracks(pc, args)
             await pc.setLocalDescription(await pc.createOffer())
             kind = "offer"
         sessions[resource] = pc
@@ -142,6 +147,7 @@ async def main() -> None:
     parser.add_argument("--server-offer", action="store_true")
     parser.add_argument("--token")
     parser.add_argument("--stun-port", type=int)
+    parser.add_argument("--relay", action="store_true")
     args = parser.parse_args()
     if args.stun_port:
         await asyncio.get_running_loop().create_datagram_endpoint(STUNServer, local_addr=("127.0.0.1", args.stun_port))
