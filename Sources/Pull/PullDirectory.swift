@@ -1,4 +1,5 @@
 import Layout
+import Logging
 import Rooms
 import Synchronization
 import Transport
@@ -10,6 +11,7 @@ public final class PullDirectory: Sendable {
     let stunServer: String?
     private let sources = Mutex<[String: WHEPSource]>([:])
     private let janus = Mutex<[String: JanusSource]>([:])
+    private let logger = Logger(label: "mcu-record.pull")
 
     public init(directory: RoomDirectory, stunServer: String? = nil) {
         self.directory = directory
@@ -25,7 +27,9 @@ public final class PullDirectory: Sendable {
         }
         let source = WHEPSource(id: RoomDirectory.newID(), room: room, name: String((name ?? "whep").prefix(64)), url: url, token: token,
                                 offerer: offerer, stunServer: stunServer, directory: directory)
-        do { try await source.start() } catch let error as PullError {
+        do { try await source.start() } catch {
+            logger.warning("WHEP source refused", metadata: ["room": "\(room)", "url": "\(url)", "reason": "\(error)"])
+            guard let error = error as? PullError else { throw error }
             throw RoomError(error.permanent ? .invalid : .badGateway, error.description)
         }
         sources.withLock { $0[source.id] = source }
@@ -44,7 +48,9 @@ public final class PullDirectory: Sendable {
         }
         let source = JanusSource(id: RoomDirectory.newID(), room: room, url: url.hasSuffix("/") ? String(url.dropLast()) : url, janusRoom: janusRoom,
                                  pin: pin, apiSecret: apiSecret, token: token, directory: directory)
-        do { try await source.start() } catch let error as PullError {
+        do { try await source.start() } catch {
+            logger.warning("Janus source refused", metadata: ["room": "\(room)", "url": "\(url)", "janus_room": "\(janusRoom.serialized)", "reason": "\(error)"])
+            guard let error = error as? PullError else { throw error }
             throw RoomError(error.permanent ? .invalid : .badGateway, error.description)
         }
         janus.withLock { $0[source.id] = source }

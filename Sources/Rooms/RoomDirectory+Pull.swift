@@ -78,6 +78,10 @@ extension RoomDirectory {
                                 now: transport.now(), fullICE: controlling)
             }
         }
+        // A session of this participant still running (its server restarted before it noticed) ends first,
+        // without reporting a drop.
+        state.withLock { $0.pulled[id]?.onDrop = { _ in } }
+        await transport.remove(sessionID: id, reason: "replaced by a new session")
         let previous = state.withLock { state -> PulledParticipant? in
             let before = state.pulled[id]
             state.pulled[id] = PulledParticipant(tracks: negotiation.tracks, onDrop: onDrop)

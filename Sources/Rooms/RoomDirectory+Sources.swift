@@ -27,6 +27,13 @@ extension RoomDirectory {
     /// pair when RTCP is not multiplexed): a participant named `name` whose tracks join the room like a WHIP
     /// publisher's. `sender`: the only IP accepted (else the first to send is learnt).
     public func addRTPSource(room: String, name: String?, sdp: String, sender: String?) async throws -> RTPSource {
+        do { return try await makeRTPSource(room: room, name: name, sdp: sdp, sender: sender) } catch {
+            logger.warning("rtp source refused", metadata: ["room": "\(room)", "reason": "\(error)"])
+            throw error
+        }
+    }
+
+    private func makeRTPSource(room: String, name: String?, sdp: String, sender: String?) async throws -> RTPSource {
         guard RoomDirectory.isValidRoomName(room) else { throw RoomError(.invalid, "room names are 1-64 letters, digits, '-' or '_'") }
         if let allowed = configuration.allowedRooms, !allowed.contains(room) { throw RoomError(.notFound, "no room \(room) here") }
         guard let transport = state.withLock({ $0.transport }) else { throw RoomError(.unavailable, "media transport not ready") }

@@ -75,21 +75,33 @@ import Testing
         #expect(source["type"] as? String == "janus" && source["state"] as? String == "connected" && source["publishers"] as? [String] == ["Alice", "Carol"],
                 "\(source)")
         let path = try room.stopAndRecording("janus")
+        // The moments to look at, from the recording's own record of who joined and left when.
+        let events = try String(contentsOfFile: path.replacingOccurrences(of: ".mp4", with: ".events.jsonl"), encoding: .utf8)
+            .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        func time(_ event: String, _ name: String) -> Double? {
+            events.first { $0["event"] as? String == event && $0["name"] as? String == name }?["t"] as? Double
+        }
+        let bobJoined = try #require(time("join", "Bob")), carolJoined = try #require(time("join", "Carol")), bobLeft = try #require(time("leave", "Bob"))
+        let before = carolJoined - 0.6, after = max(carolJoined, bobLeft) + 2.2
+        #expect(before > max(bobJoined, time("join", "Alice") ?? 99) + 1, "a moment with Alice and Bob before Carol: \(events.map { "\($0["event"] ?? "") \($0["name"] ?? "") \($0["t"] ?? "")" })")
         let pictures = try decodePictures(path)
-        func at(_ seconds: Double) -> VideoPicture? { picture(at: seconds, in: pictures) }
-        let (red5, blue5) = (at(5).map { Self.share(of: "ff0000", in: $0) } ?? 0, at(5).map { Self.share(of: "0000ff", in: $0) } ?? 1)
-        let (red15, blue15) = (at(15).map { Self.share(of: "ff0000", in: $0) } ?? 0, at(15).map { Self.share(of: "0000ff", in: $0) } ?? 0)
-        // Bob's camera is 2060c0 between its flashes (half past each second is between them).
-        let (bob5, bob15) = (at(5.5).map { Self.share(of: "2060c0", in: $0) } ?? 0, at(15.5).map { Self.share(of: "2060c0", in: $0) } ?? 1)
-        print("janus: red/blue/Bob at 5 s \(decimal(red5, 2))/\(decimal(blue5, 2))/\(decimal(bob5, 2)), at 15 s \(decimal(red15, 2))/\(decimal(blue15, 2))/\(decimal(bob15, 2))")
-        #expect(bob5 > 0.1 && bob15 < 0.01, "Bob shows while he publishes only: \(bob5) at 5.5 s, \(bob15) at 15.5 s")
-        #expect(red5 > 0.1 && blue5 < 0.01, "at 5 s Alice shows and Carol does not: red \(red5), blue \(blue5)")
-        #expect(red15 > 0.1 && blue15 > 0.1, "at 15 s both show: red \(red15), blue \(blue15)")
+        func shares(at seconds: Double) -> (red: Double, blue: Double, bob: Double) {
+            guard let p = picture(at: seconds, in: pictures) else { return (0, 1, 1) }
+            // Bob's camera is 2060c0 between its white flashes (each second's first 100 ms): look mid-second.
+            let calm = picture(at: seconds.rounded(.down) + 0.5, in: pictures) ?? p
+            return (Self.share(of: "ff0000", in: p), Self.share(of: "0000ff", in: p), Self.share(of: "2060c0", in: calm))
+        }
+        let (first, last) = (shares(at: before), shares(at: after))
+        print("janus: red/blue/Bob at \(decimal(before, 1)) s \(decimal(first.red, 2))/\(decimal(first.blue, 2))/\(decimal(first.bob, 2)), "
+              + "at \(decimal(after, 1)) s \(decimal(last.red, 2))/\(decimal(last.blue, 2))/\(decimal(last.bob, 2))")
+        #expect(first.red > 0.1 && first.bob > 0.1 && first.blue < 0.01, "Alice and Bob, not Carol, before Carol joined: \(first)")
+        #expect(last.red > 0.1 && last.blue > 0.1 && last.bob < 0.01, "Alice and Carol, not Bob, after Bob left: \(last)")
         let audio = try decodeAudio(path)
-        let late15 = audio.left[(48_000 * 14)..<min(audio.left.count, 48_000 * 17)]
+        let start = Int(after * 48_000), late15 = audio.left[min(start, audio.left.count)..<min(audio.left.count, start + 2 * 48_000)]
         #expect(goertzel(late15, frequency: 300) > 1e-5 && goertzel(late15, frequency: 494) > 1e-5, "both tones in the mix")
         let log = (try? String(contentsOfFile: room.logPath, encoding: .utf8)) ?? ""
-        #expect(log.contains("participant=Bob reason=unpublished in Janus") || log.contains("participant=Bob reason=\"unpublished in Janus\""),
+        // Janus closes Bob's subscription and says he unpublished at about the same time: either tells he left.
+        #expect(log.split(separator: "\n").contains { $0.contains("participant=Bob") && $0.hasSuffix("[Rooms] left") },
                 "Bob left when he unpublished: \(log.suffix(1200))")
     }
 
@@ -162,6 +174,8 @@ import Testing
         #expect(try await http("DELETE", "\(room.base)/rooms/janusbad/sources/\(id)", contentType: nil).0 == 200)
         let (_, list, _) = try await httpData("GET", "\(room.base)/rooms/janusbad/sources")
         #expect((object(list)["sources"] as? [Any])?.isEmpty == true, "nothing left behind")
+        let log = (try? String(contentsOfFile: room.logPath, encoding: .utf8)) ?? ""
+        #expect(log.contains("Janus source refused") && log.contains("No such room") && log.contains("cannot reach Janus"), "the log says why: \(log.suffix(800))")
         _ = room.stop()
     }
 }

@@ -122,6 +122,8 @@ import Testing
             let text = String(decoding: data, as: UTF8.self)
             #expect(status == 400 && text.contains(reason), "\(body): \(status) \(text)")
         }
+        let log = (try? String(contentsOfFile: room.logPath, encoding: .utf8)) ?? ""
+        #expect(log.contains("rtp source refused") && log.contains("no codec"), "the log says why: \(log.suffix(800))")
         #expect(try await http("GET", "\(room.base)/healthz", contentType: nil).0 == 200)
         _ = room.stop()
     }

@@ -126,6 +126,8 @@ import Testing
         #expect(listed == 200 && (object(list)["sources"] as? [Any])?.isEmpty == true, "nothing left behind")
         let (_, live, _) = try await httpData("GET", "\(room.base)/rooms/whepbad")
         #expect((object(live)["participants"] as? [Any])?.isEmpty == true)
+        let log = (try? String(contentsOfFile: room.logPath, encoding: .utf8)) ?? ""
+        #expect(log.contains("WHEP source refused") && log.contains("cannot reach the WHEP server") && log.contains("HTTP 401"), "the log says why: \(log.suffix(800))")
         _ = room.stop()
     }
 }
