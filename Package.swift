@@ -59,8 +59,14 @@ let package = Package(
         .target(name: "Pull", dependencies: ["Rooms", "Layout", "SDP", "STUN", "Transport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                              .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                                              .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        // Delivery of what rooms record: uploads to S3 API stores (journaled, resumable) and signed webhooks (outbox).
+        .target(name: "Delivery", dependencies: ["Rooms", .product(name: "Crypto", package: "swift-crypto"),
+                                                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                                                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                                                 .product(name: "NIOHTTP1", package: "swift-nio")]),
         // HTTP only: maps requests onto room commands; no media code.
-        .target(name: "Server", dependencies: ["Rooms", "Pull", "Layout", "MediaCore",
+        .target(name: "Server", dependencies: ["Rooms", "Pull", "Delivery", "Layout", "MediaCore",
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "Logging", package: "swift-log"),
                                                .product(name: "Metrics", package: "swift-metrics")]),
@@ -80,7 +86,7 @@ let package = Package(
         ]),
         // The live room (`mcu-record --room` runs it).
         .executableTarget(name: "mcu-record-server", dependencies: [
-            "Recorder", "Rooms", "Pull", "Text",
+            "Recorder", "Rooms", "Pull", "Delivery", "Text",
             "CommandSupport", "Server", "Transport", "Layout", "MediaCore", "Codecs",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -94,13 +100,14 @@ let package = Package(
         // What several test targets share (reproducible randomness).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Rooms", "Transport", "Layout", "MediaCore", "Codecs", "Recorder",
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Delivery", "Rooms", "Transport", "Layout", "MediaCore", "Codecs", "Recorder",
                                                        .product(name: "Hummingbird", package: "hummingbird"),
                                                        .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                        .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "RoomsTests", dependencies: ["Rooms", "Compositor", "Layout", "MediaCore", "Transport",
                                                        .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LayoutTests", dependencies: ["Layout"]),
+        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "STUNTests", dependencies: ["STUN"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "TestSupport"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"]),

@@ -95,6 +95,8 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .long, help: "Output frame rate, e.g. 30 or 30000/1001.")
     public var fps: String = "30"
 
+    @OptionGroup(title: "Delivery (uploads and webhooks)") public var delivery: DeliveryOptions
+
     @Option(name: .long, help: "x264 preset.")
     public var preset: String = "veryfast"
 
@@ -122,6 +124,6 @@ public struct RoomOptions: ParsableArguments {
                  "--min-free-space", String(minFreeSpace), "--max-load", String(maxLoad),
                  "--video-bits-per-pixel", String(videoBitsPerPixel), "--min-video-bitrate", String(minVideoBitrate),
                  "--max-video-bitrate", String(maxVideoBitrate)]
-        return list
+        return list + delivery.arguments
     }
 }

@@ -16,9 +16,9 @@ public final class CompositionEngine {
         /// Shown on its slate instead of its picture (a source reconnecting); nil: its picture.
         public var status: String?
         /// Output frames this source was present for, showed a stale picture in, and had no picture yet in.
-        fileprivate var presentTicks: Int64 = 0, frozenTicks: Int64 = 0, blankTicks: Int64 = 0
+        var presentTicks: Int64 = 0, frozenTicks: Int64 = 0, blankTicks: Int64 = 0
         /// Left, and its buffer's memory given back (it stays in the layout's history).
-        fileprivate var released = false
+        var released = false
         public init(descriptor: SourceDescriptor, buffer: SourceBuffer, gain: Float = 1) {
             self.descriptor = descriptor; self.buffer = buffer; self.gain = gain
         }
@@ -46,14 +46,24 @@ public final class CompositionEngine {
     public let fps: Rational
     /// Where frames and audio go (a recording file, live outputs, a test's frame collector).
     public let sinks: [any CompositeSink]
-    private let compositor: VideoCompositor
-    private let mixer = AudioMixer()
+    let compositor: VideoCompositor
+    let mixer = AudioMixer()
     private var speakers = SpeakerDetector()
     public private(set) var sources: [Source] = []
-    public private(set) var frameIndex: Int64 = 0
-    private var audioPosition: Int64 = 0
-    /// Room time of output frame 0 (files: 0; live rooms: when recording started).
-    public private(set) var origin: Microseconds = 0
+    public internal(set) var frameIndex: Int64 = 0
+    /// Frames composed (fewer than ticks while the sinks take fewer frames under load).
+    public internal(set) var framesMade: Int64 = 0
+    var audioPosition: Int64 = 0
+    /// Room time of tick 0 (files: 0; live rooms: when recording started).
+    public internal(set) var origin: Microseconds = 0
+    /// Paused: ticks go by (sources are read, audio is mixed, the speaker is followed) but nothing reaches the sinks,
+    /// and the output timeline stands still: output frame = tick − `pausedTicks`.
+    public internal(set) var paused = false
+    public internal(set) var pausedTicks: Int64 = 0
+    /// Pauses and resumes to come, at room times (applied at the first tick at or after each).
+    var pauseSwitches: [(time: Microseconds, paused: Bool)] = []
+    /// The output frame the next tick makes.
+    public var outputIndex: Int64 { frameIndex - pausedTicks }
     typealias Control = (change: @Sendable (CompositionEngine) -> Void, done: (@Sendable (Int64, Microseconds) -> Void)?)
     /// What other threads hand the engine (applied at the start of the next tick) and what it publishes to them.
     struct Inbox: Sendable {
@@ -72,9 +82,9 @@ public final class CompositionEngine {
         var statistics: [SourceStatistics] = []
         var counters = Counters()
     }
-    private let inbox = Mutex(Inbox())
-    private var frameDone: [@Sendable (Int64, Microseconds) -> Void] = []
-    private var lastReported: [String: (time: Microseconds, level: Float)] = [:]
+    let inbox = Mutex(Inbox())
+    var frameDone: [@Sendable (Int64, Microseconds) -> Void] = []
+    var lastReported: [String: (time: Microseconds, level: Float)] = [:]
     /// Work done so far: frames made, time spent compositing and in the sinks (encoding, µs). Published with the statistics.
     public struct Counters: Sendable, Equatable { public var frames: Int64 = 0; public var compose: Int64 = 0; public var encode: Int64 = 0; public var lag: Microseconds = 0 }
     private var counters = Counters()
@@ -97,8 +107,8 @@ public final class CompositionEngine {
     public private(set) var lastSolved: SolvedLayout?
     /// Live runs: the most and the last a frame was made after its due time (clock past tick + latency). A lag
     /// that keeps growing means the machine cannot keep up in real time.
-    public private(set) var maxLag: Microseconds = 0
-    public private(set) var lastLag: Microseconds = 0
+    public internal(set) var maxLag: Microseconds = 0
+    public internal(set) var lastLag: Microseconds = 0
 
     public init(layout: LayoutDocument, canvasSize: PixelSize, fps: Rational, sinks: [any CompositeSink],
                 text: TextRenderer?, backgroundImage: VideoPicture? = nil) throws(MediaError) {
@@ -153,7 +163,7 @@ public final class CompositionEngine {
 
     /// Levels for the speaker detector over the block at `time`: the sender's reported level where a recent one
     /// exists, else the decoded one.
-    private func speakerLevels(_ inputs: [AudioMixer.Input], at time: Microseconds) -> [String: Float] {
+    func speakerLevels(_ inputs: [AudioMixer.Input], at time: Microseconds) -> [String: Float] {
         let end = time + 20_000
         let fresh = inbox.withLock { inbox -> [String: (time: Microseconds, level: Float)] in
             var latest: [String: (time: Microseconds, level: Float)] = [:]
@@ -189,7 +199,7 @@ public final class CompositionEngine {
         frameDone.removeAll()
     }
 
-    private func applyChanges() {
+    func applyChanges() {
         let (handoffs, leaves, controls, rejoins) = inbox.withLock { inbox in
             defer { inbox.adds.removeAll(); inbox.leaves.removeAll(); inbox.controls.removeAll(); inbox.rejoins.removeAll() }
             return (inbox.adds, inbox.leaves, inbox.controls, inbox.rejoins)
@@ -214,63 +224,6 @@ public final class CompositionEngine {
         }
     }
 
-    /// Live run: tick `n` (room time origin + n/fps) is made once the clock passes it by `latency`, so packets
-    /// that arrive a little late still make their frame. Never waits for a source: a stalled one holds its last
-    /// picture, one with nothing yet shows its slate. `sleep` waits (tests pass a fake clock and sleep).
-    public func runLive(origin: Microseconds, latency: Microseconds, now: () -> Microseconds, sleep: (Microseconds) -> Void,
-                        shouldStop: () -> Bool) throws(MediaError) {
-        self.origin = origin
-        audioPosition = origin * Int64(AudioSamples.sampleRate) / 1_000_000
-        while !shouldStop() {
-            let t = origin + fps.tickTime(frameIndex)
-            let due = t + latency - now()
-            if due > 0 { sleep(min(due, 20_000)); continue }
-            lastLag = -due
-            maxLag = max(maxLag, lastLag)
-            applyChanges()
-            // A second after a source left the timeline nothing reads its buffer again.
-            for source in sources where !source.released && (source.descriptor.end.map { $0 + 1_000_000 < t } ?? false) {
-                release(source)
-            }
-            let clock = now()
-            for sink in sinks { try sink.observe(lag: lastLag, frame: frameIndex, now: clock) }
-            // Under load a sink may take fewer frames: a tick none takes costs only its audio.
-            guard sinks.contains(where: { $0.takes(frame: frameIndex) }) else { try skipTick(time: t); continue }
-            var pictures: [String: VideoPicture] = [:]
-            for source in sources where source.descriptor.isPresent(at: t) {
-                if let p = source.buffer.picture(atOrBefore: t + halfFrame) { pictures[source.descriptor.id] = p }
-            }
-            try tick(time: t, pictures: pictures)
-        }
-    }
-
-    /// A source gone for good gives back what the engine kept for it: its buffer's memory, its scaler, its audio
-    /// levels. Its descriptor stays: layouts place by the room's history (Twilio's cells, `reuse`).
-    private func release(_ source: Source) {
-        let id = source.descriptor.id
-        source.buffer.releaseMemory()
-        source.released = true
-        compositor.forget(id)
-        mixer.forget(id)
-        lastReported[id] = nil
-        inbox.withLock { $0.reportedLevels[id] = nil }
-    }
-
-    /// Per-source state the engine holds now: scalers, mixer levels, reported levels (tests).
-    var perSourceState: (scalers: Int, levels: Int, reported: Int) {
-        (compositor.scalerCount, mixer.levels.count, lastReported.count + inbox.withLock { $0.reportedLevels.count })
-    }
-
-    /// Frames composed (fewer than ticks while the sinks take fewer frames under load).
-    public private(set) var framesMade: Int64 = 0
-
-    /// A tick under overload: no picture, only its audio (and the presence it counts).
-    private func skipTick(time: Microseconds) throws(MediaError) {
-        for source in sources where source.descriptor.isPresent(at: time) { source.presentTicks += 1 }
-        frameIndex += 1
-        try mixAudio(until: (origin + fps.tickTime(frameIndex)) * Int64(AudioSamples.sampleRate) / 1_000_000)
-    }
-
     /// Each output frame shows every source's picture nearest to its time (the newest one at or before half a
     /// frame later), as ffmpeg's fps filter rounds: a picture is never more than half a frame early or late
     /// against the audio, instead of up to a whole frame late.
@@ -282,7 +235,8 @@ public final class CompositionEngine {
         compositor.background = layout.canvas.background
     }
 
-    public var currentTime: Microseconds { fps.tickTime(frameIndex) }
+    /// Time on the output timeline (pauses left out).
+    public var currentTime: Microseconds { fps.tickTime(outputIndex) }
     public var activeSpeaker: String? { speakers.speaker }
 
     /// The speaker slot: the pinned participant while present, else the detected speaker.
@@ -331,17 +285,17 @@ public final class CompositionEngine {
                 source.blankTicks += 1
             }
         }
+        let recordingTime = currentTime
         let speaker = speakerInForce(at: time)
         if speaker != lastSpeaker {
             lastSpeaker = speaker
-            onSpeakerChange?(speaker, time - origin)
+            onSpeakerChange?(speaker, recordingTime)
         }
         let context = LayoutContext(sources: sources.map(\.descriptor), time: time, speaker: speaker, pinned: pinned, hidden: hidden)
         let solved = LayoutSolver.solve(layout, canvas: canvasSize, context: context)
         if let onTilesChanged, solved != lastSolved { onTilesChanged(CompositionEngine.tileSizes(solved)) }
         lastSolved = solved
         let names = Dictionary(sources.map { ($0.descriptor.id, $0.descriptor.name) }, uniquingKeysWith: { a, _ in a })
-        let recordingTime = time - origin
         let composeStart = stopwatch.now()
         try compositor.render(solved, picture: { id in
             guard let picture = pictures[id], self.sources.first(where: { $0.descriptor.id == id })?.status == nil else { return nil }
@@ -355,7 +309,8 @@ public final class CompositionEngine {
             return time - picture.time > CompositionEngine.slateAfter ? "video stopped" : nil
         }, overlays: overlays, time: recordingTime)
         let encodeStart = stopwatch.now()
-        for sink in sinks where sink.takes(frame: frameIndex) { try sink.write(frame: frameIndex, canvas: compositor.canvas) }
+        let output = outputIndex
+        for sink in sinks where sink.takes(frame: output) { try sink.write(frame: output, canvas: compositor.canvas) }
         counters.compose += encodeStart - composeStart
         counters.encode += stopwatch.now() - encodeStart
         framesMade += 1
@@ -366,7 +321,7 @@ public final class CompositionEngine {
             inbox.withLock { $0.statistics = current; $0.counters = work }
         }
         if !frameDone.isEmpty {
-            for done in frameDone { done(frameIndex, recordingTime) }
+            for done in frameDone { done(output, recordingTime) }
             frameDone.removeAll()
         }
         frameIndex += 1
@@ -387,7 +342,7 @@ public final class CompositionEngine {
             if count == AudioMixer.blockSamples {
                 speakers.update(levels: speakerLevels(inputs, at: time))
             }
-            for sink in sinks { try sink.write(audioLeft: mixed.left, right: mixed.right) }
+            if !paused { for sink in sinks { try sink.write(audioLeft: mixed.left, right: mixed.right) } }
             audioPosition += Int64(count)
         }
     }

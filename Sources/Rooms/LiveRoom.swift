@@ -88,11 +88,11 @@ public final class LiveRoom: Sendable {
 
     public var isRecording: Bool { state.withLock { $0.recording != nil } }
 
-    /// The recording in progress: its file and how long it has run.
-    public var recordingState: (path: String, duration: Microseconds)? {
+    /// The recording in progress: its file, how long it has run (pauses left out) and whether it is paused.
+    public var recordingState: (path: String, duration: Microseconds, paused: Bool)? {
         let now = clock()
         guard let recording = state.withLock({ $0.recording }), !recording.isFinished else { return nil }
-        return (recording.output, max(0, now - recording.origin))
+        return (recording.output, recording.recordingTime(at: now), recording.pause.since != nil)
     }
 
     /// Starts recording to `output` now, with everyone present. Throws `conflict` when already recording. Opens the
@@ -156,7 +156,7 @@ public final class LiveRoom: Sendable {
         state.participants[id] = p
         let settings = p.settings, sources = p.namedSources
         recording.engine.perform { engine in LiveRoom.apply(settings, to: sources, in: engine) }
-        recording.record.write("join", time: max(0, time - recording.origin), ["participant": .string(id), "name": .string(p.settings.name)])
+        recording.record.write("join", time: recording.recordingTime(at: time), ["participant": .string(id), "name": .string(p.settings.name)])
     }
 
     /// A participant's settings on its sources (on the engine's thread): names, gain, mute and hidden on each, the
@@ -201,6 +201,7 @@ public final class LiveRoom: Sendable {
                                                  capBitrate: capBitrate, needKeyframe: needKeyframe, showTiles: showTiles, cap: hasVideo ? ceiling : nil)
             if let recording = state.recording { LiveRoom.enter(id, at: now, into: recording, &state) }
         }
+        alignTrackFile(of: id)
         if hasVideo { capBitrate(ceiling) }
     }
 
@@ -220,7 +221,7 @@ public final class LiveRoom: Sendable {
             if let recording = state.recording, let main = p.mainSourceID {
                 for source in p.sourceIDs { recording.engine.leave(id: source, at: now) }
                 state.departed[p.settings.name] = main
-                recording.record.write("leave", time: max(0, now - recording.origin), ["participant": .string(id), "name": .string(p.settings.name)])
+                recording.record.write("leave", time: recording.recordingTime(at: now), ["participant": .string(id), "name": .string(p.settings.name)])
             }
             // Closing the file is disk work: the writer thread does it; `close()` collects the outcome.
             if let writer = p.writer { writer.close(); state.leftWriters.append((writer, id, p.settings.name)) }
@@ -286,7 +287,7 @@ public final class LiveRoom: Sendable {
         let now = clock()
         state.withLock { state in
             guard let recording = state.recording else { return }
-            recording.record.write(kind, time: max(0, now - recording.origin), fields)
+            recording.record.write(kind, time: recording.recordingTime(at: now), fields)
         }
     }
 

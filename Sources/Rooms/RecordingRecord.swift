@@ -107,6 +107,10 @@ final class RecordingRecord: @unchecked Sendable {
                 let title = layout.first { $0.0 == "name" }.flatMap { if case let .string(s) = $0.1 { s } else { nil } } ?? "layout"
                 annotations.addChapter(at: time, title: title)
             }
+            // A resumed recording gets a chapter where it goes on (the pause itself left nothing to show).
+            if kind == "resume", case let .number(seconds)? = fields["paused_for"] {
+                annotations.addChapter(at: time, title: "resumed after a pause of \(decimal(seconds, 1)) s")
+            }
         }
     }
 

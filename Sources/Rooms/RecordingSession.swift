@@ -23,6 +23,9 @@ final class RecordingSession: @unchecked Sendable {
     private let lock = ConditionLock()
     private var stopping = false
     private var outcome: Result<LiveRecordingSummary, MediaError>?
+    /// Pauses: since when (room time) the one in progress, and how long all the finished ones lasted.
+    private var pausedSince: Microseconds?
+    private var pausedTotal: Microseconds = 0
 
     /// Opens the file, the encoder and the events log (blocking work: call off the cooperative pool).
     init(output: String, settings: EncoderSettings, layout: LayoutDocument, presentation: RoomPresentation, origin: Microseconds) throws(MediaError) {
@@ -91,6 +94,32 @@ final class RecordingSession: @unchecked Sendable {
             engine.flushControls()
             _ = record.close()
             return .failure(error)
+        }
+    }
+
+    /// Room time `now` on the recording's output timeline (pauses left out; within a pause, where it began).
+    func recordingTime(at now: Microseconds) -> Microseconds {
+        lock.withLock { max(0, (pausedSince ?? now) - origin - pausedTotal) }
+    }
+
+    var pause: (since: Microseconds?, total: Microseconds) { lock.withLock { (pausedSince, pausedTotal) } }
+
+    /// Marks a pause from `now`; false when already paused. The engine is told by the caller.
+    func beginPause(at now: Microseconds) -> Bool {
+        lock.withLock {
+            guard pausedSince == nil else { return false }
+            pausedSince = now
+            return true
+        }
+    }
+
+    /// Ends the pause at `now`: how long it lasted (nil when not paused).
+    func endPause(at now: Microseconds) -> Microseconds? {
+        lock.withLock {
+            guard let since = pausedSince else { return nil }
+            pausedSince = nil
+            pausedTotal += max(0, now - since)
+            return max(0, now - since)
         }
     }
 

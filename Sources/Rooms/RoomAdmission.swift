@@ -53,7 +53,11 @@ extension RoomDirectory {
     }
 
     func recordFailure(room name: String, error: MediaError) {
-        state.withLock { $0.rooms[name]?.error = "recording stopped: \(error)" }
+        let path = state.withLock { state -> String? in
+            state.rooms[name]?.error = "recording stopped: \(error)"
+            return state.rooms[name]?.recordingPath
+        }
+        if let path { emitFinished(room: name, path: path, summary: nil, error: "\(error)") }
     }
 
     /// Free bytes for unprivileged writers on the file system holding `path` (nil when unknown).
@@ -66,11 +70,12 @@ extension RoomDirectory {
     /// Starts recording the room (making it if needed), in `folder` under the recordings folder when given: the
     /// path of the new file. 409 when already recording, 503 when the disk is below the free-space floor.
     /// Opening the encoder, the files and the fonts is blocking work: it runs off the cooperative pool.
-    public func startRecording(room name: String, folder: String? = nil) async throws -> String {
-        try await offPool("start \(name)") { try self.startRecordingNow(room: name, folder: folder) }
+    /// `webhooks`: receivers of this recording's events besides the server's.
+    public func startRecording(room name: String, folder: String? = nil, webhooks: [String] = []) async throws -> String {
+        try await offPool("start \(name)") { try self.startRecordingNow(room: name, folder: folder, webhooks: webhooks) }
     }
 
-    func startRecordingNow(room name: String, folder: String?) throws -> String {
+    func startRecordingNow(room name: String, folder: String?, webhooks: [String] = []) throws -> String {
         if let folder, !RoomDirectory.isValidRoomName(folder) {
             throw RoomError(.invalid, "folder names are 1-64 letters, digits, '-' or '_' (one level under the recordings folder)", field: "folder")
         }
@@ -96,9 +101,10 @@ extension RoomDirectory {
         }
         state.withLock { state in
             guard var entry = state.rooms[name], entry.live === room.live else { return }
-            entry.recorded = true; entry.stamp = stamp; entry.error = nil
+            entry.recorded = true; entry.stamp = stamp; entry.error = nil; entry.recordingPath = output
             state.rooms[name] = entry
         }
+        emit(.recordingStarted(room: name, recording: RoomDirectory.recordingID(of: output), path: output, webhooks: webhooks))
         logger.info("recording", metadata: ["room": "\(name)", "file": "\(output)"])
         return output
     }
@@ -115,10 +121,12 @@ extension RoomDirectory {
         let summary: LiveRecordingSummary?
         do { summary = try room.live.stopRecording() } catch {
             state.withLock { if $0.rooms[name]?.live === room.live { $0.rooms[name]?.error = "\(error)" } }
+            if let path = state.withLock({ $0.rooms[name]?.recordingPath }) { emitFinished(room: name, path: path, summary: nil, error: "\(error)") }
             throw RoomError(.failed, "the recording failed: \(error)")
         }
         guard let summary else { throw RoomError(.conflict, "room \(name) is not recording") }
         state.withLock { if $0.rooms[name]?.live === room.live { $0.rooms[name]?.lastRecording = summary } }
+        emitFinished(room: name, path: summary.recording.path, summary: summary, error: nil)
         logger.info("recorded", metadata: ["room": "\(name)", "file": "\(summary.recording.path)"])
         return summary
     }

@@ -67,8 +67,23 @@ extension RoomDirectory {
         return settings
     }
 
+    /// 409 while the recording is paused: nothing from a pause is recorded, chat included.
     public func chat(room name: String, from: String, text: String) async throws -> LiveRoom.Effect? {
-        try await existing(name).live.chat(from: from, text: text)
+        let live = try existing(name).live
+        if live.isPaused { throw RoomError(.conflict, "the recording of room \(name) is paused: chat is not recorded until it resumes") }
+        return await live.chat(from: from, text: text)
+    }
+
+    /// Pauses the room's recording: where on the recording it pauses (seconds). 409 when not recording or paused.
+    public func pauseRecording(room name: String) throws -> Microseconds {
+        let live = try existing(name).live
+        do { return try live.pauseRecording() } catch { throw RoomError(.conflict, error.message) }
+    }
+
+    /// Resumes it: where on the recording it goes on, and how long the pause lasted.
+    public func resumeRecording(room name: String) throws -> (time: Microseconds, paused: Microseconds) {
+        let live = try existing(name).live
+        do { return try live.resumeRecording() } catch { throw RoomError(.conflict, error.message) }
     }
 
     public func snapshot(room name: String) async throws -> [UInt8] {

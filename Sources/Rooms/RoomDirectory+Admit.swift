@@ -59,12 +59,13 @@ extension RoomDirectory {
         do {
             try await attach()
         } catch {
-            leave(sessionID: sessionID)
+            leave(sessionID: sessionID, announce: false)
             if error is UDPTransport.OutgoingConflict { throw error }
             throw RoomError(.invalid, "cannot set up the session: \(error)")
         }
         // The cap the room set before the session existed (at join, or a tile since) reaches it now.
         if let cap = live.videoBitrateCap(of: sessionID) { transport.setVideoBitrateCap(sessionID: sessionID, bitsPerSecond: cap) }
+        emit(.participantJoined(room: room, recording: currentRecording(of: room), participant: sessionID, name: participantName))
         logger.info("joined", metadata: ["room": "\(room)", "participant": "\(participantName)",
                                          "tracks": "\(tracks.map { "\($0.kind) \($0.codec)" }.joined(separator: ", "))"])
     }

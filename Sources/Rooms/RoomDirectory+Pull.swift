@@ -96,7 +96,7 @@ extension RoomDirectory {
             logger.info("reconnected", metadata: ["room": "\(room)", "participant": "\(name)"])
             return
         }
-        if present { leave(sessionID: id) }
+        if present { leave(sessionID: id, reason: "its source reconnected with other tracks") }
         try await admit(room: room, name: name, sessionID: id, tracks: negotiation.tracks, declined: negotiation.declined, screens: [],
                         transport: transport, attach: attach)
     }
@@ -109,7 +109,7 @@ extension RoomDirectory {
         if let route = state.withLock({ $0.routes[id] }) {
             logger.info("left", metadata: ["room": "\(route.room)", "participant": "\(route.name)", "reason": "\(reason)"])
         }
-        leave(sessionID: id)
+        leave(sessionID: id, reason: reason)
     }
 
     /// Whether the participant of a pulled source is in a room now.

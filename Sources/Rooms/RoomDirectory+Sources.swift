@@ -83,7 +83,7 @@ extension RoomDirectory {
         guard state.withLock({ $0.rtpSources[id]?.room == room }) else { throw RoomError(.notFound, "no source \(id) in room \(room)") }
         await state.withLock { $0.transport }?.remove(sessionID: id, reason: "the source was removed")
         state.withLock { _ = $0.rtpSources.removeValue(forKey: id) }
-        leave(sessionID: id)
+        leave(sessionID: id, reason: "the source was removed")
     }
 
     /// Binds each stream's port (and RTCP port): those the SDP names, else a free even/odd pair (RTCP on RTP + 1, as

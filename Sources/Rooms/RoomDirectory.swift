@@ -60,6 +60,8 @@ public final class RoomDirectory: MediaIngest, Sendable {
         var stamp = 0
         var recorded = false
         var lastRecording: LiveRecordingSummary?
+        /// The file of the latest recording started.
+        var recordingPath: String?
         var error: String?
         /// When a sweep first found it empty and not recording (monotonic µs); nil while in use.
         var idleSince: Microseconds?
@@ -86,6 +88,8 @@ public final class RoomDirectory: MediaIngest, Sendable {
         var rtpSources: [String: RTPSource] = [:]
         /// Participants pulled from remote servers, by id: they outlive their sessions.
         var pulled: [String: PulledParticipant] = [:]
+        /// Who is told of room events (delivery).
+        var observer: (@Sendable (RoomEvent) -> Void)?
     }
     let state = Mutex(State())
     let logger = Logger(label: "mcu-record.room")
@@ -118,7 +122,7 @@ public final class RoomDirectory: MediaIngest, Sendable {
                 return
             }
             logger.info("left", metadata: ["room": "\(route.room)", "participant": "\(route.name)", "reason": "\(reason)"])
-            leave(sessionID: sessionID)
+            leave(sessionID: sessionID, reason: reason)
         case let .lossBurst(mid, packets):
             room.note("loss", ["participant": .string(sessionID), "track": .string(mid), "packets": .number(Double(packets))])
             if shouldLog(sessionID) {
@@ -197,16 +201,20 @@ public final class RoomDirectory: MediaIngest, Sendable {
     public func end(room: String, sessionID: String) async throws {
         guard state.withLock({ $0.routes[sessionID]?.room == room }) else { throw RoomError(.notFound, "no such session in room \(room)") }
         await state.withLock { $0.transport }?.remove(sessionID: sessionID, reason: "the participant left (WHIP DELETE)")   // report and `.closed` first
-        leave(sessionID: sessionID)
+        leave(sessionID: sessionID, reason: "the participant left (WHIP DELETE)")
     }
 
-    func leave(sessionID: String) {
-        state.withLock { state in
-            guard let route = state.routes.removeValue(forKey: sessionID) else { return }
+    func leave(sessionID: String, reason: String = "left", announce: Bool = true) {
+        let left = state.withLock { state -> Participant? in
+            guard let route = state.routes.removeValue(forKey: sessionID) else { return nil }
             state.lastNoisyLog[sessionID] = nil
             state.rtpSources[sessionID] = nil
             state.rooms[route.room]?.participants.remove(sessionID)
             state.rooms[route.room]?.live.leave(id: sessionID)
+            return route
+        }
+        if let left, announce {
+            emit(.participantLeft(room: left.room, recording: currentRecording(of: left.room), participant: left.id, name: left.name, reason: reason))
         }
     }
 
@@ -240,6 +248,7 @@ public final class RoomDirectory: MediaIngest, Sendable {
                 if state.closedSummaries.count > RoomDirectory.maxClosedKept { state.closedSummaries.removeFirst() }
             }
             logger.info("room freed", metadata: ["room": "\(name)", "reason": "empty and not recording"])
+            if summary != nil { emit(.roomFinished(room: name)) }
         }
     }
 

@@ -45,6 +45,7 @@ public struct RoomReport: Sendable {
         public var path: String
         public var duration: Microseconds
         public var bytes: Int
+        public var paused = false
     }
     public var name: String
     public var participants: [Participant]

@@ -44,7 +44,7 @@ extension RoomDirectory {
         var recording: RoomReport.Recording?
         if let state = room.live.recordingState {
             let size = (try? FileManager.default.attributesOfItem(atPath: CompositeWriter.partialPath(for: state.path))[.size] as? Int) ?? 0
-            recording = RoomReport.Recording(path: state.path, duration: state.duration, bytes: size)
+            recording = RoomReport.Recording(path: state.path, duration: state.duration, bytes: size, paused: state.paused)
         }
         return RoomReport(name: name, participants: participants, layout: room.live.layout, recording: recording,
                           lastRecording: room.lastRecording, error: room.error)
@@ -84,12 +84,22 @@ extension RoomDirectory {
         if let transport {
             for id in sessions { await transport.remove(sessionID: id) }
         }
-        let all = state.withLock { state -> [(String, Room)] in
+        let (all, remaining) = state.withLock { state -> ([(String, Room)], [Participant]) in
             defer { state.rooms.removeAll(); state.routes.removeAll() }
-            return state.rooms.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            return (state.rooms.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, state.routes.values.sorted { $0.id < $1.id })
+        }
+        for p in remaining {
+            let recording = all.first { $0.0 == p.room }?.1.live.recordingState.map { RoomDirectory.recordingID(of: $0.path) }
+            emit(.participantLeft(room: p.room, recording: recording, participant: p.id, name: p.name, reason: "the server stopped"))
         }
         // Finalizing files is disk work that may take long (an hour-long recording): off the cooperative pool.
-        let current = await offPool("stop rooms") { all.compactMap { self.summarize($0, $1) } }
+        let current = await offPool("stop rooms") {
+            all.compactMap { name, room in
+                let summary = self.summarize(name, room)
+                if summary != nil { self.emit(.roomFinished(room: name)) }
+                return summary
+            }
+        }
         return state.withLock { $0.closedSummaries } + current
     }
 
@@ -99,7 +109,9 @@ extension RoomDirectory {
         var summary = Summary(room: name, recording: nil, error: nil, participants: [])
         var tiles: [String: CompositionEngine.SourceStatistics] = [:]
         do {
-            if let recorded = try room.live.stopRecording() ?? room.lastRecording {
+            let stopped = try room.live.stopRecording()
+            if let stopped { emitFinished(room: name, path: stopped.recording.path, summary: stopped, error: nil) }
+            if let recorded = stopped ?? room.lastRecording {
                 summary.recording = recorded.recording
                 summary.maxLag = recorded.maxLag
                 summary.finalLag = recorded.finalLag
@@ -116,6 +128,7 @@ extension RoomDirectory {
             }
         } catch {
             summary.error = "\(error)"
+            if let path = room.recordingPath { emitFinished(room: name, path: path, summary: nil, error: "\(error)") }
         }
         summary.tracks = room.live.close()
         summary.participants = state.withLock { state in

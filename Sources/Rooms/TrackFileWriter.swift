@@ -22,11 +22,19 @@ final class TrackFileWriter: @unchecked Sendable {
     private var stopped = false
     private var outcome: Outcome?
     private var dropped = 0
+    /// Pauses of the recording: frames from `pausedFrom` on are not written; after a resume, later frames are moved
+    /// back by every pause so far (`shift`), and each video track waits for its next keyframe (decodable again).
+    private var pausedFrom: Microseconds?
+    private var lastPause: (from: Microseconds, to: Microseconds)?
+    private var shift: Microseconds = 0
+    private let videoTracks: Set<Int>
+    private var awaitingKeyframe: Set<Int> = []
 
     init(path: String, tracks: [(mid: String, kind: String, codec: String)]) throws(MediaError) {
         self.path = path
         let logger = Logger(label: "mcu-record.tracks")
         mids = tracks.map(\.mid)
+        videoTracks = Set(tracks.indices.filter { tracks[$0].kind == "video" })
         let recorder = Handoff(try TrackRecorder(path: path, tracks: tracks.map { TrackRecorder.Track(codec: $0.codec, video: $0.kind == "video") }))
         try startThread(name: "track file") { [self] in
             let recorder = recorder.take()
@@ -51,11 +59,39 @@ final class TrackFileWriter: @unchecked Sendable {
         guard let track = mids.firstIndex(of: mid) else { return }
         lock.withLock {
             guard !stopped else { return }
-            if firstFrame == nil { firstFrame = time }
+            if let pausedFrom, time >= pausedFrom { return }
+            if let lastPause, time >= lastPause.from, time < lastPause.to { return }   // late, from the pause
+            if awaitingKeyframe.contains(track) {
+                guard keyframe else { return }
+                awaitingKeyframe.remove(track)
+            }
+            let placed = time - shift
+            if firstFrame == nil { firstFrame = placed }
             if queue.count >= TrackFileWriter.capacity { queue.removeFirst(); dropped += 1 }
-            queue.append((track, data, time, keyframe))
+            queue.append((track, data, placed, keyframe))
             lock.broadcast()
         }
+    }
+
+    /// The recording is paused from room time `time`: nothing from then on is written until `resume`.
+    func pause(at time: Microseconds) {
+        lock.withLock { if pausedFrom == nil { pausedFrom = time } }
+    }
+
+    /// The recording goes on from room time `time`; frames after it are placed as if the pause never was.
+    func resume(at time: Microseconds) {
+        lock.withLock {
+            guard let from = pausedFrom else { return }
+            pausedFrom = nil
+            lastPause = (from, time)
+            shift += max(0, time - from)
+            awaitingKeyframe = videoTracks
+        }
+    }
+
+    /// A writer made during a recording takes up its pauses so far (`shift`) and the one in progress.
+    func align(shift: Microseconds, pausedFrom: Microseconds?) {
+        lock.withLock { self.shift = shift; self.pausedFrom = pausedFrom }
     }
 
     /// Track `mid`'s decoded picture size (the container header needs each one).

@@ -7,13 +7,22 @@ import Rooms
 // errors with their position, duplicate keys, depth), then decoded: a wrong type, a missing or an unknown field
 // is a 400 that names the field.
 
-/// `{"folder": NAME}` (optional body of POST /rooms/{room}/recording).
+/// `{"folder": NAME, "webhook_url": URL}` (optional body of POST /rooms/{room}/recording).
 struct StartRecordingRequest: Decodable {
     var folder: String?
-    enum CodingKeys: String, CodingKey, CaseIterable { case folder }
+    /// Receives this recording's events besides the server's receivers.
+    var webhookURL: String?
+    enum CodingKeys: String, CodingKey, CaseIterable { case folder, webhookURL = "webhook_url" }
     init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(CodingKeys.self)
         folder = try c.field(String.self, .folder)
+        webhookURL = try c.field(String.self, .webhookURL)
+        if let url = webhookURL {
+            let scheme = url.hasPrefix("http://") ? 7 : url.hasPrefix("https://") ? 8 : 0
+            guard scheme > 0, url.count > scheme, url.count <= 2048, !url.contains(where: { $0.isWhitespace }) else {
+                throw RoomError(.invalid, "must be an http:// or https:// URL", field: "webhook_url")
+            }
+        }
     }
 }
 

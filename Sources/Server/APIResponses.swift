@@ -1,12 +1,13 @@
 import Layout
 import MediaCore
+import Delivery
 import Rooms
 
 // The JSON bodies the API answers with, one Encodable type each; docs/openapi.json documents each as a schema
 // of the same name, and the route tests check every body against it.
 
 /// Seconds from µs, to the millisecond.
-private func seconds(_ time: Microseconds) -> Double { Double(time / 1000) / 1000 }
+func seconds(_ time: Microseconds) -> Double { Double(time / 1000) / 1000 }
 
 struct TrackBody: Encodable {
     var mid: String, kind: String
@@ -98,7 +99,16 @@ struct RecordingFileBody: Encodable {
 /// The recording in progress, or `active: false`.
 struct RecordingStateBody: Encodable {
     var active: Bool
-    var file: String?, duration: Double?, size: Int?
+    var file: String?, duration: Double?, size: Int?, paused: Bool?
+}
+
+/// POST …/recording/pause and …/resume: where on the recording it paused or goes on (seconds), and how long the
+/// pause lasted (resume only).
+struct PauseBody: Encodable {
+    var paused: Bool
+    var time: Double
+    var pausedFor: Double?
+    enum CodingKeys: String, CodingKey { case paused, time, pausedFor = "paused_for" }
 }
 
 struct RoomBody: Encodable {
@@ -118,7 +128,7 @@ struct RoomBody: Encodable {
         name = room.name
         participants = room.participants.map(ParticipantBody.init)
         layout = room.layout.source
-        recording = room.recording.map { RecordingStateBody(active: true, file: $0.path, duration: seconds($0.duration), size: $0.bytes) }
+        recording = room.recording.map { RecordingStateBody(active: true, file: $0.path, duration: seconds($0.duration), size: $0.bytes, paused: $0.paused) }
             ?? RecordingStateBody(active: false)
         lastRecording = room.lastRecording.map(RecordingFileBody.init)
         error = room.error
@@ -140,4 +150,19 @@ struct ProblemBody: Encodable {
     var type = "about:blank"
     var title: String, status: Int, detail: String
     var field: String?
+}
+
+/// GET /uploads: every upload the journal knows (oldest first) and the webhooks not yet delivered.
+struct UploadsBody: Encodable {
+    var uploads: [UploadRecord]
+    var webhooksPending: Int
+    /// Where uploads go (`s3://bucket/prefix`); null without a store.
+    var store: String?
+    enum CodingKeys: String, CodingKey { case uploads, webhooksPending = "webhooks_pending", store }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(uploads, forKey: .uploads)
+        try c.encode(webhooksPending, forKey: .webhooksPending)
+        try c.encode(store, forKey: .store)
+    }
 }

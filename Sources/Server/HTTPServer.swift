@@ -1,3 +1,4 @@
+import Delivery
 import HTTPTypes
 import Hummingbird
 import Pull
@@ -14,7 +15,8 @@ public enum HTTPServer {
     public static let maxWatermarkBytes = 64 * 1024
 
     /// `metrics`: the Prometheus text of the metrics registry.
-    public static func router(service: RoomDirectory, pulls: PullDirectory? = nil, metrics: @escaping @Sendable () -> [UInt8] = { [] }) -> Router<BasicRequestContext> {
+    public static func router(service: RoomDirectory, pulls: PullDirectory? = nil, delivery: DeliveryService? = nil,
+                              metrics: @escaping @Sendable () -> [UInt8] = { [] }) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: AccessMiddleware(token: service.configuration.token))
         router.get("/healthz") { _, _ in "ok\n" }
@@ -88,13 +90,25 @@ public enum HTTPServer {
         }
         router.post("/rooms/{room}/recording") { request, context -> Response in
             let room = try context.parameters.require("room")
-            // Optional body: {"folder": "NAME"}, a folder under the recordings folder.
-            var folder: String?
+            // Optional body: {"folder": "NAME", "webhook_url": URL}.
+            var start: StartRecordingRequest?
             if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > 0 {
-                folder = try await decodeBody(StartRecordingRequest.self, request, limit: 4096).folder
+                start = try await decodeBody(StartRecordingRequest.self, request, limit: 4096)
             }
-            let file = try await service.startRecording(room: room, folder: folder)
+            let file = try await service.startRecording(room: room, folder: start?.folder, webhooks: start?.webhookURL.map { [$0] } ?? [])
             return json(RecordingStartedBody(room: room, file: file, active: true), status: .created)
+        }
+        router.post("/rooms/{room}/recording/pause") { _, context -> Response in
+            let time = try service.pauseRecording(room: try context.parameters.require("room"))
+            return json(PauseBody(paused: true, time: seconds(time), pausedFor: nil))
+        }
+        router.post("/rooms/{room}/recording/resume") { _, context -> Response in
+            let (time, paused) = try service.resumeRecording(room: try context.parameters.require("room"))
+            return json(PauseBody(paused: false, time: seconds(time), pausedFor: seconds(paused)))
+        }
+        router.get("/uploads") { _, _ -> Response in
+            json(UploadsBody(uploads: await delivery?.uploader?.all ?? [], webhooksPending: await delivery?.outbox?.pending.values.reduce(0, +) ?? 0,
+                             store: delivery?.configuration.s3.map { $0.location(of: $0.prefix) }))
         }
         router.delete("/rooms/{room}/recording") { _, context -> Response in
             let summary = try await service.stopRecording(room: try context.parameters.require("room"))

@@ -86,8 +86,17 @@ enum OpenAPIDocument {
       },
       "RecordingState": {
         "type": "object", "additionalProperties": false, "description": "the recording in progress (file, duration, size only while active)",
-        "properties": { "active": { "type": "boolean" }, "file": { "type": "string" }, "duration": { "type": "number" }, "size": { "type": "integer" } },
+        "properties": { "active": { "type": "boolean" }, "file": { "type": "string" }, "duration": { "type": "number", "description": "seconds recorded, pauses left out" },
+                        "size": { "type": "integer" }, "paused": { "type": "boolean" } },
         "required": ["active"]
+      },
+      "Pause": {
+        "type": "object", "additionalProperties": false, "required": ["paused", "time"],
+        "properties": {
+          "paused": { "type": "boolean" },
+          "time": { "type": "number", "description": "seconds into the recording where it paused or goes on (a pause leaves no gap)" },
+          "paused_for": { "type": "number", "description": "how long the pause lasted (resume only)" }
+        }
       },
       "Room": {
         "type": "object", "additionalProperties": false,
@@ -107,7 +116,34 @@ enum OpenAPIDocument {
       },
       "StartRecording": {
         "type": "object", "additionalProperties": false,
-        "properties": { "folder": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "a folder under the recordings folder" } }
+        "properties": {
+          "folder": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "a folder under the recordings folder" },
+          "webhook_url": { "type": "string", "maxLength": 2048, "pattern": "^https?://\\S+$", "description": "also sends this recording's events (recording.*, participant.*, upload.*) here, signed like the server's webhooks" }
+        }
+      },
+      "Uploads": {
+        "type": "object", "additionalProperties": false, "required": ["uploads", "webhooks_pending", "store"],
+        "properties": {
+          "uploads": { "type": "array", "items": { "$ref": "#/components/schemas/Upload" } },
+          "webhooks_pending": { "type": "integer", "minimum": 0, "description": "webhook messages not yet delivered (they are retried, and survive a restart)" },
+          "store": { "type": ["string", "null"], "description": "where uploads go, s3://BUCKET/PREFIX; null without a store" }
+        }
+      },
+      "Upload": {
+        "type": "object", "additionalProperties": false,
+        "required": ["id", "file", "key", "recording", "room", "size", "state", "parts", "part_size", "attempts", "created", "webhooks", "local_removed"],
+        "properties": {
+          "id": { "type": "string" }, "file": { "type": "string", "description": "the local file" }, "key": { "type": "string", "description": "the object key" },
+          "recording": { "type": "string" }, "room": { "type": "string" }, "size": { "type": "integer", "minimum": 0 },
+          "state": { "type": "string", "enum": ["pending", "uploading", "completed", "failed"], "description": "completed: stored and verified (size, checksum)" },
+          "upload_id": { "type": "string", "description": "the multipart upload under way" },
+          "parts": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["number", "etag", "size"],
+                     "properties": { "number": { "type": "integer" }, "etag": { "type": "string" }, "size": { "type": "integer" } } } },
+          "part_size": { "type": "integer" }, "attempts": { "type": "integer", "minimum": 0 },
+          "last_error": { "type": "string", "description": "why the latest try failed" }, "etag": { "type": "string" },
+          "created": { "type": "number" }, "failing_since": { "type": "number" }, "finished": { "type": "number" },
+          "webhooks": { "type": "array", "items": { "type": "string" } }, "local_removed": { "type": "boolean" }
+        }
       },
       "RecordingStarted": {
         "type": "object", "additionalProperties": false,
@@ -271,6 +307,35 @@ enum OpenAPIDocument {
           "200": { "description": "the watermark document in force", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Watermarks" } } } },
           "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
           "413": { "$ref": "#/components/responses/Problem" }, "415": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}/recording/pause": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }],
+      "post": {
+        "summary": "Pause the recording: nothing from now until it resumes is written (composite, track files, chat); 409 when not recording or already paused",
+        "responses": {
+          "200": { "description": "paused", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Pause" } } } },
+          "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }, "409": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}/recording/resume": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }],
+      "post": {
+        "summary": "Resume a paused recording: it goes on without a gap (the events file and a chapter mark the pause); 409 when not paused",
+        "responses": {
+          "200": { "description": "resumed", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Pause" } } } },
+          "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }, "409": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/uploads": {
+      "get": {
+        "summary": "Every upload of a recording file to the object store and its state (pending, uploading, completed, failed), and the webhooks not yet delivered",
+        "responses": {
+          "200": { "description": "the upload journal", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Uploads" } } } },
+          "401": { "$ref": "#/components/responses/Problem" }
         }
       }
     },

@@ -11,6 +11,7 @@ import MediaCore
 import Rooms
 import Metrics
 import NIOPosix
+import Delivery
 import Prometheus
 import Pull
 import Server
@@ -40,6 +41,7 @@ struct RoomServer: AsyncParsableCommand {
         CodecLibrary.configureLogging(verbose: false)
         unblockStopSignals()
         let service: RoomDirectory
+        let delivery: DeliveryService
         let host: String, port: Int
         do {
             guard let parts = Optional(http.split(separator: ":")), parts.count == 2, let p = Int(parts[1]), (0...65535).contains(p) else {
@@ -102,6 +104,11 @@ struct RoomServer: AsyncParsableCommand {
                 configuration.presentation.chat = style
             }
             do { service = try RoomDirectory(configuration: configuration) } catch { throw MediaError(.codecFailure, "cannot create the DTLS certificate: \(error)") }
+            do { delivery = try DeliveryService(configuration: try options.delivery.configuration(recordings: output)) } catch let error as MediaError { throw error } catch {
+                throw MediaError(.invalidArgument, "\(error)")
+            }
+            do { try await delivery.start() } catch { throw MediaError(.outputUnwritable, "\(error)") }
+            service.observe { delivery.observe($0) }
         } catch let error as MediaError {
             throw fail(error)
         }
@@ -110,6 +117,7 @@ struct RoomServer: AsyncParsableCommand {
             let outcome = Recovery.recover(leftover)
             if let path = outcome.path {
                 printLine("recovered \(leftover) → \(path) (\(decimal(Double(outcome.duration) / 1e6, 1)) s)")
+                delivery.recovered(path: path, duration: Double(outcome.duration) / 1e6)
             } else {
                 printError("warning: cannot recover \(leftover): \(outcome.error ?? "unknown error")\n")
             }
@@ -161,7 +169,7 @@ struct RoomServer: AsyncParsableCommand {
                 throw fail(MediaError(.invalidArgument, "--janus \(url) --janus-room \(janusRoom): \(error)"))
             }
         }
-        let app = Application(router: HTTPServer.router(service: service, pulls: pulls, metrics: { registry.emitToBuffer() }),
+        let app = Application(router: HTTPServer.router(service: service, pulls: pulls, delivery: delivery, metrics: { registry.emitToBuffer() }),
                               configuration: .init(address: .hostname(host, port: port), serverName: "mcu-record"),
                               onServerRunning: { channel in
                                   let bound = channel.localAddress?.port ?? port
@@ -222,6 +230,7 @@ struct RoomServer: AsyncParsableCommand {
             for p in s.participants { printLine("  " + RoomServer.describe(p)) }
             if !s.tracks.isEmpty, let tracks = options.tracks { RoomServer.reportTracks(s, folder: tracks) }
         }
+        await RoomServer.finishDelivery(delivery, wait: options.delivery.uploadWait)
     }
 
     /// Lists the track files, writes them as a JSON manifest next to them, and prints the command that

@@ -24,6 +24,7 @@ struct RoomCommand: ParsableCommand {
         if let token = options.token { setenv("MCU_TOKEN", token, 1) }
         if let token = options.pullToken { setenv("MCU_PULL_TOKEN", token, 1) }
         if let pin = options.janusPin { setenv("MCU_JANUS_PIN", pin, 1) }
+        for (name, value) in options.delivery.secretEnvironment { setenv(name, value, 1) }
         throw handOver(to: "mcu-record-server", what: "the room server", arguments: options.arguments)
     }
 }

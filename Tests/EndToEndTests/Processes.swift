@@ -67,9 +67,10 @@ final class LoggedPeer {
     let process = Process()
     let log: String
 
-    init(_ executable: String, _ arguments: [String], log name: String) throws {
+    init(_ executable: String, _ arguments: [String], log name: String, environment: [String: String] = [:]) throws {
         log = Paths.temporary(name)
         FileManager.default.createFile(atPath: log, contents: nil)
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))

@@ -6,6 +6,7 @@ import Testing
 @testable import Codecs
 @testable import Rooms
 @testable import Server
+import Delivery
 
 /// The API's Codable bodies against the OpenAPI schemas of the same name, both ways: a body with every optional
 /// field set conforms and shows every documented property; a request type accepts exactly the documented
@@ -33,8 +34,24 @@ import Testing
                                            participants: [], tracks: [], maxLag: 40_000, finalLag: 2_000, events: "/r/a.events.jsonl",
                                            chat: "/r/a.vtt", reducedRate: 1_000_000, lowestRate: 15, fasterPreset: 2_000_000, fastestPreset: "ultrafast")
         return RoomReport(name: "r", participants: [RoomReport.Participant(id: "p", settings: settings, frozen: 250_000, tracks: [track], declined: ["no common video codec"])],
-                          layout: LayoutPresets.document(named: "grid")!, recording: RoomReport.Recording(path: "/r/b.mp4", duration: 5_000_000, bytes: 10),
+                          layout: LayoutPresets.document(named: "grid")!, recording: RoomReport.Recording(path: "/r/b.mp4", duration: 5_000_000, bytes: 10, paused: true),
                           lastRecording: summary, error: "recording stopped: disk full")
+    }
+
+    /// An upload with every field set (a multipart one that failed, then completed).
+    static var upload: UploadRecord {
+        var record = UploadRecord(id: "r-1.mp4", file: "/r/r-1.mp4", key: "rec/r-1.mp4", recording: "r-1", room: "r", size: 9_000_000,
+                                  partSize: 8 << 20, created: 1_764_500_000, webhooks: ["https://example.com/h"])
+        record.state = .completed
+        record.uploadID = "2~abc"
+        record.parts = [.init(number: 1, etag: "\"a\"", size: 8 << 20), .init(number: 2, etag: "\"b\"", size: 611_392)]
+        record.attempts = 2
+        record.lastError = "cannot reach the store"
+        record.etag = "\"c-2\""
+        record.failingSince = 1_764_500_010
+        record.finished = 1_764_500_030
+        record.localRemoved = true
+        return record
     }
 
     @Test func responseBodiesMatchTheirSchemas() throws {
@@ -45,6 +62,8 @@ import Testing
             ("RecordingStarted", try APIBodyTests.encoded(RecordingStartedBody(room: "r", file: "/r/a.mp4", active: true))),
             ("ParticipantSettings", try APIBodyTests.encoded(ParticipantSettingsBody(id: "p", name: "Ann", pin: true, hide: false, gain: 1.5, mute: false))),
             ("ChatPosted", try APIBodyTests.encoded(ChatPostedBody(from: "Ann", text: "hi", time: 1.25))),
+            ("Pause", try APIBodyTests.encoded(PauseBody(paused: false, time: 12.5, pausedFor: 4.25))),
+            ("Uploads", try APIBodyTests.encoded(UploadsBody(uploads: [APIBodyTests.upload], webhooksPending: 2, store: "s3://calls/rec/"))),
             ("Problem", try APIBodyTests.encoded(ProblemBody(title: "Bad Request", status: 400, detail: "must be a number", field: "gain"))),
         ]
         for (name, value) in samples {
