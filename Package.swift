@@ -60,7 +60,7 @@ let package = Package(
                                              .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                                              .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         // Delivery of what rooms record: uploads to S3 API stores (journaled, resumable) and signed webhooks (outbox).
-        .target(name: "Delivery", dependencies: ["Rooms", .product(name: "Crypto", package: "swift-crypto"),
+        .target(name: "Delivery", dependencies: ["Rooms", "MediaCore", .product(name: "Crypto", package: "swift-crypto"),
                                                  .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                  .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                                                  .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
@@ -86,7 +86,7 @@ let package = Package(
         ]),
         // The live room (`mcu-record --room` runs it).
         .executableTarget(name: "mcu-record-server", dependencies: [
-            "Recorder", "Rooms", "Pull", "Delivery", "Text",
+            "Recorder", "Rooms", "Pull", "Delivery", "Output", "Text",
             "CommandSupport", "Server", "Transport", "Layout", "MediaCore", "Codecs",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,7 +100,7 @@ let package = Package(
         // What several test targets share (reproducible randomness).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Delivery", "Rooms", "Transport", "Layout", "MediaCore", "Codecs", "Recorder",
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Delivery", "Rooms", "Output", "Transport", "Layout", "MediaCore", "Codecs", "Recorder",
                                                        .product(name: "Hummingbird", package: "hummingbird"),
                                                        .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                        .product(name: "NIOPosix", package: "swift-nio")]),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, the demo and the tests need; does nothing when all are present.
 # --test adds the other WebRTC stacks the tests publish with: Firefox ESR (with a PulseAudio null sink for its Web
-# Audio) and GStreamer's webrtcbin driven from Python; and Janus, the SFU whose rooms the tests record.
+# Audio) and GStreamer's webrtcbin driven from Python; Janus, the SFU whose rooms the tests record; and nginx with
+# its RTMP module, where the tests push live streams.
 set -euo pipefail
 packages=(
   pkg-config
@@ -16,7 +17,7 @@ if [ "${1:-}" = "--test" ]; then
     python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     gstreamer1.0-plugins-ugly gstreamer1.0-nice
-    janus
+    janus nginx libnginx-mod-rtmp
   )
 fi
 missing=()

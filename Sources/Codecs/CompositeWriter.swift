@@ -4,58 +4,6 @@ import MediaCore
 import Glibc
 #endif
 
-public struct EncoderSettings: Sendable, Hashable {
-    public var size: PixelSize
-    public var fps: Rational
-    /// x264 preset, `ultrafast` … `veryslow`.
-    public var preset: String
-    /// Constant rate factor; ignored when `bitrate` is set.
-    public var crf: Int
-    /// Target video bitrate in bit/s (ABR) instead of CRF.
-    public var bitrate: Int?
-    public var keyframeInterval: Double
-    public var audioBitrate: Int
-    /// Longest stretch of media the fragmented file holds in memory before it reaches the disk.
-    public var fragmentDuration: Microseconds
-    /// x264 threads; 0 lets x264 choose.
-    public var threads: Int
-
-    public init(size: PixelSize, fps: Rational = Rational(30), preset: String = "veryfast", crf: Int = 23, bitrate: Int? = nil,
-                keyframeInterval: Double = 2, audioBitrate: Int = 128_000, fragmentDuration: Microseconds = 500_000, threads: Int = 0) {
-        self.size = size; self.fps = fps; self.preset = preset; self.crf = crf; self.bitrate = bitrate
-        self.keyframeInterval = keyframeInterval; self.audioBitrate = audioBitrate
-        self.fragmentDuration = fragmentDuration; self.threads = threads
-    }
-
-    public static let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
-
-    /// The x264 settings that shape the H.264 stream headers (SPS, PPS), as each preset sets them, and its subpixel
-    /// refinement (psy-rd, on from subme 6, lowers the chroma QP offset in the PPS by 2). Encoders opened with the
-    /// configured preset's values pinned write identical headers whatever their preset, so a recording can step to a
-    /// faster preset mid-file. (ultrafast alone drops B-frames, CABAC, the 8x8 transform and weighted prediction;
-    /// it is the fastest anyway, so it is never the configured preset of a stepping encoder.)
-    private static let headerSettings: [String: (ref: Int, bframes: Int, weightp: Int, subme: Int)] = [
-        "ultrafast": (1, 0, 0, 0), "superfast": (1, 3, 1, 1), "veryfast": (1, 3, 1, 2), "faster": (2, 3, 1, 4),
-        "fast": (2, 3, 1, 6), "medium": (3, 3, 2, 7), "slow": (5, 3, 2, 8), "slower": (8, 3, 2, 9), "veryslow": (16, 8, 2, 10),
-    ]
-
-    /// x264-params for an encoder at `preset` in a recording configured at `configured`; nil: no pinning possible.
-    static func pinnedParameters(configured: String, preset: String) -> String? {
-        guard configured != "ultrafast", let header = headerSettings[configured], let actual = headerSettings[preset] else { return nil }
-        var pinned = "ref=\(header.ref):bframes=\(header.bframes):weightp=\(header.weightp):b-pyramid=normal:weightb=1:cabac=1:8x8dct=1"
-        if header.subme >= 6 && actual.subme < 6 { pinned += ":chroma-qp-offset=-2" }
-        return pinned
-    }
-}
-
-/// What a finished recording is.
-public struct RecordingSummary: Sendable {
-    public var path: String
-    public var duration: Microseconds
-    public var bytes: Int64
-    public var videoFrames: Int64
-}
-
 /// Encodes the composite once (libx264 + AAC-LC) into MP4. While recording, the file (`NAME.recording.mp4`)
 /// is fragmented and flushed fragment by fragment, so a killed process leaves a playable file; `finish()`
 /// rewrites it as a regular MP4 with the index first and renames it into place. One owner; not Sendable.
@@ -81,6 +29,9 @@ public final class CompositeWriter {
     private var headerWritten = false
     private var lockDescriptor: Int32 = -1
     private let audioFrameSize: Int
+    /// Live outputs fed with this writer's packets, and where its timeline begins on theirs (frames, samples).
+    public var liveOutputs: LiveOutputs?
+    public var liveOffset: (frames: Int64, samples: Int64) = (0, 0)
 
     public init(path: String, settings: EncoderSettings) throws(MediaError) {
         self.finalPath = path
@@ -311,6 +262,12 @@ public final class CompositeWriter {
             let got = avcodec_receive_packet(encoder, packet)
             if got == AVERROR_EAGAIN || got == AVERROR_EOF_CODE { return }
             try check(got, .codecFailure, "encoding failed")
+            if let live = liveOutputs, let videoStream, let audioStream {
+                live.open(video: videoStream.pointee.codecpar, videoTimeBase: self.video?.pointee.time_base ?? encoder.pointee.time_base,
+                          audio: audioStream.pointee.codecpar, audioTimeBase: self.audio?.pointee.time_base ?? encoder.pointee.time_base)
+                let video = stream == videoStream
+                live.write(packet, video: video, offset: video ? liveOffset.frames : liveOffset.samples)
+            }
             av_packet_rescale_ts(packet, encoder.pointee.time_base, stream.pointee.time_base)
             packet.pointee.stream_index = stream.pointee.index
             let written = av_interleaved_write_frame(output, packet)
@@ -324,16 +281,46 @@ public final class CompositeWriter {
     /// Flushes the encoders, closes the fragmented file, and replaces it by a regular MP4 with the index at
     /// the front. Until the final rename the fragmented file stays, so a crash here loses nothing.
     public func finish(annotations: RecordingAnnotations = RecordingAnnotations()) throws(MediaError) -> RecordingSummary {
-        guard !finished, let output, let video, let audio else { throw MediaError(.invalidArgument, "recording already finished") }
+        try closeFragments()
+        return try finalize(annotations: annotations)
+    }
+
+    /// Audio queued but not yet encoded (less than one AAC frame), taken out: a part that ends here hands it to the
+    /// next part, so every part's audio is whole AAC frames and parts join sample-exactly.
+    public func takePendingAudio() -> (left: [Float], right: [Float]) {
+        defer { pendingLeft.removeAll(); pendingRight.removeAll() }
+        return (pendingLeft, pendingRight)
+    }
+
+    /// Samples encoded so far.
+    public var audioSamples: Int64 { audioSamplesSent }
+
+    /// Encodes what audio is queued, drains the encoders and closes the fragmented file. Quick: the part of finishing
+    /// that must happen in order on the engine's thread.
+    public func closeFragments() throws(MediaError) {
+        guard !finished, let output, let audio else { throw MediaError(.invalidArgument, "recording already finished") }
         if !pendingLeft.isEmpty { try encodeAudio(from: 0, count: pendingLeft.count); pendingLeft.removeAll(); pendingRight.removeAll() }
-        avcodec_send_frame(video, nil)
-        try drain(video, stream: videoStream)
+        try flushVideo()
         avcodec_send_frame(audio, nil)
         try drain(audio, stream: audioStream)
         let trailer = av_write_trailer(output)
         avio_closep(&output.pointee.pb)
         finished = true
         try check(trailer, .outputUnwritable, "cannot complete the recording", at: partialPath)
+    }
+
+    /// Drains the video encoder: no more frames. (A part that ends flushes its video at once, before the next part's
+    /// first frame, so live outputs get the two parts' frames in order; its audio may follow a little later.)
+    public func flushVideo() throws(MediaError) {
+        guard !videoFlushed, let video else { return }
+        videoFlushed = true
+        avcodec_send_frame(video, nil)
+        try drain(video, stream: videoStream)
+    }
+    private var videoFlushed = false
+
+    /// Rewrites the closed fragmented file as the final MP4 (disk work: any thread, once, after `closeFragments`).
+    public func finalize(annotations: RecordingAnnotations = RecordingAnnotations()) throws(MediaError) -> RecordingSummary {
         let summary = try MP4Finalizer.finalize(partial: partialPath, into: finalPath, annotations: annotations)
         if lockDescriptor >= 0 { close(lockDescriptor); lockDescriptor = -1 }
         return RecordingSummary(path: finalPath, duration: summary.duration, bytes: summary.bytes, videoFrames: framesWritten)

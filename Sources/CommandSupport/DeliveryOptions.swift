@@ -53,6 +53,9 @@ public struct DeliveryOptions: ParsableArguments {
     @Option(name: .customLong("upload-wait"), help: "At shutdown, wait this many seconds for uploads and webhooks to finish (what is left goes on at the next start).")
     public var uploadWait: Double = 60
 
+    @Option(name: .customLong("retention-days"), help: "Remove local recordings this many days old (with a store: once uploaded). Default: keep them.")
+    public var retentionDays: Double?
+
     @Option(name: .customLong("webhook"), help: "POST events (recording.started, recording.finished, upload.completed, participant.joined, …) to this URL. Repeatable.")
     public var webhooks: [String] = []
 
@@ -74,6 +77,7 @@ public struct DeliveryOptions: ParsableArguments {
         if let maxRate { list += ["--upload-max-rate", maxRate] }
         if uploadExtras { list.append("--upload-extras") }
         if deleteAfterUpload { list.append("--delete-after-upload") }
+        if let retentionDays { list += ["--retention-days", String(retentionDays)] }
         for url in webhooks { list += ["--webhook", url] }
         return list
     }

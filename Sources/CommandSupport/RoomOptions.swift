@@ -95,6 +95,18 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .long, help: "Output frame rate, e.g. 30 or 30000/1001.")
     public var fps: String = "30"
 
+    @Option(name: .customLong("max-part-duration"), help: "Cut recordings into parts of at most so many seconds: complete MP4s (NAME-part001.mp4, …) that play one after another without a gap.")
+    public var maxPartDuration: Double?
+
+    @Option(name: .customLong("max-part-size"), help: "… or of at most so many MB.")
+    public var maxPartSize: Double?
+
+    @Flag(name: .customLong("hls"), help: "Also stream each recording as HLS (fMP4 segments from the recording's own encoder), written beside it as NAME.hls/ and served at /rooms/ROOM/hls/index.m3u8.")
+    public var hls = false
+
+    @Option(name: .customLong("rtmp"), help: "Also push each recording to this RTMP(S) URL ({room} is the room's name), reconnecting when the connection drops. Repeatable.")
+    public var rtmp: [String] = []
+
     @OptionGroup(title: "Delivery (uploads and webhooks)") public var delivery: DeliveryOptions
 
     @Option(name: .long, help: "x264 preset.")
@@ -120,6 +132,10 @@ public struct RoomOptions: ParsableArguments {
         if let janusRoom { list += ["--janus-room", janusRoom] }
         if let watermark { list += ["--watermark", watermark] }
         if let chatOverlay { list += ["--chat-overlay", chatOverlay] }
+        if let maxPartDuration { list += ["--max-part-duration", String(maxPartDuration)] }
+        if let maxPartSize { list += ["--max-part-size", String(maxPartSize)] }
+        if hls { list.append("--hls") }
+        for url in rtmp { list += ["--rtmp", url] }
         list += ["--assets", assets, "--max-participants", String(maxParticipants), "--max-rooms", String(maxRooms),
                  "--min-free-space", String(minFreeSpace), "--max-load", String(maxLoad),
                  "--video-bits-per-pixel", String(videoBitsPerPixel), "--min-video-bitrate", String(minVideoBitrate),

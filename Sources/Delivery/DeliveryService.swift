@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MediaCore
 import Rooms
 import Synchronization
 
@@ -15,6 +16,8 @@ public struct DeliveryConfiguration: Sendable {
     public var uploadExtras = false
     public var webhooks: [String] = []
     public var webhookSecret: String?
+    /// Local recordings older than this many days are removed (once uploaded, when there is a store); nil: kept.
+    public var retentionDays: Double?
     public init(stateFolder: String, recordings: String) { self.stateFolder = stateFolder; self.recordings = recordings }
 }
 
@@ -26,11 +29,13 @@ public final class DeliveryService: Sendable {
     public let configuration: DeliveryConfiguration
     public let uploader: Uploader?
     public let outbox: WebhookOutbox?
+    public let catalog: RecordingCatalog
+    public let links: SignedLinks
     private let jobs: AsyncStream<Job>.Continuation
     private let stream: AsyncStream<Job>
     private let logger = Logger(label: "mcu-record.delivery")
     /// Per-recording webhook receivers, and the recordings already told finished (a failure is told once).
-    private let recordings = Mutex<(webhooks: [String: [String]], finished: Set<String>, queued: Int)>(([:], [], 0))
+    private let recordings = Mutex<(webhooks: [String: [String]], finished: Set<String>, queued: Int, started: [String: Double])>(([:], [], 0, [:]))
 
     public init(configuration: DeliveryConfiguration) throws {
         self.configuration = configuration
@@ -43,6 +48,8 @@ public final class DeliveryService: Sendable {
             signer = parsed
         }
         outbox = WebhookOutbox(folder: configuration.stateFolder + "/outbox", signer: signer)
+        catalog = RecordingCatalog(root: configuration.recordings)
+        links = try SignedLinks.load(at: configuration.stateFolder + "/link-signing.key")
         if let s3 = configuration.s3 {
             let jobs = self.jobs
             uploader = Uploader(client: S3Client(configuration: s3), journalFolder: configuration.stateFolder + "/uploads",
@@ -62,6 +69,37 @@ public final class DeliveryService: Sendable {
         }
         let stream = self.stream
         Task { for await job in stream { await self.handle(job) } }
+        if let days = configuration.retentionDays {
+            Task {
+                while !Task.isCancelled {
+                    await self.applyRetention(days: days)
+                    try? await Task.sleep(nanoseconds: 3_600_000_000_000)
+                }
+            }
+        }
+    }
+
+    /// Removes local recordings older than `days` (by their end, else their newest file) that are not being written
+    /// and, with a store, whose every upload completed.
+    public func applyRetention(days: Double) async {
+        let catalog = self.catalog, limit = Date().timeIntervalSince1970 - days * 86_400
+        let old = await offPool("retention") { catalog.all().filter { !$0.recording && ($0.ended ?? $0.modified) < limit } }
+        let uploads = await uploader?.all ?? []
+        for entry in old {
+            if uploader != nil {
+                let mine = uploads.filter { $0.recording == entry.id }
+                guard !mine.isEmpty, mine.allSatisfy({ $0.state == .completed }) else {
+                    logger.warning("kept past retention: not uploaded yet", metadata: ["recording": "\(entry.id)"])
+                    continue
+                }
+            }
+            do {
+                try await offPool("retention") { try catalog.delete(entry.id) }
+                logger.info("removed after the retention period", metadata: ["recording": "\(entry.id)", "days": "\(days)"])
+            } catch {
+                logger.warning("cannot remove a recording past retention", metadata: ["recording": "\(entry.id)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Hands a room event over (returns at once).
@@ -114,7 +152,7 @@ public final class DeliveryService: Sendable {
     private func handle(_ event: RoomEvent) async {
         switch event {
         case let .recordingStarted(room, recording, path, webhooks):
-            recordings.withLock { $0.webhooks[recording] = webhooks }
+            recordings.withLock { $0.webhooks[recording] = webhooks; $0.started[recording] = Date().timeIntervalSince1970 }
             await post("recording.started", recording: recording, [("recording_id", q(recording)), ("room", q(room)), ("file", q(path))])
         case let .recordingFinished(room, recording, path, summary, error):
             guard recordings.withLock({ $0.finished.insert(recording).inserted }) else { return }
@@ -125,10 +163,27 @@ public final class DeliveryService: Sendable {
                          ("events", summary.events.map(q) ?? "null"), ("chat", summary.chat.map(q) ?? "null")]
             }
             if let error { data.append(("error", q(error + " (what was written is recovered at the next start)"))) }
+            if let parts = summary?.parts, !parts.isEmpty {
+                data.append(("parts", "[" + parts.map { "{\"number\":\($0.number),\"file\":\(q($0.path)),\"start\":\(Double($0.start) / 1e6),"
+                    + "\"duration\":\(Double($0.duration) / 1e6),\"bytes\":\($0.bytes)}" }.joined(separator: ",") + "]"))
+            }
             await post("recording.finished", recording: recording, data)
+            if let summary { await writeMetadata(room: room, recording: recording, summary: summary) }
             if let summary {
-                var files = [summary.recording.path]
+                // Parts went up as each was ready.
+                var files = summary.parts.isEmpty ? [summary.recording.path] : []
                 if configuration.uploadExtras { files += [summary.events, summary.chat].compactMap { $0 } + summary.tracks.map(\.path) }
+                await upload(files, recording: recording, room: room)
+            }
+        case let .partReady(room, recording, part):
+            var data = [("recording_id", q(recording)), ("room", q(room)), ("part", String(part.number)), ("file", q(part.path)),
+                        ("start", String(Double(part.start) / 1e6)), ("duration", String(Double(part.duration) / 1e6)), ("bytes", String(part.bytes))]
+            if let error = part.error { data.append(("error", q(error + " (what was written is recovered at the next start)"))) }
+            await post("recording.part_ready", recording: recording, data)
+            if part.error == nil {
+                var files = [part.path]
+                let slice = String(part.path.dropLast(4)) + ".events.jsonl"
+                if configuration.uploadExtras { files.append(slice) }
                 await upload(files, recording: recording, room: room)
             }
         case let .participantJoined(room, recording, participant, name):
@@ -139,6 +194,19 @@ public final class DeliveryService: Sendable {
                                                                    ("participant_id", q(participant)), ("name", q(name)), ("reason", q(reason))])
         case let .roomFinished(room):
             await post("room.finished", recording: nil, [("room", q(room))])
+        }
+    }
+
+    /// `NAME.meta.json` beside the recording: what the recordings API lists.
+    private func writeMetadata(room: String, recording: String, summary: LiveRecordingSummary) async {
+        let ended = Date().timeIntervalSince1970, duration = Double(summary.recording.duration) / 1e6
+        let started = recordings.withLock { $0.started.removeValue(forKey: recording) } ?? ended - duration
+        let names = Array(Set(summary.participants.map(\.name))).sorted()
+        let body = "{\"id\":\(q(recording)),\"room\":\(q(room)),\"started\":\(started),\"ended\":\(ended),\"duration\":\(duration),"
+            + "\"bytes\":\(summary.recording.bytes),\"parts\":\(summary.parts.count),\"participants\":[\(names.map(q).joined(separator: ","))]}\n"
+        let folder = (summary.recording.path as NSString).deletingLastPathComponent
+        do { try await DeliveryFiles.writeAtomically(Array(body.utf8), to: folder + "/" + recording + ".meta.json") } catch {
+            logger.warning("cannot write the recording's metadata", metadata: ["recording": "\(recording)", "error": "\(error)"])
         }
     }
 

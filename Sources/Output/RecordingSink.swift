@@ -4,10 +4,30 @@ import MediaCore
 
 /// The recording file as a sink: x264 + AAC into the crash-safe MP4, with the load ladder that keeps it real-time.
 /// Under load it first swaps in faster x264 presets (same stream headers, a keyframe at each change), then takes
-/// only every 2nd, 3rd, 4th frame; it steps back once it keeps up. Owned by the engine's thread; not Sendable.
+/// only every 2nd, 3rd, 4th frame; it steps back once it keeps up. With a part policy the recording is a series of
+/// complete MP4s (`RecordingSink+Parts.swift`). Owned by the engine's thread; not Sendable.
 public final class RecordingSink: CompositeSink {
-    public let writer: CompositeWriter
+    /// The file (the part) being written.
+    public internal(set) var writer: CompositeWriter
     private var ladder = LoadLadder()
+    /// Parts: the policy, where the part in progress began (output frame, audio sample), the cut to come, the part
+    /// that still waits for its last audio, and the thread that finishes parts.
+    let basePath: String
+    let settings: EncoderSettings
+    let parts: PartPolicy?
+    var partNumber = 1
+    var partStartFrame: Int64 = 0, partStartSample: Int64 = 0
+    var samplesIn: Int64 = 0
+    var plannedCut: Int64?
+    var closing: (writer: CompositeWriter, owed: Int64, number: Int, start: Microseconds, end: Microseconds)?
+    var finalizer: PartFinalizer?
+    /// Parts: called on the engine's thread at each cut with the part that ends (number, start and end on the
+    /// recording's timeline), for its chapters and captions; the next part begins at `end`.
+    public var onPartCut: ((Int, Microseconds, Microseconds) -> RecordingAnnotations)?
+    /// HLS and RTMP from this recording's encoded stream (across its parts).
+    public var liveOutputs: LiveOutputs? {
+        didSet { writer.liveOutputs = liveOutputs }
+    }
 
     /// One rung: the x264 preset in force and every how many frames one is taken.
     public struct LoadStep: Sendable, Equatable {
@@ -34,18 +54,41 @@ public final class RecordingSink: CompositeSink {
     /// Called on the engine's thread when the preset or the frame rate changes, with the recording time.
     public var onLoadChange: ((LoadStep, Microseconds) -> Void)?
 
-    public init(writer: CompositeWriter) { self.writer = writer }
-
-    public convenience init(path: String, settings: EncoderSettings) throws(MediaError) {
-        self.init(writer: try CompositeWriter(path: path, settings: settings))
+    public init(writer: CompositeWriter) {
+        self.writer = writer
+        basePath = writer.finalPath
+        settings = writer.settings
+        parts = nil
     }
 
-    public func takes(frame index: Int64) -> Bool { decimation == 1 || index % Int64(decimation) == 0 }
+    /// `parts`: cut the recording into `NAME-part001.mp4`, `-part002.mp4`…; each finished part is told through
+    /// `onPartReady`, on the thread that finishes parts.
+    public init(path: String, settings: EncoderSettings, parts: PartPolicy? = nil,
+                onPartReady: (@Sendable (PartSummary) -> Void)? = nil) throws(MediaError) {
+        basePath = path
+        self.settings = settings
+        self.parts = parts.flatMap { $0.isEmpty ? nil : $0 }
+        writer = try CompositeWriter(path: self.parts == nil ? path : RecordingSink.partPath(path, 1), settings: settings)
+        if self.parts != nil { finalizer = try PartFinalizer(onReady: onPartReady ?? { _ in }) }
+    }
 
-    public func write(frame index: Int64, canvas: VideoCanvas) throws(MediaError) { try writer.writeVideo(canvas, index: index) }
+    public func takes(frame index: Int64) -> Bool { index == plannedCut || decimation == 1 || index % Int64(decimation) == 0 }
+
+    public func write(frame index: Int64, canvas: VideoCanvas) throws(MediaError) {
+        if parts != nil { try cutIfDue(before: index) }
+        try writer.writeVideo(canvas, index: index - partStartFrame)
+    }
 
     public func write(audioLeft left: ArraySlice<Float>, right: ArraySlice<Float>) throws(MediaError) {
-        try writer.writeAudio(left: left, right: right)
+        samplesIn += Int64(left.count)
+        guard var ending = closing else { return try writer.writeAudio(left: left, right: right) }
+        // The part that ended takes what it is still owed, the next one the rest.
+        let owed = Int(min(ending.owed, Int64(left.count)))
+        try ending.writer.writeAudio(left: left.prefix(owed), right: right.prefix(owed))
+        ending.owed -= Int64(owed)
+        closing = ending
+        if ending.owed == 0 { try endClosingPart() }
+        if owed < left.count { try writer.writeAudio(left: left.dropFirst(owed), right: right.dropFirst(owed)) }
     }
 
     public func observe(lag: Microseconds, frame index: Int64, now: Microseconds) throws(MediaError) {
@@ -69,8 +112,11 @@ public final class RecordingSink: CompositeSink {
         onLoadChange?(LoadStep(preset: writer.presetInForce, divisor: decimation), writer.settings.fps.tickTime(index))
     }
 
-    /// Drains the encoders and finalizes the file (faststart, chapters, captions).
+    /// Drains the encoders and finalizes the file (faststart, chapters, captions). With parts: the last part (its
+    /// chapters and captions from `onPartCut`), after the earlier ones are finished; the summary then covers them all.
     public func finish(annotations: RecordingAnnotations = RecordingAnnotations()) throws(MediaError) -> RecordingSummary {
-        try writer.finish(annotations: annotations)
+        defer { liveOutputs?.finish() }
+        guard parts != nil else { return try writer.finish(annotations: annotations) }
+        return try finishParts()
     }
 }

@@ -97,7 +97,10 @@ public final class LiveRoom: Sendable {
 
     /// Starts recording to `output` now, with everyone present. Throws `conflict` when already recording. Opens the
     /// encoder and the files: blocking work, call off the cooperative pool.
-    public func start(output: String, settings: EncoderSettings) throws(MediaError) {
+    /// `parts`: cut the recording into parts, each told through `onPartReady` once finished.
+    /// `hlsFolder`, `pushURLs`: live outputs of the recording's encoded stream.
+    public func start(output: String, settings: EncoderSettings, parts: PartPolicy? = nil,
+                      onPartReady: (@Sendable (PartSummary) -> Void)? = nil, hlsFolder: String? = nil, pushURLs: [String] = []) throws(MediaError) {
         let busy = state.withLock { state -> String? in
             if let current = state.recording {
                 guard current.isFinished else { return current.output }
@@ -111,7 +114,8 @@ public final class LiveRoom: Sendable {
         defer { state.withLock { $0.starting = false } }
         let (presentation, layout) = state.withLock { ($0.presentation, $0.layout) }
         let origin = clock()
-        let recording = try RecordingSession(output: output, settings: settings, layout: layout, presentation: presentation, origin: origin)
+        let recording = try RecordingSession(output: output, settings: settings, layout: layout, presentation: presentation, origin: origin,
+                                             parts: parts, onPartReady: onPartReady, hlsFolder: hlsFolder, pushURLs: pushURLs)
         let name = self.name
         // Each sender is asked for what its tile needs whenever the tiles change.
         recording.engine.perform { [weak self] engine in engine.onTilesChanged = { sizes in self?.tilesChanged(sizes) } }

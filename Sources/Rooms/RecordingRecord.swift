@@ -17,7 +17,8 @@ final class RecordingRecord: @unchecked Sendable {
     private(set) var chatPath: String?
     private let base: String
     private let lock = ConditionLock()
-    private enum Line { case event(String), chat(String) }
+    /// An event is kept as its time and the rest of its JSON object, so a part's slice can place it on its own timeline.
+    private enum Line { case event(time: Microseconds, rest: String), chat(String), part(number: Int, start: Microseconds) }
     private var pending: [Line] = []
     private var pendingBytes = 0
     static let maxPendingBytes = 1 << 20
@@ -51,10 +52,16 @@ final class RecordingRecord: @unchecked Sendable {
     private func writeLines(events: UnsafeMutablePointer<FILE>) {
         var chatFile: UnsafeMutablePointer<FILE>?
         var failed = false
+        // The part in progress's slice of the events (parts only), its times from the part's start.
+        var slice: (file: UnsafeMutablePointer<FILE>, start: Microseconds)?
         while let line = nextLine() {
             switch line {
-            case let .event(text):
-                if !failed, fputs(text, events) < 0 || fflush(events) != 0 { failed = true }
+            case let .part(number, start):
+                if let slice { fclose(slice.file) }
+                slice = fopen(RecordingRecord.slicePath(base, number), "w").map { ($0, start) }
+            case let .event(time, rest):
+                if !failed, fputs(RecordingRecord.line(time, rest), events) < 0 || fflush(events) != 0 { failed = true }
+                if let slice { fputs(RecordingRecord.line(max(0, time - slice.start), rest), slice.file); fflush(slice.file) }
             case let .chat(text):
                 if chatFile == nil, !failed {
                     let path = base + ".chat.vtt"
@@ -71,6 +78,7 @@ final class RecordingRecord: @unchecked Sendable {
             fputs(line, events)
         }
         fclose(events)
+        if let slice { fclose(slice.file) }
         if let chatFile { fclose(chatFile) }
         lock.withLock { stopped = true; lock.broadcast() }
     }
@@ -80,7 +88,7 @@ final class RecordingRecord: @unchecked Sendable {
             while pending.isEmpty && !stopping { lock.wait() }
             guard !pending.isEmpty else { return nil }
             let line = pending.removeFirst()
-            switch line { case let .event(text), let .chat(text): pendingBytes -= text.utf8.count }
+            pendingBytes -= RecordingRecord.size(of: line)
             return line
         }
     }
@@ -88,21 +96,60 @@ final class RecordingRecord: @unchecked Sendable {
     /// Queues a line for the writer thread (caller holds `lock`).
     private func enqueue(_ line: Line) {
         guard !stopping else { return }
-        let size: Int
-        switch line { case let .event(text), let .chat(text): size = text.utf8.count }
+        let size = RecordingRecord.size(of: line)
         guard pendingBytes + size <= RecordingRecord.maxPendingBytes else { droppedLines += 1; return }
         pending.append(line)
         pendingBytes += size
         lock.broadcast()
     }
 
+    private static func size(of line: Line) -> Int {
+        switch line {
+        case let .event(_, text), let .chat(text): text.utf8.count + 16
+        case .part: 16
+        }
+    }
+
+    /// `{"t": seconds, …rest`.
+    private static func line(_ time: Microseconds, _ rest: String) -> String {
+        "{\"t\":" + JSONValue.number((Double(time) / 1000).rounded() / 1000).serialized + "," + rest
+    }
+
+    static func slicePath(_ base: String, _ number: Int) -> String {
+        let digits = String(number)
+        return "\(base)-part\(String(repeating: "0", count: max(0, 3 - digits.count)))\(digits).events.jsonl"
+    }
+
+    /// Parts: the events from `time` on also go to part `number`'s own events file, timed from its start.
+    func beginPart(_ number: Int, at time: Microseconds) {
+        lock.withLock {
+            guard !stopping else { return }
+            pending.append(.part(number: number, start: time))
+            lock.broadcast()
+        }
+    }
+
+    /// The chapters and captions between `start` and `end`, on a timeline that begins at `start` (a part's); the
+    /// chapter in force at `start` opens it.
+    func annotations(from start: Microseconds, to end: Microseconds) -> RecordingAnnotations {
+        lock.withLock {
+            var slice = RecordingAnnotations()
+            if let opening = annotations.chapters.last(where: { $0.start <= start }) { slice.addChapter(at: 0, title: opening.title) }
+            for chapter in annotations.chapters where chapter.start > start && chapter.start < end { slice.addChapter(at: chapter.start - start, title: chapter.title) }
+            for cue in annotations.cues where cue.end > start && cue.start < end {
+                slice.cues.append(.init(start: max(0, cue.start - start), end: min(end, cue.end) - start, text: cue.text))
+            }
+            return slice
+        }
+    }
+
     func write(_ kind: String, time: Microseconds, _ fields: [String: JSONValue]) {
-        var entries: [(String, JSONValue)] = [("t", .number((Double(time) / 1000).rounded() / 1000)), ("event", .string(kind))]
+        var entries: [(String, JSONValue)] = [("event", .string(kind))]
         entries += fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        let line = JSONValue.object(entries).serialized + "\n"
+        let rest = String(JSONValue.object(entries).serialized.dropFirst()) + "\n"
         lock.withLock {
             latestTime = max(latestTime, time)
-            enqueue(.event(line))
+            enqueue(.event(time: time, rest: rest))
             if kind == "layout" || kind == "recording", case let .object(layout)? = fields["layout"] {
                 let title = layout.first { $0.0 == "name" }.flatMap { if case let .string(s) = $0.1 { s } else { nil } } ?? "layout"
                 annotations.addChapter(at: time, title: title)

@@ -28,19 +28,31 @@ final class RecordingSession: @unchecked Sendable {
     private var pausedTotal: Microseconds = 0
 
     /// Opens the file, the encoder and the events log (blocking work: call off the cooperative pool).
-    init(output: String, settings: EncoderSettings, layout: LayoutDocument, presentation: RoomPresentation, origin: Microseconds) throws(MediaError) {
+    init(output: String, settings: EncoderSettings, layout: LayoutDocument, presentation: RoomPresentation, origin: Microseconds,
+         parts: PartPolicy? = nil, onPartReady: (@Sendable (PartSummary) -> Void)? = nil,
+         hlsFolder: String? = nil, pushURLs: [String] = []) throws(MediaError) {
         let text = try? TextRenderer(fontPath: presentation.fontPath)
         var overlays: [any FrameOverlay] = presentation.watermarks.map { WatermarkOverlay(item: $0.item, image: $0.image, text: text) }
         if let style = presentation.chat {
             overlays.append(ChatOverlay(style: style, text: try TextRenderer(fontPath: style.font ?? presentation.fontPath)))
         }
-        sink = try RecordingSink(path: output, settings: settings)
+        sink = try RecordingSink(path: output, settings: settings, parts: parts, onPartReady: onPartReady)
+        if hlsFolder != nil || !pushURLs.isEmpty {
+            sink.liveOutputs = LiveOutputs(hlsFolder: hlsFolder, pushURLs: pushURLs, segmentDuration: settings.keyframeInterval)
+        }
         engine = try CompositionEngine(layout: layout, canvasSize: settings.size, fps: settings.fps, sinks: [sink], text: text)
         engine.overlays = overlays
         record = try RecordingRecord(recording: output, chatLifetime: presentation.chat?.lifetime ?? 30)
         self.output = output
         self.origin = origin
         let record = self.record
+        if parts.map({ !$0.isEmpty }) ?? false {
+            record.beginPart(1, at: 0)
+            sink.onPartCut = { number, start, end in
+                record.beginPart(number + 1, at: end)
+                return record.annotations(from: start, to: end)
+            }
+        }
         engine.onSpeakerChange = { speaker, time in
             record.write("speaker", time: time, ["participant": speaker.map { .string($0) } ?? .null])
         }
@@ -84,7 +96,8 @@ final class RecordingSession: @unchecked Sendable {
             engine.flushControls()
             let annotations = record.close()
             let rate = engine.fps.doubleValue
-            return .success(LiveRecordingSummary(recording: try sink.finish(annotations: annotations), participants: engine.statistics,
+            let file = try sink.finish(annotations: annotations)
+            return .success(LiveRecordingSummary(recording: file, parts: sink.finishedParts, participants: engine.statistics,
                                                  tracks: [], maxLag: engine.maxLag, finalLag: engine.lastLag,
                                                  events: record.eventsPath, chat: record.chatPath,
                                                  reducedRate: engine.fps.tickTime(sink.degradedTicks), lowestRate: rate / Double(sink.maxDecimation),

@@ -5,6 +5,7 @@ import FoundationEssentials
 import Layout
 import Logging
 import Metrics
+import Output
 import MediaCore
 import Recorder
 import RTP
@@ -70,12 +71,14 @@ extension RoomDirectory {
     /// Starts recording the room (making it if needed), in `folder` under the recordings folder when given: the
     /// path of the new file. 409 when already recording, 503 when the disk is below the free-space floor.
     /// Opening the encoder, the files and the fonts is blocking work: it runs off the cooperative pool.
-    /// `webhooks`: receivers of this recording's events besides the server's.
-    public func startRecording(room name: String, folder: String? = nil, webhooks: [String] = []) async throws -> String {
-        try await offPool("start \(name)") { try self.startRecordingNow(room: name, folder: folder, webhooks: webhooks) }
+    /// `webhooks`: receivers of this recording's events besides the server's; `parts`: instead of the server's;
+    /// `rtmp`: pushes besides the server's.
+    public func startRecording(room name: String, folder: String? = nil, webhooks: [String] = [], parts: PartPolicy? = nil,
+                               rtmp: [String] = []) async throws -> String {
+        try await offPool("start \(name)") { try self.startRecordingNow(room: name, folder: folder, webhooks: webhooks, parts: parts, rtmp: rtmp) }
     }
 
-    func startRecordingNow(room name: String, folder: String?, webhooks: [String] = []) throws -> String {
+    func startRecordingNow(room name: String, folder: String?, webhooks: [String] = [], parts: PartPolicy? = nil, rtmp: [String] = []) throws -> String {
         if let folder, !RoomDirectory.isValidRoomName(folder) {
             throw RoomError(.invalid, "folder names are 1-64 letters, digits, '-' or '_' (one level under the recordings folder)", field: "folder")
         }
@@ -93,8 +96,18 @@ extension RoomDirectory {
             output = "\(directory)/\(name)-\(stamp).mp4"
         }
         do throws(MediaError) {
+            let recording = RoomDirectory.recordingID(of: output)
+            let hls = configuration.hls ? String(output.dropLast(4)) + ".hls" : nil
+            let pushes = (configuration.rtmp + rtmp).map { $0.replacingOccurrences(of: "{room}", with: name) }
+            state.withLock { $0.rooms[name]?.hlsFolder = hls }
             try room.live.start(output: output, settings: EncoderSettings(size: configuration.size, fps: configuration.fps,
-                                                                          preset: configuration.preset, crf: configuration.crf))
+                                                                          preset: configuration.preset, crf: configuration.crf),
+                                parts: parts ?? configuration.parts, onPartReady: { [weak self] part in
+                if let error = part.error {
+                    self?.logger.error("a part could not be finished", metadata: ["room": "\(name)", "part": "\(part.number)", "error": "\(error)"])
+                }
+                self?.emit(.partReady(room: name, recording: recording, part: part))
+            }, hlsFolder: hls, pushURLs: pushes)
         } catch {
             if error.code == .conflict { throw RoomError(.conflict, error.message) }
             throw RoomError(.failed, "cannot start the recording: \(error)")
@@ -107,6 +120,15 @@ extension RoomDirectory {
         emit(.recordingStarted(room: name, recording: RoomDirectory.recordingID(of: output), path: output, webhooks: webhooks))
         logger.info("recording", metadata: ["room": "\(name)", "file": "\(output)"])
         return output
+    }
+
+    /// The HLS folder of the room's recording in progress, or of its last one.
+    public func hlsFolder(room name: String) throws -> String {
+        guard let folder = try state.withLock({ state throws(RoomError) -> String? in
+            guard let room = state.rooms[name] else { throw RoomError(.notFound, "no room \(name)") }
+            return room.hlsFolder
+        }) else { throw RoomError(.notFound, "room \(name) has no live stream (the server runs without --hls, or it has not recorded)") }
+        return folder
     }
 
     /// Stops the room's recording and finalizes the file. 409 when it is not recording.

@@ -60,8 +60,9 @@ public final class RoomDirectory: MediaIngest, Sendable {
         var stamp = 0
         var recorded = false
         var lastRecording: LiveRecordingSummary?
-        /// The file of the latest recording started.
+        /// The file of the latest recording started, and its HLS folder.
         var recordingPath: String?
+        var hlsFolder: String?
         var error: String?
         /// When a sweep first found it empty and not recording (monotonic µs); nil while in use.
         var idleSince: Microseconds?

@@ -12,6 +12,8 @@ public struct RoomError: Error, Sendable, Equatable, CustomStringConvertible {
         case failed
         /// A server we call (WHEP, Janus) could not be reached or failed.
         case badGateway
+        /// Not allowed, whoever asks (an expired or altered signed link).
+        case forbidden
     }
     public var kind: Kind
     public var reason: String

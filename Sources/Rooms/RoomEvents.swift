@@ -1,4 +1,5 @@
 import MediaCore
+import Output
 
 /// What happens to rooms, told to whoever delivers it (webhooks, uploads). Told outside every lock, on whatever
 /// thread it happened; an observer hands it on and returns at once.
@@ -7,6 +8,8 @@ public enum RoomEvent: Sendable {
     /// A recording ended: finalized (`summary`), or failed (`error`, and what is left on disk is recovered at the next
     /// start).
     case recordingFinished(room: String, recording: String, path: String, summary: LiveRecordingSummary?, error: String?)
+    /// A part of a recording cut into parts is finished (`part.error` when it could not be).
+    case partReady(room: String, recording: String, part: PartSummary)
     case participantJoined(room: String, recording: String?, participant: String, name: String)
     case participantLeft(room: String, recording: String?, participant: String, name: String, reason: String)
     case roomFinished(room: String)

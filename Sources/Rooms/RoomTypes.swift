@@ -28,7 +28,10 @@ public struct TrackStatistics: Sendable {
 
 /// What a live room recorded, with how each participant's tile fared.
 public struct LiveRecordingSummary: Sendable {
+    /// The file; with parts, the last part (duration, bytes and frames of them all).
     public var recording: RecordingSummary
+    /// The parts, when the recording was cut into parts.
+    public var parts: [PartSummary] = []
     public var participants: [CompositionEngine.SourceStatistics]
     /// Per-participant files of the tracks as received (`--tracks`), in join order.
     public var tracks: [TrackFile]

@@ -1,5 +1,6 @@
 import Layout
 import MediaCore
+import Output
 import Recorder
 
 public struct ServerConfiguration: Sendable {
@@ -37,6 +38,12 @@ public struct ServerConfiguration: Sendable {
     public var maxLoad = 0.9
     /// A room that has been empty and not recording this long is freed (its name and its slot under `maxRooms`).
     public var roomGrace: Microseconds = 60_000_000
+    /// Live outputs of every recording from its encoded stream: HLS beside the file (`NAME.hls/index.m3u8`, served at
+    /// `/rooms/ROOM/hls/index.m3u8`), and RTMP pushes (`{room}` in a URL is the room's name).
+    public var hls = false
+    public var rtmp: [String] = []
+    /// Cut recordings into parts (`--max-part-duration`, `--max-part-size`); nil: one file.
+    public var parts: PartPolicy?
     /// What each sender is asked to send for its video, from its tile in the layout.
     public var videoBitrate = VideoBitratePolicy()
 

@@ -12,11 +12,25 @@ struct StartRecordingRequest: Decodable {
     var folder: String?
     /// Receives this recording's events besides the server's receivers.
     var webhookURL: String?
-    enum CodingKeys: String, CodingKey, CaseIterable { case folder, webhookURL = "webhook_url" }
+    /// Cut this recording into parts of at most so many seconds or MB (instead of the server's setting).
+    var maxPartDuration: Double?, maxPartSize: Double?
+    /// Also push this recording to an RTMP(S) server.
+    var rtmpURL: String?
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case folder, webhookURL = "webhook_url", maxPartDuration = "max_part_duration", maxPartSize = "max_part_size", rtmpURL = "rtmp_url"
+    }
     init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(CodingKeys.self)
         folder = try c.field(String.self, .folder)
         webhookURL = try c.field(String.self, .webhookURL)
+        maxPartDuration = try c.field(Double.self, .maxPartDuration)
+        maxPartSize = try c.field(Double.self, .maxPartSize)
+        rtmpURL = try c.field(String.self, .rtmpURL)
+        if let url = rtmpURL, !(url.hasPrefix("rtmp://") || url.hasPrefix("rtmps://")) || url.count > 2048 || url.contains(where: { $0.isWhitespace }) {
+            throw RoomError(.invalid, "must be an rtmp:// or rtmps:// URL", field: "rtmp_url")
+        }
+        if let d = maxPartDuration, !(5...86_400).contains(d) { throw RoomError(.invalid, "must be 5 to 86400 seconds", field: "max_part_duration") }
+        if let m = maxPartSize, !(1...1_000_000).contains(m) { throw RoomError(.invalid, "must be 1 to 1000000 MB", field: "max_part_size") }
         if let url = webhookURL {
             let scheme = url.hasPrefix("http://") ? 7 : url.hasPrefix("https://") ? 8 : 0
             guard scheme > 0, url.count > scheme, url.count <= 2048, !url.contains(where: { $0.isWhitespace }) else {

@@ -81,9 +81,12 @@ struct RecordingFileBody: Encodable {
     var fasterPreset: FasterPreset?
     var reducedFrameRate: ReducedRate?
     var events: String?, chat: String?
+    struct Part: Encodable { var number: Int, file: String, start: Double, duration: Double, size: Int64 }
+    /// With parts: each of them (`file` is then the last).
+    var parts: [Part]?
 
     enum CodingKeys: String, CodingKey {
-        case file, duration, size, frames, lag, events, chat
+        case file, duration, size, frames, lag, events, chat, parts
         case fasterPreset = "faster_preset", reducedFrameRate = "reduced_frame_rate"
     }
 
@@ -93,6 +96,9 @@ struct RecordingFileBody: Encodable {
         if s.fasterPreset > 0, let preset = s.fastestPreset { fasterPreset = FasterPreset(seconds: seconds(s.fasterPreset), fastest: preset) }
         if s.reducedRate > 0 { reducedFrameRate = ReducedRate(seconds: seconds(s.reducedRate), lowest: s.lowestRate) }
         events = s.events; chat = s.chat
+        if !s.parts.isEmpty {
+            parts = s.parts.map { Part(number: $0.number, file: $0.path, start: seconds($0.start), duration: seconds($0.duration), size: $0.bytes) }
+        }
     }
 }
 

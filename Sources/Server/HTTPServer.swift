@@ -5,6 +5,7 @@ import Pull
 import Layout
 import MediaCore
 import NIOCore
+import Output
 import Rooms
 
 /// The HTTP side: WHIP (RFC 9725) and the join page.
@@ -95,7 +96,12 @@ public enum HTTPServer {
             if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > 0 {
                 start = try await decodeBody(StartRecordingRequest.self, request, limit: 4096)
             }
-            let file = try await service.startRecording(room: room, folder: start?.folder, webhooks: start?.webhookURL.map { [$0] } ?? [])
+            var parts: PartPolicy?
+            if start?.maxPartDuration != nil || start?.maxPartSize != nil {
+                parts = PartPolicy(maxDuration: start?.maxPartDuration.map { Microseconds($0 * 1e6) }, maxBytes: start?.maxPartSize.map { Int64($0 * 1e6) })
+            }
+            let file = try await service.startRecording(room: room, folder: start?.folder, webhooks: start?.webhookURL.map { [$0] } ?? [], parts: parts,
+                                                        rtmp: start?.rtmpURL.map { [$0] } ?? [])
             return json(RecordingStartedBody(room: room, file: file, active: true), status: .created)
         }
         router.post("/rooms/{room}/recording/pause") { _, context -> Response in
@@ -106,6 +112,10 @@ public enum HTTPServer {
             let (time, paused) = try service.resumeRecording(room: try context.parameters.require("room"))
             return json(PauseBody(paused: false, time: seconds(time), pausedFor: seconds(paused)))
         }
+        router.get("/rooms/{room}/hls/{file}") { _, context -> Response in
+            try await hlsFile(service: service, room: try context.parameters.require("room"), file: try context.parameters.require("file"), context: context)
+        }
+        RecordingRoutes.add(to: router, delivery: delivery)
         router.get("/uploads") { _, _ -> Response in
             json(UploadsBody(uploads: await delivery?.uploader?.all ?? [], webhooksPending: await delivery?.outbox?.pending.values.reduce(0, +) ?? 0,
                              store: delivery?.configuration.s3.map { $0.location(of: $0.prefix) }))

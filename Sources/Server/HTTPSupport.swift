@@ -40,6 +40,7 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         case .unavailable: 503
         case .failed: 500
         case .badGateway: 502
+        case .forbidden: 403
         }
     }
 
@@ -49,6 +50,8 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         guard request.method == .get else { return false }
         let path = request.uri.path
         if path == "/" || path == "/healthz" { return true }
+        // A signed link carries its own proof (the route checks it: 403 when it does not hold).
+        if path.hasPrefix("/recordings/"), path.contains("/files/"), request.uri.queryParameters["signature"] != nil { return true }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         return parts.count == 3 && parts[1] == "rooms" && JoinPage.isWanted(by: request)
     }

@@ -80,7 +80,12 @@ enum OpenAPIDocument {
                              "required": ["seconds", "fastest"] },
           "reduced_frame_rate": { "type": "object", "description": "overload: seconds at a lower frame rate, and the lowest", "additionalProperties": false,
                                   "properties": { "seconds": { "type": "number" }, "lowest": { "type": "number" } }, "required": ["seconds", "lowest"] },
-          "events": { "type": "string", "description": "the events log beside the recording" }, "chat": { "type": "string", "description": "the chat transcript (WebVTT)" }
+          "events": { "type": "string", "description": "the events log beside the recording" }, "chat": { "type": "string", "description": "the chat transcript (WebVTT)" },
+          "parts": { "type": "array", "description": "a recording cut into parts: each part (file is then the last; duration, size and frames are of them all)",
+                     "items": { "type": "object", "additionalProperties": false, "required": ["number", "file", "start", "duration", "size"],
+                                "properties": { "number": { "type": "integer", "minimum": 1 }, "file": { "type": "string" },
+                                                "start": { "type": "number", "description": "seconds into the recording" }, "duration": { "type": "number" },
+                                                "size": { "type": "integer" } } } }
         },
         "required": ["file", "duration", "size", "frames", "lag"]
       },
@@ -118,7 +123,45 @@ enum OpenAPIDocument {
         "type": "object", "additionalProperties": false,
         "properties": {
           "folder": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "a folder under the recordings folder" },
+          "max_part_duration": { "type": "number", "minimum": 5, "maximum": 86400, "description": "cut the recording into parts of at most so many seconds (complete MP4s that play one after another without a gap)" },
+          "max_part_size": { "type": "number", "minimum": 1, "maximum": 1000000, "description": "… or of at most so many MB" },
+          "rtmp_url": { "type": "string", "maxLength": 2048, "pattern": "^rtmps?://\\S+$", "description": "also push this recording to an RTMP(S) server (from its own encoded stream), reconnecting when the connection drops" },
           "webhook_url": { "type": "string", "maxLength": 2048, "pattern": "^https?://\\S+$", "description": "also sends this recording's events (recording.*, participant.*, upload.*) here, signed like the server's webhooks" }
+        }
+      },
+      "RecordingEntry": {
+        "type": "object", "additionalProperties": false,
+        "required": ["id", "room", "folder", "recording", "hls", "size", "participants", "files", "uploads"],
+        "properties": {
+          "id": { "type": "string" }, "room": { "type": "string" }, "folder": { "type": "string", "description": "its folder under the recordings folder (empty: at the top)" },
+          "recording": { "type": "boolean", "description": "still being written" }, "hls": { "type": "boolean", "description": "has an HLS stream (NAME.hls)" },
+          "started": { "type": "number", "description": "seconds since 1970" }, "ended": { "type": "number" }, "duration": { "type": "number" },
+          "size": { "type": "integer", "description": "bytes of all its files" },
+          "participants": { "type": "array", "items": { "type": "string" } },
+          "files": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["name", "size", "kind", "url"],
+                     "properties": { "name": { "type": "string" }, "size": { "type": "integer" },
+                                     "kind": { "type": "string", "enum": ["recording", "part", "events", "part-events", "chat", "metadata"] },
+                                     "url": { "type": "string", "description": "download (with the token, or signed: POST …/links)" } } } },
+          "uploads": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["file", "key", "state"],
+                       "properties": { "file": { "type": "string" }, "key": { "type": "string" },
+                                       "state": { "type": "string", "enum": ["pending", "uploading", "completed", "failed"] },
+                                       "error": { "type": "string" } } } }
+        }
+      },
+      "RecordingList": {
+        "type": "object", "additionalProperties": false, "required": ["recordings"],
+        "properties": { "recordings": { "type": "array", "items": { "$ref": "#/components/schemas/RecordingEntry" } } }
+      },
+      "LinkRequest": {
+        "type": "object", "additionalProperties": false,
+        "properties": { "expires_in": { "type": "integer", "minimum": 1, "maximum": 604800, "description": "seconds the links stay valid (default 3600)" } }
+      },
+      "Links": {
+        "type": "object", "additionalProperties": false, "required": ["expires", "files"],
+        "properties": {
+          "expires": { "type": "integer", "description": "seconds since 1970" },
+          "files": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["name", "url"],
+                     "properties": { "name": { "type": "string" }, "url": { "type": "string", "description": "path and query: ?expires=…&signature=…" } } } }
         }
       },
       "Uploads": {
@@ -327,6 +370,73 @@ enum OpenAPIDocument {
         "responses": {
           "200": { "description": "resumed", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Pause" } } } },
           "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }, "409": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}/hls/{file}": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }, { "name": "file", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$" } }],
+      "get": {
+        "summary": "The live HLS stream of the room's recording (with --hls): index.m3u8 (an EVENT playlist that ends with EXT-X-ENDLIST when the recording does), init.mp4 and the .m4s segments",
+        "responses": {
+          "200": { "description": "the file", "content": { "application/vnd.apple.mpegurl": {}, "video/mp4": {}, "video/iso.segment": {} } },
+          "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/recordings": {
+      "get": {
+        "summary": "The recordings on disk, newest first, with their files and delivery state",
+        "parameters": [
+          { "name": "room", "in": "query", "required": false, "schema": { "type": "string" } },
+          { "name": "since", "in": "query", "required": false, "schema": { "type": "string" }, "description": "started at or after: seconds since 1970 or ISO 8601" },
+          { "name": "until", "in": "query", "required": false, "schema": { "type": "string" }, "description": "started before" }
+        ],
+        "responses": {
+          "200": { "description": "recordings", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RecordingList" } } } },
+          "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/recordings/{id}": {
+      "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+      "get": {
+        "summary": "One recording: files, parts, duration, size, participants, delivery state",
+        "responses": {
+          "200": { "description": "the recording", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RecordingEntry" } } } },
+          "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }
+        }
+      },
+      "delete": {
+        "summary": "Delete a recording's local files (409 while it is being written); what was uploaded stays in the store",
+        "responses": {
+          "204": { "description": "deleted" },
+          "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }, "409": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/recordings/{id}/links": {
+      "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+      "post": {
+        "summary": "Signed, expiring download links for the recording's files: a player fetches them without the token",
+        "requestBody": { "required": false, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/LinkRequest" } } } },
+        "responses": {
+          "201": { "description": "the links", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Links" } } } },
+          "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/recordings/{id}/files/{file}": {
+      "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } },
+                     { "name": "file", "in": "path", "required": true, "schema": { "type": "string" } }],
+      "get": {
+        "summary": "Download a file of the recording, with HTTP ranges (players seek); the token, or ?expires=&signature= of a signed link (403 when expired or altered)",
+        "security": [{}, { "bearer": [] }],
+        "parameters": [{ "name": "Range", "in": "header", "required": false, "schema": { "type": "string" }, "description": "bytes=START-END, bytes=START-, bytes=-LENGTH" }],
+        "responses": {
+          "200": { "description": "the file", "content": { "video/mp4": {}, "application/x-ndjson": {}, "text/vtt": {}, "application/json": {} } },
+          "206": { "description": "the range asked for", "content": { "video/mp4": {} } },
+          "401": { "$ref": "#/components/responses/Problem" }, "403": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
+          "416": { "$ref": "#/components/responses/Problem" }
         }
       }
     },

@@ -23,6 +23,10 @@ extension DeliveryOptions {
         configuration.uploads.retryFor = retryFor
         configuration.uploads.removeAfterUpload = deleteAfterUpload
         configuration.uploadExtras = uploadExtras
+        if let retentionDays {
+            guard retentionDays > 0 else { throw MediaError(.invalidArgument, "--retention-days must be above 0") }
+            configuration.retentionDays = retentionDays
+        }
         if let maxRate {
             guard let rate = DeliveryOptions.bytes(maxRate), rate >= 1024 else { throw MediaError(.invalidArgument, "--upload-max-rate must be at least 1K bytes per second") }
             configuration.uploads.maxRate = rate

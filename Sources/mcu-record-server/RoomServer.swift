@@ -11,6 +11,7 @@ import MediaCore
 import Rooms
 import Metrics
 import NIOPosix
+import Output
 import Delivery
 import Prometheus
 import Pull
@@ -81,6 +82,18 @@ struct RoomServer: AsyncParsableCommand {
             configuration.minFreeBytes = Int64(options.minFreeSpace) << 20
             guard options.maxLoad > 0, options.maxLoad <= 100 else { throw MediaError(.invalidArgument, "--max-load is a share of the cores, above 0 (at most 100)") }
             configuration.maxLoad = options.maxLoad
+            configuration.hls = options.hls
+            for url in options.rtmp where !(url.hasPrefix("rtmp://") || url.hasPrefix("rtmps://")) {
+                throw MediaError(.invalidArgument, "--rtmp takes an rtmp:// or rtmps:// URL, not '\(url)'")
+            }
+            configuration.rtmp = options.rtmp
+            if options.maxPartDuration != nil || options.maxPartSize != nil {
+                guard options.maxPartDuration.map({ (5...86_400).contains($0) }) ?? true, options.maxPartSize.map({ $0 >= 1 }) ?? true else {
+                    throw MediaError(.invalidArgument, "--max-part-duration must be 5 to 86400 seconds, --max-part-size at least 1 MB")
+                }
+                configuration.parts = PartPolicy(maxDuration: options.maxPartDuration.map { Microseconds($0 * 1e6) },
+                                                 maxBytes: options.maxPartSize.map { Int64($0 * 1e6) })
+            }
             guard options.videoBitsPerPixel > 0, options.videoBitsPerPixel <= 10, options.minVideoBitrate >= 30,
                   options.maxVideoBitrate >= options.minVideoBitrate, options.maxVideoBitrate <= 100_000 else {
                 throw MediaError(.invalidArgument, "--video-bits-per-pixel must be above 0 (at most 10); --min-video-bitrate at least 30 kbit/s, "

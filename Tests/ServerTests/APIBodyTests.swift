@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Layout
 import MediaCore
+import Output
 import Recorder
 import Testing
 @testable import Codecs
@@ -31,6 +32,7 @@ import Delivery
         var settings = ParticipantSettings(name: "Ann")
         settings.pinned = true
         let summary = LiveRecordingSummary(recording: RecordingSummary(path: "/r/a.mp4", duration: 12_345_678, bytes: 4096, videoFrames: 370),
+                                           parts: [PartSummary(number: 1, path: "/r/a-part001.mp4", start: 0, duration: 12_345_678, bytes: 4096, frames: 370)],
                                            participants: [], tracks: [], maxLag: 40_000, finalLag: 2_000, events: "/r/a.events.jsonl",
                                            chat: "/r/a.vtt", reducedRate: 1_000_000, lowestRate: 15, fasterPreset: 2_000_000, fastestPreset: "ultrafast")
         return RoomReport(name: "r", participants: [RoomReport.Participant(id: "p", settings: settings, frozen: 250_000, tracks: [track], declined: ["no common video codec"])],
@@ -54,6 +56,19 @@ import Delivery
         return record
     }
 
+    /// A finished recording in a folder, with every field known.
+    static var entry: RecordingCatalog.Entry {
+        RecordingCatalog.Entry(id: "r-1", room: "r", folder: "calls", files: [.init(name: "r-1.mp4", size: 4096, kind: "recording")], recording: false,
+                               hls: true, started: 1_764_500_000, ended: 1_764_500_060, duration: 60, participants: ["Ann"], modified: 1_764_500_061)
+    }
+
+    static var failedUpload: UploadRecord {
+        var record = upload
+        record.recording = "r-1"
+        record.state = .failed
+        return record
+    }
+
     @Test func responseBodiesMatchTheirSchemas() throws {
         let room = RoomBody(APIBodyTests.everything)
         let samples: [(String, JSONValue)] = [
@@ -62,6 +77,8 @@ import Delivery
             ("RecordingStarted", try APIBodyTests.encoded(RecordingStartedBody(room: "r", file: "/r/a.mp4", active: true))),
             ("ParticipantSettings", try APIBodyTests.encoded(ParticipantSettingsBody(id: "p", name: "Ann", pin: true, hide: false, gain: 1.5, mute: false))),
             ("ChatPosted", try APIBodyTests.encoded(ChatPostedBody(from: "Ann", text: "hi", time: 1.25))),
+            ("RecordingList", try APIBodyTests.encoded(RecordingListBody(recordings: [RecordingBody(APIBodyTests.entry, uploads: [APIBodyTests.failedUpload])]))),
+            ("Links", try APIBodyTests.encoded(LinksBody(expires: 1_764_503_600, files: [.init(name: "r-1.mp4", url: "/recordings/r-1/files/r-1.mp4?expires=1&signature=x")]))),
             ("Pause", try APIBodyTests.encoded(PauseBody(paused: false, time: 12.5, pausedFor: 4.25))),
             ("Uploads", try APIBodyTests.encoded(UploadsBody(uploads: [APIBodyTests.upload], webhooksPending: 2, store: "s3://calls/rec/"))),
             ("Problem", try APIBodyTests.encoded(ProblemBody(title: "Bad Request", status: 400, detail: "must be a number", field: "gain"))),
@@ -102,6 +119,7 @@ import Delivery
         try check(StartRecordingRequest.self, keys: StartRecordingRequest.CodingKeys.allCases.map(\.stringValue), schema: "StartRecording")
         try check(ParticipantChange.self, keys: ParticipantChange.CodingKeys.allCases.map(\.stringValue), schema: "ParticipantChange")
         try check(ChatRequest.self, keys: ChatRequest.CodingKeys.allCases.map(\.stringValue), schema: "Chat")
+        try check(LinkRequest.self, keys: LinkRequest.CodingKeys.allCases.map(\.stringValue), schema: "LinkRequest")
     }
 
     /// Sources are a union (rtp or whep): each field of the body and the request is documented, and back.

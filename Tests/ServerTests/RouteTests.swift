@@ -6,6 +6,7 @@ import MediaCore
 import NIOCore
 import NIOPosix
 import Testing
+import Delivery
 import Transport
 @testable import Rooms
 @testable import Server
@@ -34,8 +35,12 @@ import Transport
 
     @Test func everyRouteAnswersAsDocumented() async throws {
         let (directory, transport) = try await RouteTests.directory()
+        let recordings = directory.configuration.recordings
+        let delivery = try DeliveryService(configuration: DeliveryConfiguration(stateFolder: recordings + "/.delivery", recordings: recordings))
+        try await delivery.start()
+        directory.observe { delivery.observe($0) }
         let seen = Seen()
-        let app = Application(router: HTTPServer.router(service: directory, metrics: { Array("mcu_up 1\n".utf8) }))
+        let app = Application(router: HTTPServer.router(service: directory, delivery: delivery, metrics: { Array("mcu_up 1\n".utf8) }))
         try await app.test(.router) { client in
             func call(_ method: HTTPRequest.Method, _ uri: String, _ template: String, body: String? = nil, type: String? = "application/json",
                       accept: String? = nil, expect status: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws -> TestResponse {
@@ -108,6 +113,10 @@ import Transport
             _ = try await call(.post, "/rooms/r/recording/pause", "/rooms/{room}/recording/pause", expect: 409)
             _ = try await call(.post, "/rooms/nope/recording/pause", "/rooms/{room}/recording/pause", expect: 404)
             _ = try await call(.get, "/uploads", "/uploads", expect: 200)
+            _ = try await call(.get, "/rooms/r/hls/index.m3u8", "/rooms/{room}/hls/{file}", expect: 404)
+            _ = try await call(.get, "/rooms/r/hls/..%2Fsecret.mp4", "/rooms/{room}/hls/{file}", expect: 404)
+            _ = try await call(.post, "/rooms/r/recording", "/rooms/{room}/recording", body: #"{"rtmp_url": "http://x"}"#, expect: 400)
+            _ = try await call(.post, "/rooms/r/recording", "/rooms/{room}/recording", body: #"{"max_part_duration": 1}"#, expect: 400)
             _ = try await call(.post, "/rooms/r/recording", "/rooms/{room}/recording", expect: 201)
             _ = try await call(.post, "/rooms/r/recording/resume", "/rooms/{room}/recording/resume", expect: 409)
             _ = try await call(.post, "/rooms/nope/recording/resume", "/rooms/{room}/recording/resume", expect: 404)
@@ -141,6 +150,40 @@ import Transport
             _ = try await call(.delete, "/rooms/r/sources/\(ids.first ?? "x")", "/rooms/{room}/sources/{source}", expect: 404)
             let stopped = try await call(.delete, "/rooms/r/recording", "/rooms/{room}/recording", expect: 200)
             #expect(String(buffer: stopped.body).contains("\"file\""))
+
+            // Recordings: listed, described, downloaded in ranges, signed links (good, altered, expired), deleted.
+            let file = try #require((try? JSONSerialization.jsonObject(with: Data(buffer: stopped.body)) as? [String: Any])?["file"] as? String)
+            let id = String(file.split(separator: "/").last!.dropLast(4)), name = id + ".mp4"
+            let catalog = try await call(.get, "/recordings?room=r", "/recordings", expect: 200)
+            #expect(String(buffer: catalog.body).contains("\"id\":\"\(id)\""))
+            _ = try await call(.get, "/recordings?since=yesterday", "/recordings", expect: 400)
+            _ = try await call(.get, "/recordings/\(id)", "/recordings/{id}", expect: 200)
+            _ = try await call(.get, "/recordings/nope", "/recordings/{id}", expect: 404)
+            let whole = try await call(.get, "/recordings/\(id)/files/\(name)", "/recordings/{id}/files/{file}", expect: 200)
+            let size = whole.body.readableBytes
+            #expect(size > 1000 && whole.headers[.acceptRanges] == "bytes")
+            var range: HTTPFields = [:]
+            range[.range] = "bytes=100-199"
+            let part = try await client.execute(uri: "/recordings/\(id)/files/\(name)", method: .get, headers: range)
+            #expect(part.status.code == 206 && part.body.readableBytes == 100 && part.headers[.contentRange] == "bytes 100-199/\(size)")
+            #expect(Array(part.body.readableBytesView) == Array(whole.body.readableBytesView.dropFirst(100).prefix(100)))
+            seen.answers.append(("GET", "/recordings/{id}/files/{file}", Int(part.status.code)))
+            range[.range] = "bytes=\(size)-"
+            let outside = try await client.execute(uri: "/recordings/\(id)/files/\(name)", method: .get, headers: range)
+            #expect(outside.status.code == 416 && outside.headers[.contentRange] == "bytes */\(size)")
+            seen.answers.append(("GET", "/recordings/{id}/files/{file}", Int(outside.status.code)))
+            _ = try await call(.get, "/recordings/\(id)/files/other.mp4", "/recordings/{id}/files/{file}", expect: 404)
+            _ = try await call(.post, "/recordings/\(id)/links", "/recordings/{id}/links", body: #"{"expires_in": 0}"#, expect: 400)
+            let links = try await call(.post, "/recordings/\(id)/links", "/recordings/{id}/links", body: #"{"expires_in": 60}"#, expect: 201)
+            let signed = try #require(((try? JSONSerialization.jsonObject(with: Data(buffer: links.body)) as? [String: Any])?["files"] as? [[String: Any]])?
+                .first { $0["name"] as? String == name }?["url"] as? String)
+            _ = try await call(.get, signed, "/recordings/{id}/files/{file}", expect: 200)
+            _ = try await call(.get, signed.replacingOccurrences(of: "signature=", with: "signature=x"), "/recordings/{id}/files/{file}", expect: 403)
+            let expired = delivery.links.link(path: "/recordings/\(id)/files/\(name)", seconds: -10).url
+            _ = try await call(.get, expired, "/recordings/{id}/files/{file}", expect: 403)
+            _ = try await call(.post, "/recordings/nope/links", "/recordings/{id}/links", expect: 404)
+            _ = try await call(.delete, "/recordings/\(id)", "/recordings/{id}", expect: 204)
+            _ = try await call(.delete, "/recordings/\(id)", "/recordings/{id}", expect: 404)
             _ = try await call(.delete, "/rooms/r/recording", "/rooms/{room}/recording", expect: 409)
         }
 

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Opens a recording's URL in headless Chromium (its own media page, a <video> element), as a player would: it
+loads, then for each time the element's currentTime is set and, once seeked, the colour at the centre of the
+frame shown is read (through a canvas: the page and the video share their origin).
+
+usage: video_seek.py URL SECONDS...   (a negative SECONDS counts from the end, 'mid' is the middle)
+Prints one JSON line: {"duration": s, "frames": [{"time": s, "rgb": [r, g, b]}], "ranges": bool, "error": "..."}.
+"""
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import websockets
+
+PROBE = """
+(async () => {
+  const v = document.querySelector('video');
+  if (!v) return JSON.stringify({error: 'no video element: ' + document.body.innerText.slice(0, 200)});
+  v.muted = true;
+  await new Promise((ok, fail) => {
+    if (v.readyState >= 1) return ok();
+    v.addEventListener('loadedmetadata', ok, {once: true});
+    v.addEventListener('error', () => fail(new Error('media error ' + (v.error && v.error.code))), {once: true});
+  });
+  v.pause();
+  const out = {duration: v.duration, frames: []};
+  for (const asked of TIMES) {
+    const t = asked === 'mid' ? v.duration / 2 : asked < 0 ? v.duration + asked : asked;
+    const seeked = new Promise(ok => v.addEventListener('seeked', ok, {once: true}));
+    v.currentTime = t;
+    await Promise.race([seeked, new Promise(ok => setTimeout(ok, 10000))]);
+    // The frame at the new position reaches the element shortly after 'seeked' (a paused, headless page paints lazily).
+    await new Promise(ok => setTimeout(ok, 300));
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0);
+    const d = g.getImageData(Math.floor(c.width / 2) - 8, Math.floor(c.height / 2) - 8, 16, 16).data;
+    const rgb = [0, 0, 0];
+    for (let i = 0; i < d.length; i += 4) { rgb[0] += d[i]; rgb[1] += d[i + 1]; rgb[2] += d[i + 2]; }
+    out.frames.push({time: v.currentTime, rgb: rgb.map(x => Math.round(x / (d.length / 4)))});
+  }
+  return JSON.stringify(out);
+})()
+"""
+
+
+async def main(url, times):
+    port = 9800 + os.getpid() % 500
+    profile = tempfile.mkdtemp(prefix="mcu-seek-")
+    browser = subprocess.Popen(["/usr/bin/chromium", "--headless=new", "--no-sandbox", "--disable-gpu", f"--remote-debugging-port={port}",
+                                f"--user-data-dir={profile}", "--autoplay-policy=no-user-gesture-required", "about:blank"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    result = {"error": "did not run"}
+    try:
+        target = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=1) as r:
+                    target = next(t for t in json.load(r) if t["type"] == "page")
+                break
+            except Exception:
+                time.sleep(0.1)
+        if target is None:
+            raise RuntimeError("Chromium's DevTools did not come up")
+        async with websockets.connect(target["webSocketDebuggerUrl"], max_size=50_000_000) as ws:
+            counter = 0
+            ranges = []
+
+            async def call(method, **params):
+                nonlocal counter
+                counter += 1
+                await ws.send(json.dumps({"id": counter, "method": method, "params": params}))
+                while True:
+                    message = json.loads(await ws.recv())
+                    if message.get("method") == "Network.requestWillBeSent":
+                        headers = message["params"]["request"].get("headers", {})
+                        ranges.extend(v for k, v in headers.items() if k.lower() == "range")
+                    if message.get("id") == counter:
+                        if "error" in message:
+                            raise RuntimeError(f"{method}: {message['error']}")
+                        return message.get("result", {})
+
+            await call("Network.enable")
+            await call("Page.enable")
+            await call("Page.navigate", url=url)
+            await asyncio.sleep(1.5)
+            expression = PROBE.replace("TIMES", json.dumps([t if t == "mid" else float(t) for t in times]))
+            value = await call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True, timeout=30000)
+            text = value.get("result", {}).get("value")
+            result = json.loads(text) if text else {"error": json.dumps(value)[:300]}
+            result["ranges"] = bool(ranges)
+    except Exception as error:  # noqa: BLE001 - reported to the test
+        result = {"error": str(error)}
+    finally:
+        browser.terminate()
+        try:
+            browser.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            browser.kill()
+        shutil.rmtree(profile, ignore_errors=True)
+    print(json.dumps(result), flush=True)
+    return 0 if "error" not in result else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2:])))
