@@ -2,7 +2,8 @@
 # Runs the benchmarks (release build, inputs from scripts/gen-fixtures.sh --bench): compose against ffmpeg
 # (Benchmarks/RESULTS.md), then live rooms under load (Benchmarks/LOAD.md). `run.sh compose` or `run.sh load`
 # runs one of them; `run.sh tileaware` measures tile-aware bitrate with four Chromium publishers, `run.sh pull` a
-# room pulled over WHEP against the same room published over WHIP.
+# room pulled over WHEP against the same room published over WHIP, `run.sh audio` an audio-only room against a video
+# one, `run.sh outputs` a room recorded alone against the same room also streamed as HLS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-all}" in
@@ -10,6 +11,8 @@ case "${1:-all}" in
   load) exec python3 Benchmarks/load.py ;;
   tileaware) exec python3 Benchmarks/tileaware.py ;;
   pull) exec python3 Benchmarks/pull.py ;;
+  audio) exec python3 Benchmarks/audio_only.py ;;
+  outputs) exec python3 Benchmarks/outputs.py ;;
   all) python3 Benchmarks/bench.py && python3 Benchmarks/load.py ;;
-  *) echo "usage: $0 [compose|load|tileaware|pull|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [compose|load|tileaware|pull|audio|outputs|all]" >&2; exit 2 ;;
 esac

@@ -101,6 +101,15 @@ public struct RoomOptions: ParsableArguments {
     @Option(name: .customLong("max-part-size"), help: "… or of at most so many MB.")
     public var maxPartSize: Double?
 
+    @Option(name: .customLong("audio-only"), help: "Record audio only, as m4a (AAC), ogg (Opus), mp3 or wav: no video decoded, composed or encoded.")
+    public var audioOnly: String?
+
+    @Option(name: .customLong("audio-file"), help: "A video recording also writes its mix as NAME.FORMAT (m4a, ogg, mp3 or wav).")
+    public var audioFile: String?
+
+    @Option(name: .customLong("dual-channel"), help: "With --audio-only: these participants (names, comma-separated) on the left channel, everyone else on the right.")
+    public var dualChannel: String?
+
     @Flag(name: .customLong("hls"), help: "Also stream each recording as HLS (fMP4 segments from the recording's own encoder), written beside it as NAME.hls/ and served at /rooms/ROOM/hls/index.m3u8.")
     public var hls = false
 
@@ -135,6 +144,9 @@ public struct RoomOptions: ParsableArguments {
         if let maxPartDuration { list += ["--max-part-duration", String(maxPartDuration)] }
         if let maxPartSize { list += ["--max-part-size", String(maxPartSize)] }
         if hls { list.append("--hls") }
+        if let audioOnly { list += ["--audio-only", audioOnly] }
+        if let audioFile { list += ["--audio-file", audioFile] }
+        if let dualChannel { list += ["--dual-channel", dualChannel] }
         for url in rtmp { list += ["--rtmp", url] }
         list += ["--assets", assets, "--max-participants", String(maxParticipants), "--max-rooms", String(maxRooms),
                  "--min-free-space", String(minFreeSpace), "--max-load", String(maxLoad),

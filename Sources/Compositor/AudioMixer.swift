@@ -9,6 +9,9 @@ public final class AudioMixer {
     public private(set) var left = [Float](repeating: 0, count: AudioMixer.blockSamples)
     public private(set) var right = [Float](repeating: 0, count: AudioMixer.blockSamples)
     private var limiterGain: Float = 1
+    /// Dual-channel mixes: the right channel's sources summed here first.
+    private var otherLeft = [Float](repeating: 0, count: AudioMixer.blockSamples)
+    private var otherRight = [Float](repeating: 0, count: AudioMixer.blockSamples)
     /// Linear RMS of each source in the last block.
     public private(set) var levels: [String: Float] = [:]
 
@@ -21,12 +24,27 @@ public final class AudioMixer {
         public init(id: String, buffer: SourceBuffer, gain: Float) { self.id = id; self.buffer = buffer; self.gain = gain }
     }
 
-    /// Mixes `count` (≤ blockSamples) samples starting at absolute sample `position`.
-    public func mix(_ inputs: [Input], position: Int64, count: Int = AudioMixer.blockSamples) -> (left: ArraySlice<Float>, right: ArraySlice<Float>) {
+    /// Mixes `count` (≤ blockSamples) samples starting at absolute sample `position`. With `leftChannel`, a
+    /// dual-channel mix: those sources in mono on the left, all the others in mono on the right.
+    public func mix(_ inputs: [Input], position: Int64, count: Int = AudioMixer.blockSamples,
+                    leftChannel: Set<String>? = nil) -> (left: ArraySlice<Float>, right: ArraySlice<Float>) {
         precondition(count <= AudioMixer.blockSamples)
         for i in 0..<count { left[i] = 0; right[i] = 0 }
-        for input in inputs {
-            levels[input.id] = input.buffer.mix(into: &left, &right, position: position, count: count, gain: input.gain)
+        if let leftChannel {
+            for i in 0..<count { otherLeft[i] = 0; otherRight[i] = 0 }
+            for input in inputs {
+                levels[input.id] = leftChannel.contains(input.id)
+                    ? input.buffer.mix(into: &left, &right, position: position, count: count, gain: input.gain)
+                    : input.buffer.mix(into: &otherLeft, &otherRight, position: position, count: count, gain: input.gain)
+            }
+            for i in 0..<count {
+                left[i] = (left[i] + right[i]) * 0.5
+                right[i] = (otherLeft[i] + otherRight[i]) * 0.5
+            }
+        } else {
+            for input in inputs {
+                levels[input.id] = input.buffer.mix(into: &left, &right, position: position, count: count, gain: input.gain)
+            }
         }
         limit(count)
         return (left[0..<count], right[0..<count])

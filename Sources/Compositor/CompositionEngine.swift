@@ -96,6 +96,18 @@ public final class CompositionEngine {
     public var pinned: String?
     /// Participants left out of the layout (their audio is still mixed unless muted).
     public var hidden: Set<String> = []
+    /// A dual-channel mix: the sources of participants with these names on the left, the others on the right.
+    public var dualChannelLeft: Set<String>? { didSet { leftChannel = nil } }
+    /// Their source ids, worked out again only when the sources change (not per block).
+    private var leftChannel: (sources: Int, ids: Set<String>)?
+
+    private func leftChannelIDs() -> Set<String>? {
+        guard let names = dualChannelLeft else { return nil }
+        if let cached = leftChannel, cached.sources == sources.count { return cached.ids }
+        let ids = Set(sources.filter { names.contains($0.descriptor.name) }.map(\.descriptor.id))
+        leftChannel = (sources.count, ids)
+        return ids
+    }
     /// Drawn over (or under) the tiles of every frame: watermarks, chat.
     public var overlays: [any FrameOverlay] = []
     /// Called on the engine's thread when the tiles change (joins, leaves, a new layout, a new speaker): each
@@ -338,7 +350,7 @@ public final class CompositionEngine {
                       d.end.map({ time < $0 }) ?? true else { return nil }
                 return AudioMixer.Input(id: d.id, buffer: source.buffer, gain: source.gain)
             }
-            let mixed = mixer.mix(inputs, position: audioPosition, count: count)
+            let mixed = mixer.mix(inputs, position: audioPosition, count: count, leftChannel: leftChannelIDs())
             if count == AudioMixer.blockSamples {
                 speakers.update(levels: speakerLevels(inputs, at: time))
             }

@@ -172,7 +172,14 @@ public final class DeliveryService: Sendable {
             if let summary {
                 // Parts went up as each was ready.
                 var files = summary.parts.isEmpty ? [summary.recording.path] : []
-                if configuration.uploadExtras { files += [summary.events, summary.chat].compactMap { $0 } + summary.tracks.map(\.path) }
+                if let audio = summary.audioFile { files.append(audio) }
+                if configuration.uploadExtras {
+                    files += [summary.events, summary.chat].compactMap { $0 } + summary.tracks.map(\.path)
+                    // The HLS stream, a VOD now: its playlist last, so a player that finds it finds every segment.
+                    let hls = (summary.recording.path as NSString).deletingLastPathComponent + "/" + recording + ".hls"
+                    let names = ((try? FileManager.default.contentsOfDirectory(atPath: hls)) ?? []).filter { !$0.hasSuffix(".tmp") }.sorted()
+                    files += names.filter { $0 != "index.m3u8" }.map { hls + "/" + $0 } + (names.contains("index.m3u8") ? [hls + "/index.m3u8"] : [])
+                }
                 await upload(files, recording: recording, room: room)
             }
         case let .partReady(room, recording, part):

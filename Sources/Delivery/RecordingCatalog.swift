@@ -7,7 +7,7 @@ public struct RecordingCatalog: Sendable {
     public struct File: Sendable, Equatable {
         public var name: String
         public var size: Int64
-        /// recording, part, events, part-events, chat, metadata
+        /// recording, part, audio, events, part-events, chat, metadata
         public var kind: String
         public init(name: String, size: Int64, kind: String) { self.name = name; self.size = size; self.kind = kind }
     }
@@ -49,10 +49,11 @@ public struct RecordingCatalog: Sendable {
             guard let range = s.range(of: "-part", options: .backwards), s[range.upperBound...].allSatisfy(\.isNumber), !s[range.upperBound...].isEmpty else { return (s, false) }
             return (String(s[..<range.lowerBound]), true)
         }
-        if name.hasSuffix(".recording.mp4") || name.hasSuffix(".finalizing") || name.hasSuffix(".tmp") { return nil }
+        if name.hasSuffix(".recording.mp4") || name.hasSuffix(".recording.m4a") || name.hasSuffix(".finalizing") || name.hasSuffix(".tmp") { return nil }
         if let s = stem(".mp4") { let (id, part) = withoutPart(s); return (id, part ? "part" : "recording") }
         if let s = stem(".events.jsonl") { let (id, part) = withoutPart(s); return (id, part ? "part-events" : "events") }
         if let s = stem(".chat.vtt") { return (s, "chat") }
+        for ext in [".m4a", ".ogg", ".mp3", ".wav"] where name.hasSuffix(ext) && !name.hasSuffix(".recording" + ext) { return (stem(ext)!, "audio") }
         if let s = stem(".meta.json") { return (s, "metadata") }
         return nil
     }

@@ -62,8 +62,7 @@ public actor Uploader {
 
     /// Queues a finished file for upload as `key`.
     public func enqueue(file: String, key: String, recording: String, room: String, webhooks: [String] = []) async {
-        let base = String(key.split(separator: "/").last ?? "file")
-        var id = SigV4.encode(base).replacingOccurrences(of: "%", with: "_")
+        var id = String(SigV4.encode(key).replacingOccurrences(of: "%", with: "_").suffix(200))
         while records[id] != nil { id += "_" }
         let record = UploadRecord(id: id, file: file, key: key, recording: recording, room: room, size: DeliveryFiles.size(file) ?? 0,
                                   partSize: client.configuration.partSize, created: Date().timeIntervalSince1970, webhooks: webhooks)

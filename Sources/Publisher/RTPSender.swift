@@ -56,6 +56,9 @@ final class RTPSender {
         history = [Array(repeating: nil, count: RTPSender.historySize), Array(repeating: nil, count: RTPSender.historySize)]
     }
 
+    /// False when the answer rejected the video section (an audio-only room): video is not sent, as a browser would not.
+    var sendsVideo = true
+
     func stream(_ feed: MediaFeed, duration: Double?, shouldStop: () -> Bool) throws(MediaError) {
         // Feed time 0 goes out on a whole wall-clock second, so publishers started apart (or on different hosts
         // with synchronized clocks) send the same pattern instant at the same moment.
@@ -65,6 +68,7 @@ final class RTPSender {
         let end = duration.map { start + Microseconds($0 * 1e6) }
         var lastReport = start - 1_000_000, lastConsent = start
         while let packet = try feed.next() {
+            if packet.video && !sendsVideo { continue }
             let due = start + RTPSender.lead + packet.time + (packet.video ? 0 : RTPSender.audioFrame)
             if let end, due >= end { return }
             while true {

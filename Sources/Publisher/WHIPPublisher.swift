@@ -110,6 +110,7 @@ public final class WHIPPublisher {
                                outbound: try SRTPContext(profile: keys.profile, key: keys.clientKey, inbound: false),
                                inbound: try SRTPContext(profile: keys.profile, key: keys.serverKey, inbound: true),
                                churn: churn)
+        sender.sendsVideo = answer.media.contains { $0.kind == "video" && $0.port != 0 }
         do { try sender.stream(feed, duration: duration, shouldStop: shouldStop) } catch { throw Failure(description: "\(error)") }
         statistics = sender.statistics
     }

@@ -69,10 +69,13 @@ public final class LiveRoom: Sendable {
     public let latency: Microseconds
     public var presentation: RoomPresentation { state.withLock { $0.presentation } }
     let videoBitrate: VideoBitratePolicy
+    /// False in audio-only rooms: participants' video is neither decoded nor kept.
+    let decodeVideo: Bool
 
     public init(name: String, layout: LayoutDocument, clock: @escaping @Sendable () -> Microseconds, latency: Microseconds = 400_000,
                 presentation: RoomPresentation = RoomPresentation(), videoBitrate: VideoBitratePolicy = VideoBitratePolicy(),
-                onFailure: (@Sendable (MediaError) -> Void)? = nil) {
+                decodeVideo: Bool = true, onFailure: (@Sendable (MediaError) -> Void)? = nil) {
+        self.decodeVideo = decodeVideo
         self.name = name
         self.state = Mutex(State(layout: layout, presentation: presentation))
         self.clock = clock
@@ -98,9 +101,9 @@ public final class LiveRoom: Sendable {
     /// Starts recording to `output` now, with everyone present. Throws `conflict` when already recording. Opens the
     /// encoder and the files: blocking work, call off the cooperative pool.
     /// `parts`: cut the recording into parts, each told through `onPartReady` once finished.
-    /// `hlsFolder`, `pushURLs`: live outputs of the recording's encoded stream.
-    public func start(output: String, settings: EncoderSettings, parts: PartPolicy? = nil,
-                      onPartReady: (@Sendable (PartSummary) -> Void)? = nil, hlsFolder: String? = nil, pushURLs: [String] = []) throws(MediaError) {
+    /// `options`: parts, live outputs, audio files (`onPartReady` tells of each finished part).
+    public func start(output: String, settings: EncoderSettings, options: RecordingOptions = RecordingOptions(),
+                      onPartReady: (@Sendable (PartSummary) -> Void)? = nil) throws(MediaError) {
         let busy = state.withLock { state -> String? in
             if let current = state.recording {
                 guard current.isFinished else { return current.output }
@@ -115,7 +118,7 @@ public final class LiveRoom: Sendable {
         let (presentation, layout) = state.withLock { ($0.presentation, $0.layout) }
         let origin = clock()
         let recording = try RecordingSession(output: output, settings: settings, layout: layout, presentation: presentation, origin: origin,
-                                             parts: parts, onPartReady: onPartReady, hlsFolder: hlsFolder, pushURLs: pushURLs)
+                                             options: options, onPartReady: onPartReady)
         let name = self.name
         // Each sender is asked for what its tile needs whenever the tiles change.
         recording.engine.perform { [weak self] engine in engine.onTilesChanged = { sizes in self?.tilesChanged(sizes) } }
@@ -196,7 +199,8 @@ public final class LiveRoom: Sendable {
                      trackFile: String? = nil, needKeyframe: @escaping @Sendable (_ mid: String) -> Void,
                      capBitrate: @escaping @Sendable (_ bitsPerSecond: Int) -> Void = { _ in },
                      showTiles: @escaping @Sendable (_ tiles: [String: PixelSize?]) -> Void = { _ in }) throws(MediaError) {
-        let pipeline = try ParticipantPipeline(tracks: tracks, screens: screens, trackFile: trackFile, now: clock(), needKeyframe: needKeyframe)
+        let pipeline = try ParticipantPipeline(tracks: tracks, screens: screens, trackFile: trackFile, now: clock(), decodeVideo: decodeVideo,
+                                               needKeyframe: needKeyframe)
         let now = clock(), ceiling = videoBitrate.ceiling, hasVideo = pipeline.hasVideo
         state.withLock { state in
             state.sequence += 1

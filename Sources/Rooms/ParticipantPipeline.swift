@@ -48,18 +48,20 @@ struct ParticipantPipeline: Sendable {
         return feeds
     }
 
-    /// Starts a decoder per track (and the track file). A failure stops whatever it had started.
+    /// Starts a decoder per track (and the track file). A failure stops whatever it had started. Without
+    /// `decodeVideo` (audio-only rooms) video tracks are neither decoded nor written: they cost nothing.
     init(tracks: [(mid: String, kind: String, codec: String)], screens: Set<String>, trackFile: String?, now: Microseconds,
-         needKeyframe: @escaping @Sendable (_ mid: String) -> Void) throws(MediaError) {
+         decodeVideo: Bool = true, needKeyframe: @escaping @Sendable (_ mid: String) -> Void) throws(MediaError) {
         let feeds = ParticipantPipeline.feeds(for: tracks, screens: screens)
         let buffers = feeds.map { _ in SourceBuffer(mode: .live) }
+        let kept = decodeVideo ? tracks : tracks.filter { $0.kind == "audio" }
         var writer: TrackFileWriter?
-        if let trackFile {
-            writer = try TrackFileWriter(path: trackFile + "." + TrackRecorder.fileExtension(for: tracks.map(\.codec)), tracks: tracks)
+        if let trackFile, !kept.isEmpty {
+            writer = try TrackFileWriter(path: trackFile + "." + TrackRecorder.fileExtension(for: kept.map(\.codec)), tracks: kept)
         }
         var decoders: [String: TrackDecoder] = [:]
         do {
-            for track in tracks {
+            for track in kept {
                 let mid = track.mid
                 guard let feed = feeds.firstIndex(where: { $0.videoMid == mid || $0.audioMid == mid }) else { continue }
                 decoders[mid] = try TrackDecoder(codec: track.codec, buffer: buffers[feed], needKeyframe: { needKeyframe(mid) },

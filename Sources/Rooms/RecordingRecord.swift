@@ -31,7 +31,7 @@ final class RecordingRecord: @unchecked Sendable {
     private var stopping = false, stopped = false
 
     init(recording: String, chatLifetime: Double) throws(MediaError) {
-        base = recording.hasSuffix(".mp4") ? String(recording.dropLast(4)) : recording
+        base = RecordingSession.stem(recording)
         eventsPath = base + ".events.jsonl"
         self.chatLifetime = Microseconds(chatLifetime * 1_000_000)
         guard let file = fopen(eventsPath, "w") else {

@@ -15,7 +15,9 @@ import Glibc
 /// everything else is set at init, and the engine is driven by its thread and its thread-safe calls.
 final class RecordingSession: @unchecked Sendable {
     let engine: CompositionEngine
-    let sink: RecordingSink
+    /// The video file (nil for an audio-only recording) and the audio file (audio-only, or besides the video).
+    let sink: RecordingSink?
+    let audioSink: AudioFileSink?
     let record: RecordingRecord
     let output: String
     /// Room time of the recording's first frame.
@@ -29,26 +31,42 @@ final class RecordingSession: @unchecked Sendable {
 
     /// Opens the file, the encoder and the events log (blocking work: call off the cooperative pool).
     init(output: String, settings: EncoderSettings, layout: LayoutDocument, presentation: RoomPresentation, origin: Microseconds,
-         parts: PartPolicy? = nil, onPartReady: (@Sendable (PartSummary) -> Void)? = nil,
-         hlsFolder: String? = nil, pushURLs: [String] = []) throws(MediaError) {
+         options: RecordingOptions = RecordingOptions(), onPartReady: (@Sendable (PartSummary) -> Void)? = nil) throws(MediaError) {
+        let parts = options.parts
         let text = try? TextRenderer(fontPath: presentation.fontPath)
         var overlays: [any FrameOverlay] = presentation.watermarks.map { WatermarkOverlay(item: $0.item, image: $0.image, text: text) }
         if let style = presentation.chat {
             overlays.append(ChatOverlay(style: style, text: try TextRenderer(fontPath: style.font ?? presentation.fontPath)))
         }
-        sink = try RecordingSink(path: output, settings: settings, parts: parts, onPartReady: onPartReady)
-        if hlsFolder != nil || !pushURLs.isEmpty {
-            sink.liveOutputs = LiveOutputs(hlsFolder: hlsFolder, pushURLs: pushURLs, segmentDuration: settings.keyframeInterval)
+        var sinks: [any CompositeSink] = []
+        if options.audioOnly == nil {
+            let sink = try RecordingSink(path: output, settings: settings, parts: parts, onPartReady: onPartReady)
+            if options.hlsFolder != nil || !options.pushURLs.isEmpty {
+                sink.liveOutputs = LiveOutputs(hlsFolder: options.hlsFolder, pushURLs: options.pushURLs, segmentDuration: settings.keyframeInterval)
+            }
+            sinks.append(sink)
+            self.sink = sink
+        } else {
+            sink = nil
         }
-        engine = try CompositionEngine(layout: layout, canvasSize: settings.size, fps: settings.fps, sinks: [sink], text: text)
+        if let format = options.audioOnly ?? options.audioFile {
+            let path = options.audioOnly != nil ? output : RecordingSession.stem(output) + "." + format.fileExtension
+            let audio = try AudioFileSink(path: path, format: format)
+            sinks.append(audio)
+            audioSink = audio
+        } else {
+            audioSink = nil
+        }
+        engine = try CompositionEngine(layout: layout, canvasSize: settings.size, fps: settings.fps, sinks: sinks, text: text)
         engine.overlays = overlays
+        engine.dualChannelLeft = options.audioOnly != nil ? options.dualChannelLeft : nil
         record = try RecordingRecord(recording: output, chatLifetime: presentation.chat?.lifetime ?? 30)
         self.output = output
         self.origin = origin
         let record = self.record
         if parts.map({ !$0.isEmpty }) ?? false {
             record.beginPart(1, at: 0)
-            sink.onPartCut = { number, start, end in
+            sink?.onPartCut = { number, start, end in
                 record.beginPart(number + 1, at: end)
                 return record.annotations(from: start, to: end)
             }
@@ -58,7 +76,7 @@ final class RecordingSession: @unchecked Sendable {
         }
         let rate = settings.fps.doubleValue
         var previous = RecordingSink.LoadStep(preset: settings.preset, divisor: 1)
-        sink.onLoadChange = { step, time in
+        sink?.onLoadChange = { step, time in
             let reason = !step.isHeavier(than: previous) ? "keeping up again"
                 : step.divisor > previous.divisor ? "frames were late: fewer frames per second" : "frames were late: a faster encoder preset"
             previous = step
@@ -96,12 +114,19 @@ final class RecordingSession: @unchecked Sendable {
             engine.flushControls()
             let annotations = record.close()
             let rate = engine.fps.doubleValue
+            guard let sink else {
+                let file = try audioSink!.finish()
+                return .success(LiveRecordingSummary(recording: file, participants: engine.statistics, tracks: [], maxLag: engine.maxLag,
+                                                     finalLag: engine.lastLag, events: record.eventsPath, chat: record.chatPath))
+            }
             let file = try sink.finish(annotations: annotations)
-            return .success(LiveRecordingSummary(recording: file, parts: sink.finishedParts, participants: engine.statistics,
-                                                 tracks: [], maxLag: engine.maxLag, finalLag: engine.lastLag,
-                                                 events: record.eventsPath, chat: record.chatPath,
-                                                 reducedRate: engine.fps.tickTime(sink.degradedTicks), lowestRate: rate / Double(sink.maxDecimation),
-                                                 fasterPreset: engine.fps.tickTime(sink.fasterPresetTicks), fastestPreset: sink.fastestPreset))
+            var summary = LiveRecordingSummary(recording: file, parts: sink.finishedParts, participants: engine.statistics,
+                                               tracks: [], maxLag: engine.maxLag, finalLag: engine.lastLag,
+                                               events: record.eventsPath, chat: record.chatPath,
+                                               reducedRate: engine.fps.tickTime(sink.degradedTicks), lowestRate: rate / Double(sink.maxDecimation),
+                                               fasterPreset: engine.fps.tickTime(sink.fasterPresetTicks), fastestPreset: sink.fastestPreset)
+            summary.audioFile = try audioSink?.finish().path
+            return .success(summary)
         } catch {
             // Commands still queued run (and land in the events log) before it closes; their callers are answered.
             engine.flushControls()
@@ -134,6 +159,12 @@ final class RecordingSession: @unchecked Sendable {
             pausedTotal += max(0, now - since)
             return max(0, now - since)
         }
+    }
+
+    /// `talk.mp4` → `talk`.
+    static func stem(_ path: String) -> String {
+        guard let dot = path.lastIndex(of: "."), !path[dot...].contains("/") else { return path }
+        return String(path[..<dot])
     }
 
     /// Ended, by a stop or by itself.

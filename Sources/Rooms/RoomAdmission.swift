@@ -90,24 +90,34 @@ extension RoomDirectory {
         try admit(room: name)
         let room = try state.withLock { state throws(RoomError) in try makeRoom(name, &state) }
         var stamp = Int(Date().timeIntervalSince1970)
-        var output = "\(directory)/\(name)-\(stamp).mp4"
-        while FileManager.default.fileExists(atPath: output) || FileManager.default.fileExists(atPath: CompositeWriter.partialPath(for: output)) {
+        let ext = configuration.audioOnly?.fileExtension ?? "mp4"
+        var output = "\(directory)/\(name)-\(stamp).\(ext)"
+        while FileManager.default.fileExists(atPath: output) || FileManager.default.fileExists(atPath: "\(directory)/\(name)-\(stamp).recording.\(ext)")
+                || FileManager.default.fileExists(atPath: "\(directory)/\(name)-\(stamp)-part001.mp4") {
             stamp += 1
-            output = "\(directory)/\(name)-\(stamp).mp4"
+            output = "\(directory)/\(name)-\(stamp).\(ext)"
         }
         do throws(MediaError) {
             let recording = RoomDirectory.recordingID(of: output)
-            let hls = configuration.hls ? String(output.dropLast(4)) + ".hls" : nil
-            let pushes = (configuration.rtmp + rtmp).map { $0.replacingOccurrences(of: "{room}", with: name) }
+            var options = RecordingOptions()
+            options.parts = parts ?? configuration.parts
+            options.hlsFolder = configuration.hls && configuration.audioOnly == nil ? RecordingSession.stem(output) + ".hls" : nil
+            options.pushURLs = configuration.audioOnly == nil ? (configuration.rtmp + rtmp).map { $0.replacingOccurrences(of: "{room}", with: name) } : []
+            options.audioOnly = configuration.audioOnly
+            options.audioFile = configuration.audioFile
+            options.dualChannelLeft = configuration.dualChannelLeft
+            let hls = options.hlsFolder
             state.withLock { $0.rooms[name]?.hlsFolder = hls }
-            try room.live.start(output: output, settings: EncoderSettings(size: configuration.size, fps: configuration.fps,
+            // Audio only: no frames are made, so the engine's clock need only tick for the mix (5 a second).
+            let fps = configuration.audioOnly == nil ? configuration.fps : Rational(5)
+            try room.live.start(output: output, settings: EncoderSettings(size: configuration.size, fps: fps,
                                                                           preset: configuration.preset, crf: configuration.crf),
-                                parts: parts ?? configuration.parts, onPartReady: { [weak self] part in
+                                options: options, onPartReady: { [weak self] part in
                 if let error = part.error {
                     self?.logger.error("a part could not be finished", metadata: ["room": "\(name)", "part": "\(part.number)", "error": "\(error)"])
                 }
                 self?.emit(.partReady(room: name, recording: recording, part: part))
-            }, hlsFolder: hls, pushURLs: pushes)
+            })
         } catch {
             if error.code == .conflict { throw RoomError(.conflict, error.message) }
             throw RoomError(.failed, "cannot start the recording: \(error)")

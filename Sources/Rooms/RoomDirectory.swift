@@ -177,8 +177,9 @@ public final class RoomDirectory: MediaIngest, Sendable {
         if let allowed = configuration.allowedRooms, !allowed.contains(room) { throw RoomError(.notFound, "no room \(room) here") }
         guard let transport = state.withLock({ $0.transport }) else { throw RoomError(.unavailable, "media transport not ready") }
         let ufrag = RoomDirectory.random(8), pwd = RoomDirectory.random(24), sessionID = RoomDirectory.random(32)
-        let options = AnswerOptions(iceUfrag: ufrag, icePwd: pwd, fingerprint: certificate.fingerprint,
+        var options = AnswerOptions(iceUfrag: ufrag, icePwd: pwd, fingerprint: certificate.fingerprint,
                                     candidates: configuration.announceIPs.map { ($0, transport.localPort) }, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+        if configuration.audioOnly != nil { options.kinds = ["audio"] }
         let negotiation: Negotiation
         do { negotiation = try SDPAnswerer.answer(offer: offer, options: options) } catch {
             throw RoomError(.invalid, error.reason)
@@ -263,7 +264,7 @@ public final class RoomDirectory: MediaIngest, Sendable {
         let logger = self.logger
         let room = Room(live: LiveRoom(name: name, layout: configuration.layout, clock: { transport.now() }, latency: configuration.latency,
                                        presentation: configuration.presentation, videoBitrate: configuration.videoBitrate,
-                                       onFailure: { [weak self] error in
+                                       decodeVideo: configuration.audioOnly == nil, onFailure: { [weak self] error in
             logger.error("recording failed", metadata: ["room": "\(name)", "error": "\(error)"])
             Counter(label: "mcu_recording_failures_total", dimensions: [("room", name)]).increment()
             self?.recordFailure(room: name, error: error)

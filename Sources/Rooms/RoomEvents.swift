@@ -26,7 +26,8 @@ extension RoomDirectory {
     /// The id of a recording: its file's name without the folder and `.mp4`.
     public static func recordingID(of path: String) -> String {
         let name = String(path.split(separator: "/").last ?? Substring(path))
-        return name.hasSuffix(".mp4") ? String(name.dropLast(4)) : name
+        for ext in [".mp4", ".m4a", ".ogg", ".mp3", ".wav"] where name.hasSuffix(ext) { return String(name.dropLast(ext.count)) }
+        return name
     }
 
     /// The room's recording in progress (its id), if any.

@@ -32,6 +32,8 @@ public struct LiveRecordingSummary: Sendable {
     public var recording: RecordingSummary
     /// The parts, when the recording was cut into parts.
     public var parts: [PartSummary] = []
+    /// The mix as an audio file besides the video (`--audio-file`).
+    public var audioFile: String?
     public var participants: [CompositionEngine.SourceStatistics]
     /// Per-participant files of the tracks as received (`--tracks`), in join order.
     public var tracks: [TrackFile]

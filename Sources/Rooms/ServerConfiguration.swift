@@ -1,3 +1,4 @@
+import Codecs
 import Layout
 import MediaCore
 import Output
@@ -42,6 +43,11 @@ public struct ServerConfiguration: Sendable {
     /// `/rooms/ROOM/hls/index.m3u8`), and RTMP pushes (`{room}` in a URL is the room's name).
     public var hls = false
     public var rtmp: [String] = []
+    /// Audio-only recordings in this format (no video decoded, composed or encoded); a video recording's extra audio
+    /// file; audio-only: these participants (by name) on the left channel, the rest on the right.
+    public var audioOnly: AudioFormat?
+    public var audioFile: AudioFormat?
+    public var dualChannelLeft: Set<String>?
     /// Cut recordings into parts (`--max-part-duration`, `--max-part-size`); nil: one file.
     public var parts: PartPolicy?
     /// What each sender is asked to send for its video, from its tile in the layout.

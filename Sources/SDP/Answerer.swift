@@ -11,6 +11,9 @@ public struct AnswerOptions: Sendable {
     public var iceLite = true
     /// Our address as a STUN server saw it (a session we opened, behind NAT): a server-reflexive candidate.
     public var reflexive: (ip: String, port: Int)?
+    /// The kinds of media taken; the others are answered inactive (port 0), so the sender does not send them (an
+    /// audio-only room takes no video).
+    public var kinds: Set<String> = ["audio", "video"]
 
     /// The `a=candidate` lines: host candidates first, then the server-reflexive one (based on the first host).
     var candidateLines: [String] {
@@ -117,6 +120,9 @@ public enum SDPAnswerer {
             // A bundle-only section (port 0 and a=bundle-only, RFC 8843) is wanted on the bundle's transport.
             let usable = (media.kind == "audio" || media.kind == "video") && (media.port != 0 || media.bundleOnly)
             var codec = usable ? choose(media) : nil
+            if codec != nil && !options.kinds.contains(media.kind) {
+                refusals.append("\(media.kind) \(mid): this room records \(options.kinds.sorted().joined(separator: " and ")) only"); codec = nil
+            }
             if codec != nil && !(media.direction == "sendrecv" || media.direction == "sendonly") {
                 refusals.append("\(media.kind) \(mid) is \(media.direction)"); codec = nil
             }
@@ -126,7 +132,7 @@ public enum SDPAnswerer {
             if codec != nil && !media.rtcpMux {
                 refusals.append("\(media.kind) \(mid) does not multiplex RTCP (a=rtcp-mux)"); codec = nil
             }
-            if usable && codec == nil && choose(media) == nil {
+            if usable && codec == nil && choose(media) == nil && options.kinds.contains(media.kind) {
                 var reason = "no common \(media.kind) codec for \(media.kind) \(mid) (offered \(Set(media.codecs.map(\.name)).sorted().joined(separator: ", "))"
                 if media.codecs.contains(where: { $0.name == "h264" }) { reason += "; H.264 is taken with packetization-mode 0 or 1" }
                 if media.codecs.contains(where: { $0.name == "vp9" }) { reason += "; VP9 profiles 0 and 2 only" }

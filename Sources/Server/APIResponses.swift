@@ -84,9 +84,11 @@ struct RecordingFileBody: Encodable {
     struct Part: Encodable { var number: Int, file: String, start: Double, duration: Double, size: Int64 }
     /// With parts: each of them (`file` is then the last).
     var parts: [Part]?
+    /// The mix as an audio file besides the video.
+    var audioFile: String?
 
     enum CodingKeys: String, CodingKey {
-        case file, duration, size, frames, lag, events, chat, parts
+        case file, duration, size, frames, lag, events, chat, parts, audioFile = "audio_file"
         case fasterPreset = "faster_preset", reducedFrameRate = "reduced_frame_rate"
     }
 
@@ -96,6 +98,7 @@ struct RecordingFileBody: Encodable {
         if s.fasterPreset > 0, let preset = s.fastestPreset { fasterPreset = FasterPreset(seconds: seconds(s.fasterPreset), fastest: preset) }
         if s.reducedRate > 0 { reducedFrameRate = ReducedRate(seconds: seconds(s.reducedRate), lowest: s.lowestRate) }
         events = s.events; chat = s.chat
+        audioFile = s.audioFile
         if !s.parts.isEmpty {
             parts = s.parts.map { Part(number: $0.number, file: $0.path, start: seconds($0.start), duration: seconds($0.duration), size: $0.bytes) }
         }

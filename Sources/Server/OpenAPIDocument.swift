@@ -81,6 +81,7 @@ enum OpenAPIDocument {
           "reduced_frame_rate": { "type": "object", "description": "overload: seconds at a lower frame rate, and the lowest", "additionalProperties": false,
                                   "properties": { "seconds": { "type": "number" }, "lowest": { "type": "number" } }, "required": ["seconds", "lowest"] },
           "events": { "type": "string", "description": "the events log beside the recording" }, "chat": { "type": "string", "description": "the chat transcript (WebVTT)" },
+          "audio_file": { "type": "string", "description": "the mix as an audio file besides the video (--audio-file)" },
           "parts": { "type": "array", "description": "a recording cut into parts: each part (file is then the last; duration, size and frames are of them all)",
                      "items": { "type": "object", "additionalProperties": false, "required": ["number", "file", "start", "duration", "size"],
                                 "properties": { "number": { "type": "integer", "minimum": 1 }, "file": { "type": "string" },
@@ -140,7 +141,7 @@ enum OpenAPIDocument {
           "participants": { "type": "array", "items": { "type": "string" } },
           "files": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["name", "size", "kind", "url"],
                      "properties": { "name": { "type": "string" }, "size": { "type": "integer" },
-                                     "kind": { "type": "string", "enum": ["recording", "part", "events", "part-events", "chat", "metadata"] },
+                                     "kind": { "type": "string", "enum": ["recording", "part", "audio", "events", "part-events", "chat", "metadata"] },
                                      "url": { "type": "string", "description": "download (with the token, or signed: POST …/links)" } } } },
           "uploads": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["file", "key", "state"],
                        "properties": { "file": { "type": "string" }, "key": { "type": "string" },
@@ -433,7 +434,7 @@ enum OpenAPIDocument {
         "security": [{}, { "bearer": [] }],
         "parameters": [{ "name": "Range", "in": "header", "required": false, "schema": { "type": "string" }, "description": "bytes=START-END, bytes=START-, bytes=-LENGTH" }],
         "responses": {
-          "200": { "description": "the file", "content": { "video/mp4": {}, "application/x-ndjson": {}, "text/vtt": {}, "application/json": {} } },
+          "200": { "description": "the file", "content": { "video/mp4": {}, "audio/mp4": {}, "audio/ogg": {}, "audio/mpeg": {}, "audio/wav": {}, "application/x-ndjson": {}, "text/vtt": {}, "application/json": {} } },
           "206": { "description": "the range asked for", "content": { "video/mp4": {} } },
           "401": { "$ref": "#/components/responses/Problem" }, "403": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" },
           "416": { "$ref": "#/components/responses/Problem" }

@@ -107,6 +107,10 @@ enum RecordingRoutes {
 
     static func contentType(of name: String) -> String {
         if name.hasSuffix(".mp4") { return "video/mp4" }
+        if name.hasSuffix(".m4a") { return "audio/mp4" }
+        if name.hasSuffix(".ogg") { return "audio/ogg" }
+        if name.hasSuffix(".mp3") { return "audio/mpeg" }
+        if name.hasSuffix(".wav") { return "audio/wav" }
         if name.hasSuffix(".vtt") { return "text/vtt; charset=utf-8" }
         if name.hasSuffix(".jsonl") { return "application/x-ndjson" }
         return "application/json"

@@ -2,6 +2,8 @@ import CommandSupport
 import Delivery
 import Foundation
 import MediaCore
+import Codecs
+import Rooms
 
 extension DeliveryOptions {
     /// The delivery the options ask for (every flag checked; secrets from the environment or the credentials file).
@@ -99,6 +101,33 @@ extension RoomServer {
         if !done, let outbox = delivery.outbox {
             let pending = await outbox.pending.values.reduce(0, +)
             if pending > 0 { printLine("\(pending) webhook(s) not delivered yet: they go out at the next start") }
+        }
+    }
+}
+
+extension RoomServer {
+    /// `--audio-only`, `--audio-file`, `--dual-channel`.
+    static func configureAudio(_ options: RoomOptions, _ configuration: inout ServerConfiguration) throws(MediaError) {
+        func format(_ text: String, _ flag: String) throws(MediaError) -> AudioFormat {
+            guard let format = AudioFormat(rawValue: text.lowercased()) else {
+                throw MediaError(.invalidArgument, "\(flag) is one of \(AudioFormat.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+            }
+            return format
+        }
+        configuration.audioOnly = try options.audioOnly.map { text throws(MediaError) in try format(text, "--audio-only") }
+        configuration.audioFile = try options.audioFile.map { text throws(MediaError) in try format(text, "--audio-file") }
+        if configuration.audioOnly != nil {
+            guard configuration.audioFile == nil, !options.hls, options.rtmp.isEmpty, options.maxPartDuration == nil, options.maxPartSize == nil else {
+                throw MediaError(.invalidArgument, "--audio-only records one audio file: it goes without --audio-file, --hls, --rtmp and parts")
+            }
+            // No video is shown: senders are asked for as little as they send.
+            configuration.videoBitrate.ceiling = configuration.videoBitrate.floor
+        }
+        if let names = options.dualChannel {
+            guard configuration.audioOnly != nil else { throw MediaError(.invalidArgument, "--dual-channel needs --audio-only") }
+            let set = Set(names.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            guard !set.isEmpty else { throw MediaError(.invalidArgument, "--dual-channel takes participants' names, comma-separated") }
+            configuration.dualChannelLeft = set
         }
     }
 }

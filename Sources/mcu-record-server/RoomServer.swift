@@ -83,6 +83,7 @@ struct RoomServer: AsyncParsableCommand {
             guard options.maxLoad > 0, options.maxLoad <= 100 else { throw MediaError(.invalidArgument, "--max-load is a share of the cores, above 0 (at most 100)") }
             configuration.maxLoad = options.maxLoad
             configuration.hls = options.hls
+            try RoomServer.configureAudio(options, &configuration)
             for url in options.rtmp where !(url.hasPrefix("rtmp://") || url.hasPrefix("rtmps://")) {
                 throw MediaError(.invalidArgument, "--rtmp takes an rtmp:// or rtmps:// URL, not '\(url)'")
             }

@@ -69,11 +69,12 @@ import Glibc
         #expect(beepGaps.allSatisfy { abs($0 - 1) < 0.005 }, "beep intervals: \(beepGaps.filter { abs($0 - 1) >= 0.005 })")
         let flashGaps = zip(flashes.dropFirst(), flashes).map { $0 - $1 }
         #expect(flashGaps.allSatisfy { abs($0 - 1) < 0.04 }, "flash intervals: \(flashGaps.filter { abs($0 - 1) >= 0.04 })")
-        // In sync: in the first part as recorded, and across the joins the same (transcoding the joined file for the
-        // check shifts its audio by a constant).
+        // In sync: in the first part as recorded, and across the joins within the frame grid (a flash is seen at the
+        // output frame nearest to it, so its offset to the beep wanders within a frame as the clocks' phases drift;
+        // transcoding the joined file for the check shifts the audio by a constant).
         let offsets = pairedOffsets(flashes, beeps)
         let spread = (offsets.max() ?? 1) - (offsets.min() ?? 0)
-        #expect(offsets.count >= 93 && spread < 0.015, "flash - beep across the joins: from \(offsets.min() ?? 0) to \(offsets.max() ?? 0) s")
+        #expect(offsets.count >= 93 && spread < 0.07, "flash - beep across the joins: from \(offsets.min() ?? 0) to \(offsets.max() ?? 0) s")
         let first = try flashesAndBeeps(files[0], region: PixelRect(x: 120, y: 60, width: 80, height: 60))
         let recordedOffsets = pairedOffsets(first.flashes, first.beeps)
         #expect(recordedOffsets.count >= 25 && recordedOffsets.allSatisfy { abs($0) < 0.04 }, "flash - beep in part 1: \(recordedOffsets)")

@@ -33,6 +33,7 @@ import Delivery
         settings.pinned = true
         let summary = LiveRecordingSummary(recording: RecordingSummary(path: "/r/a.mp4", duration: 12_345_678, bytes: 4096, videoFrames: 370),
                                            parts: [PartSummary(number: 1, path: "/r/a-part001.mp4", start: 0, duration: 12_345_678, bytes: 4096, frames: 370)],
+                                           audioFile: "/r/a.m4a",
                                            participants: [], tracks: [], maxLag: 40_000, finalLag: 2_000, events: "/r/a.events.jsonl",
                                            chat: "/r/a.vtt", reducedRate: 1_000_000, lowestRate: 15, fasterPreset: 2_000_000, fastestPreset: "ultrafast")
         return RoomReport(name: "r", participants: [RoomReport.Participant(id: "p", settings: settings, frozen: 250_000, tracks: [track], declined: ["no common video codec"])],

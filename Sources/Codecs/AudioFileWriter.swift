@@ -1,0 +1,192 @@
+import CFFmpeg
+import MediaCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The formats of an audio-only recording.
+public enum AudioFormat: String, Sendable, CaseIterable {
+    case m4a, ogg, mp3, wav
+    public var fileExtension: String { rawValue }
+    var encoder: String {
+        switch self { case .m4a: "aac"; case .ogg: "libopus"; case .mp3: "libmp3lame"; case .wav: "pcm_s16le" }
+    }
+    var muxer: String {
+        switch self { case .m4a: "mp4"; case .ogg: "ogg"; case .mp3: "mp3"; case .wav: "wav" }
+    }
+}
+
+/// The mix as an audio file: AAC in M4A (fragmented while written, then rewritten with its index first, as the video
+/// recording is), Opus in Ogg, MP3, or 16-bit WAV; 48 kHz stereo. One owner; not Sendable.
+public final class AudioFileWriter {
+    public let path: String
+    public let format: AudioFormat
+    /// Where it is written until `finish` (M4A: `NAME.recording.m4a`; the others are written in place).
+    public let writingPath: String
+    private var output: UnsafeMutablePointer<AVFormatContext>?
+    private var encoder: UnsafeMutablePointer<AVCodecContext>?
+    private var stream: UnsafeMutablePointer<AVStream>?
+    private var frame: UnsafeMutablePointer<AVFrame>?
+    private var packet: UnsafeMutablePointer<AVPacket>?
+    private var pendingLeft: [Float] = [], pendingRight: [Float] = []
+    private var samples: Int64 = 0
+    private let frameSize: Int
+    private var finished = false
+
+    public init(path: String, format: AudioFormat, bitrate: Int = 128_000) throws(MediaError) {
+        self.path = path
+        self.format = format
+        writingPath = format == .m4a ? String(path.dropLast(4)) + ".recording.m4a" : path
+        packet = av_packet_alloc()
+        guard let codec = avcodec_find_encoder_by_name(format.encoder) else {
+            throw MediaError(.codecFailure, "libavcodec was built without \(format.encoder) (needed for .\(format.rawValue))")
+        }
+        var ctx: UnsafeMutablePointer<AVFormatContext>?
+        try check(avformat_alloc_output_context2(&ctx, nil, format.muxer, writingPath), .outputUnwritable, "cannot create the \(format.rawValue) muxer", at: path)
+        guard let ctx, let encoder = avcodec_alloc_context3(codec) else { throw MediaError(.codecFailure, "out of memory") }
+        output = ctx
+        self.encoder = encoder
+        encoder.pointee.sample_rate = Int32(AudioSamples.sampleRate)
+        mcu_codec_set_stereo(encoder)
+        encoder.pointee.bit_rate = Int64(bitrate)
+        encoder.pointee.time_base = AVRational(num: 1, den: Int32(AudioSamples.sampleRate))
+        // The first sample format the encoder takes among those this writer fills.
+        encoder.pointee.sample_fmt = AudioFileWriter.pickFormat(codec)
+        if ctx.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 { encoder.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
+        var codecOptions: OpaquePointer?
+        // FFmpeg's AAC encoder searches hard by default ("twoloop"); "fast" costs a fraction for speech and music at
+        // 128 kbit/s, where the difference is not heard, and the cost is what an audio-only recording is about.
+        if format == .m4a { av_dict_set(&codecOptions, "aac_coder", "fast", 0) }
+        let opened = avcodec_open2(encoder, codec, &codecOptions)
+        av_dict_free(&codecOptions)
+        try check(opened, .codecFailure, "cannot open the \(format.encoder) encoder")
+        frameSize = encoder.pointee.frame_size > 0 ? Int(encoder.pointee.frame_size) : 1024
+        guard let stream = avformat_new_stream(ctx, nil) else { throw MediaError(.codecFailure, "out of memory") }
+        self.stream = stream
+        try check(avcodec_parameters_from_context(stream.pointee.codecpar, encoder), .codecFailure, "bad audio parameters")
+        stream.pointee.time_base = encoder.pointee.time_base
+        frame = try makeStereoFrame(format: encoder.pointee.sample_fmt, samples: frameSize)
+        try check(avio_open(&ctx.pointee.pb, writingPath, AVIO_FLAG_WRITE), .outputUnwritable, "cannot write the audio file", at: writingPath)
+        ctx.pointee.flags |= AVFMT_FLAG_FLUSH_PACKETS
+        var options: OpaquePointer?
+        if format == .m4a {
+            av_dict_set(&options, "movflags", "empty_moov+delay_moov+default_base_moof", 0)
+            av_dict_set(&options, "frag_duration", "500000", 0)
+        }
+        let header = avformat_write_header(ctx, &options)
+        av_dict_free(&options)
+        try check(header, .outputUnwritable, "cannot write the audio file's header", at: writingPath)
+    }
+
+    deinit {
+        if !finished, let output, output.pointee.pb != nil { avio_closep(&output.pointee.pb) }
+        avcodec_free_context(&encoder)
+        avformat_free_context(output)
+        av_frame_free(&frame)
+        av_packet_free(&packet)
+    }
+
+    static func pickFormat(_ codec: UnsafePointer<AVCodec>) -> AVSampleFormat {
+        let usable: [AVSampleFormat] = [AV_SAMPLE_FMT_FLTP, AV_SAMPLE_FMT_FLT, AV_SAMPLE_FMT_S16, AV_SAMPLE_FMT_S16P]
+        guard var list = codec.pointee.sample_fmts else { return AV_SAMPLE_FMT_FLTP }
+        while list.pointee != AV_SAMPLE_FMT_NONE {
+            if usable.contains(list.pointee) { return list.pointee }
+            list += 1
+        }
+        return AV_SAMPLE_FMT_FLTP
+    }
+
+    public var bytesWritten: Int64 { output?.pointee.pb.map { avio_tell($0) } ?? 0 }
+    public var duration: Microseconds { samples * 1_000_000 / Int64(AudioSamples.sampleRate) }
+
+    /// 48 kHz stereo; encodes every whole frame.
+    public func write(left: ArraySlice<Float>, right: ArraySlice<Float>) throws(MediaError) {
+        pendingLeft.append(contentsOf: left)
+        pendingRight.append(contentsOf: right)
+        var used = 0
+        while pendingLeft.count - used >= frameSize {
+            try encode(from: used, count: frameSize)
+            used += frameSize
+        }
+        if used > 0 { pendingLeft.removeFirst(used); pendingRight.removeFirst(used) }
+    }
+
+    private func encode(from start: Int, count: Int) throws(MediaError) {
+        guard let encoder, let frame else { return }
+        try check(av_frame_make_writable(frame), .codecFailure, "out of memory")
+        frame.pointee.nb_samples = Int32(count)
+        let format = AVSampleFormat(frame.pointee.format)
+        pendingLeft.withUnsafeBufferPointer { l in
+            pendingRight.withUnsafeBufferPointer { r in
+                switch format {
+                case AV_SAMPLE_FMT_FLTP:
+                    plane(frame, 0).map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self).update(from: l.baseAddress! + start, count: count) }
+                    plane(frame, 1).map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self).update(from: r.baseAddress! + start, count: count) }
+                case AV_SAMPLE_FMT_FLT:
+                    if let data = plane(frame, 0) {
+                        let out = UnsafeMutableRawPointer(data).assumingMemoryBound(to: Float.self)
+                        for i in 0..<count { out[2 * i] = l[start + i]; out[2 * i + 1] = r[start + i] }
+                    }
+                case AV_SAMPLE_FMT_S16P:
+                    for (index, channel) in [l, r].enumerated() {
+                        guard let data = plane(frame, index) else { continue }
+                        let out = UnsafeMutableRawPointer(data).assumingMemoryBound(to: Int16.self)
+                        for i in 0..<count { out[i] = AudioFileWriter.s16(channel[start + i]) }
+                    }
+                default:   // S16, interleaved
+                    if let data = plane(frame, 0) {
+                        let out = UnsafeMutableRawPointer(data).assumingMemoryBound(to: Int16.self)
+                        for i in 0..<count { out[2 * i] = AudioFileWriter.s16(l[start + i]); out[2 * i + 1] = AudioFileWriter.s16(r[start + i]) }
+                    }
+                }
+            }
+        }
+        frame.pointee.pts = samples
+        samples += Int64(count)
+        try check(avcodec_send_frame(encoder, frame), .codecFailure, "audio encoding failed")
+        try drain()
+    }
+
+    @inline(__always) static func s16(_ x: Float) -> Int16 { Int16(max(-32768, min(32767, (x * 32767).rounded()))) }
+
+    private func drain() throws(MediaError) {
+        guard let encoder, let packet, let stream, let output else { return }
+        while true {
+            let got = avcodec_receive_packet(encoder, packet)
+            if got == AVERROR_EAGAIN || got == AVERROR_EOF_CODE { return }
+            try check(got, .codecFailure, "audio encoding failed")
+            av_packet_rescale_ts(packet, encoder.pointee.time_base, stream.pointee.time_base)
+            packet.pointee.stream_index = stream.pointee.index
+            let written = av_interleaved_write_frame(output, packet)
+            av_packet_unref(packet)
+            if written < 0 { throw MediaError(.outputUnwritable, "writing the audio file failed", underlying: ffmpegErrorText(written), at: writingPath) }
+        }
+    }
+
+    /// Encodes what is left, closes the file (M4A: rewrites it with its index first) and says what it holds.
+    public func finish() throws(MediaError) -> RecordingSummary {
+        guard !finished, let output, let encoder else { throw MediaError(.invalidArgument, "audio file already finished") }
+        if !pendingLeft.isEmpty {
+            // Frame-size encoders (Opus) take only whole frames: the end is padded with silence.
+            let fixed = encoder.pointee.codec.pointee.capabilities & AV_CODEC_CAP_SMALL_LAST_FRAME == 0
+                && encoder.pointee.codec.pointee.capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE == 0 && encoder.pointee.frame_size > 0
+            let count = fixed ? frameSize : pendingLeft.count
+            if fixed { pendingLeft += [Float](repeating: 0, count: frameSize - pendingLeft.count); pendingRight += [Float](repeating: 0, count: frameSize - pendingRight.count) }
+            try encode(from: 0, count: count)
+            pendingLeft.removeAll(); pendingRight.removeAll()
+        }
+        avcodec_send_frame(encoder, nil)
+        try drain()
+        let trailer = av_write_trailer(output)
+        avio_closep(&output.pointee.pb)
+        finished = true
+        try check(trailer, .outputUnwritable, "cannot complete the audio file", at: writingPath)
+        if format == .m4a {
+            let result = try MP4Finalizer.finalize(partial: writingPath, into: path)
+            return RecordingSummary(path: path, duration: result.duration, bytes: result.bytes, videoFrames: 0)
+        }
+        var info = stat()
+        let bytes = stat(path, &info) == 0 ? Int64(info.st_size) : 0
+        return RecordingSummary(path: path, duration: duration, bytes: bytes, videoFrames: 0)
+    }
+}
