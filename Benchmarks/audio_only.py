@@ -75,8 +75,8 @@ def main():
 | audio-only (`--audio-only m4a`) | {a:.3f} | {', '.join(f'{x:.3f}' for x in audio)} |
 | 1280x720 video (composite, x264 veryfast) | {v:.3f} | {', '.join(f'{x:.3f}' for x in video)} |
 
-Audio-only costs {v / a:.0f}x less: the video tracks arrive (SRTP, RTP) but are neither decoded nor kept, nothing is
-composed, and the mix goes to one AAC encoder.
+Audio-only costs {v / a:.0f}x less: participants' video sections are answered inactive (nothing arrives), nothing is
+decoded but Opus, nothing is composed, and the mix goes to one AAC encoder (FFmpeg's, with its fast coder).
 """
     (ROOT / "Benchmarks/AUDIO.md").write_text(text)
     print(text)
