@@ -69,3 +69,10 @@ enum DeliveryFiles {
         }
     }
 }
+
+/// Reading parts of files for the HTTP layer (downloads), the way uploads read them.
+public enum DeliveryFileReader {
+    public static func read(_ path: String, offset: Int, count: Int) async throws -> [UInt8] {
+        try await DeliveryFiles.read(path, offset: offset, count: count)
+    }
+}

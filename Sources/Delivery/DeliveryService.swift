@@ -35,7 +35,10 @@ public final class DeliveryService: Sendable {
     private let stream: AsyncStream<Job>
     private let logger = Logger(label: "mcu-record.delivery")
     /// Per-recording webhook receivers, and the recordings already told finished (a failure is told once).
-    private let recordings = Mutex<(webhooks: [String: [String]], finished: Set<String>, queued: Int, started: [String: Double])>(([:], [], 0, [:]))
+    private let recordings = Mutex<(webhooks: [String: [String]], finished: Set<String>, started: [String: Double])>(([:], [], [:]))
+    /// Jobs handed over and not yet handled (upload outcomes included: a shutdown waits for their webhooks too).
+    private let queued = JobCount()
+    final class JobCount: Sendable { let value = Mutex(0) }
 
     public init(configuration: DeliveryConfiguration) throws {
         self.configuration = configuration
@@ -51,9 +54,12 @@ public final class DeliveryService: Sendable {
         catalog = RecordingCatalog(root: configuration.recordings)
         links = try SignedLinks.load(at: configuration.stateFolder + "/link-signing.key")
         if let s3 = configuration.s3 {
-            let jobs = self.jobs
+            let jobs = self.jobs, queued = self.queued
             uploader = Uploader(client: S3Client(configuration: s3), journalFolder: configuration.stateFolder + "/uploads",
-                                settings: configuration.uploads, onOutcome: { jobs.yield(.upload($0)) })
+                                settings: configuration.uploads, onOutcome: { outcome in
+                queued.value.withLock { $0 += 1 }
+                jobs.yield(.upload(outcome))
+            })
         } else {
             uploader = nil
         }
@@ -104,13 +110,13 @@ public final class DeliveryService: Sendable {
 
     /// Hands a room event over (returns at once).
     public func observe(_ event: RoomEvent) {
-        recordings.withLock { $0.queued += 1 }
+        queued.value.withLock { $0 += 1 }
         jobs.yield(.room(event))
     }
 
     /// A recording an earlier run left unfinished, recovered at this start: told finished and uploaded.
     public func recovered(path: String, duration: Double) {
-        recordings.withLock { $0.queued += 1 }
+        queued.value.withLock { $0 += 1 }
         jobs.yield(.recovered(path: path, duration: duration))
     }
 
@@ -118,25 +124,27 @@ public final class DeliveryService: Sendable {
     /// What is left stays in the journal and the outbox for the next start. True when nothing is left.
     public func drain(timeout: Double) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
-        while recordings.withLock({ $0.queued }) > 0, Date() < deadline { try? await Task.sleep(nanoseconds: 50_000_000) }
-        if let uploader, !(await uploader.waitUntilIdle(timeout: max(0, deadline.timeIntervalSinceNow))) { return false }
-        while let outbox, !(await outbox.pending.isEmpty) {
+        while true {
+            // Events first (they queue uploads), then uploads (their outcomes queue webhooks), then the webhooks.
+            let jobs = queued.value.withLock { $0 }
+            let uploading = jobs == 0 ? !(await uploader?.waitUntilIdle(timeout: max(0, deadline.timeIntervalSinceNow)) ?? true) : true
+            let sending = await !(outbox?.pending.isEmpty ?? true)
+            if jobs == 0, !uploading, !sending, queued.value.withLock({ $0 }) == 0 { return true }
             guard Date() < deadline else { return false }
-            try? await Task.sleep(nanoseconds: 100_000_000)
+            try? await Task.sleep(nanoseconds: 50_000_000)
         }
-        return true
     }
 
     private func handle(_ job: Job) async {
+        defer { queued.value.withLock { $0 -= 1 } }
         switch job {
-        case let .room(event): await handle(event); recordings.withLock { $0.queued -= 1 }
+        case let .room(event): await handle(event)
         case let .recovered(path, duration):
             let id = RoomDirectory.recordingID(of: path)
             let room = String(id.split(separator: "-").dropLast().joined(separator: "-"))
             await post("recording.finished", recording: id, [("recording_id", q(id)), ("room", q(room)), ("file", q(path)), ("status", q("recovered")),
                                                             ("duration", String(duration))])
             await upload([path], recording: id, room: room)
-            recordings.withLock { $0.queued -= 1 }
         case let .upload(.completed(record)):
             await post("upload.completed", recording: record.recording, extra: record.webhooks,
                        [("recording_id", q(record.recording)), ("room", q(record.room)), ("file", q(record.file)), ("bucket", q(configuration.s3?.bucket ?? "")),

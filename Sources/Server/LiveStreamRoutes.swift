@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Rooms
@@ -17,10 +18,10 @@ func hlsFile(service: RoomDirectory, room: String, file: String, context: some R
         throw RoomError(.notFound, "no such file in the stream (a playlist, init.mp4 or a .m4s segment)")
     }
     let folder = try service.hlsFolder(room: room)
-    let body: ResponseBody
-    do { body = try await FileIO().loadFile(path: folder + "/" + file, context: context) } catch {
+    guard let size = (try? FileManager.default.attributesOfItem(atPath: folder + "/" + file)[.size] as? NSNumber)?.intValue else {
         throw RoomError(.notFound, file == "index.m3u8" ? "the stream has no playlist yet (its first segment is being made)" : "no \(file) in the stream")
     }
+    let body = size > 0 ? FileBody.body(path: folder + "/" + file, range: 0...(size - 1)) : ResponseBody()
     // A live playlist changes every segment; segments never change.
     let cache = file.hasSuffix(".m3u8") ? "no-cache" : "max-age=86400"
     return Response(status: .ok, headers: [.contentType: type, .cacheControl: cache], body: body)

@@ -99,10 +99,10 @@ enum RecordingRoutes {
             }
             headers[.contentRange] = "bytes \(bytes.lowerBound)-\(bytes.upperBound)/\(size)"
             headers[.contentLength] = String(bytes.count)
-            return Response(status: .partialContent, headers: headers, body: try await FileIO().loadFile(path: path, range: bytes, context: context))
+            return Response(status: .partialContent, headers: headers, body: FileBody.body(path: path, range: bytes))
         }
         headers[.contentLength] = String(size)
-        return Response(status: .ok, headers: headers, body: try await FileIO().loadFile(path: path, context: context))
+        return Response(status: .ok, headers: headers, body: size > 0 ? FileBody.body(path: path, range: 0...(size - 1)) : ResponseBody())
     }
 
     static func contentType(of name: String) -> String {
