@@ -10,52 +10,21 @@ usage: Benchmarks/audio_only.py [SECONDS] [RUNS]   (default 30 s, 3 runs; a rele
 """
 import os
 import pathlib
-import signal
 import statistics
-import subprocess
 import sys
-import time
 
-from liveserver import BIN, request, start_server
+from liveserver import measure_room
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 WORK = ROOT / "Benchmarks/work/audio"
 WINDOW = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 RAMP = 8
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def run(audio_only):
-    WORK.mkdir(parents=True, exist_ok=True)
     extra = ["--audio-only", os.environ.get("FORMAT", "m4a")] if audio_only else []
-    server, base = start_server(str(WORK), "1280x720", extra)
-    publishers = []
-    try:
-        request("POST", f"{base}/rooms/bench/recording")
-        for i in range(4):
-            publishers.append(subprocess.Popen([BIN, "publish", "--whip", f"{base}/rooms/bench/whip", "--name", f"p{i}", "--size", "640x360",
-                                                "--tone", str(400 + 200 * i), "--duration", str(RAMP + WINDOW + 10)],
-                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(RAMP)
-        start, before = time.time(), cpu_seconds(server.pid)
-        time.sleep(WINDOW)
-        cores = (cpu_seconds(server.pid) - before) / (time.time() - start)
-        request("DELETE", f"{base}/rooms/bench/recording")
-        return cores
-    finally:
-        for p in publishers:
-            p.send_signal(signal.SIGINT)
-        for p in publishers:
-            p.wait()
-        server.send_signal(signal.SIGINT)
-        server.wait()
+    return measure_room(str(WORK), extra, lambda i: ["--tone", str(400 + 200 * i)], RAMP, WINDOW)
 
 
 def main():

@@ -54,3 +54,37 @@ def stop(processes):
     for p in processes:
         p.send_signal(signal.SIGINT)
     return [p.wait() for p in processes]
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process so far (from /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def measure_room(folder, extra, publisher_args, ramp, window):
+    """Cores one recording uses: a server recording room `bench` with `extra` options, four built-in publishers
+    (640x360 test pattern; `publisher_args(i)` adds to publisher i's arguments), CPU over `window` s after `ramp` s."""
+    import time
+    os.makedirs(folder, exist_ok=True)
+    server, base = start_server(folder, "1280x720", extra)
+    publishers = []
+    try:
+        request("POST", f"{base}/rooms/bench/recording")
+        for i in range(4):
+            publishers.append(subprocess.Popen([BIN, "publish", "--whip", f"{base}/rooms/bench/whip", "--name", f"p{i}", "--size", "640x360",
+                                                "--duration", str(ramp + window + 10), *publisher_args(i)],
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(ramp)
+        start, before = time.time(), cpu_seconds(server.pid)
+        time.sleep(window)
+        cores = (cpu_seconds(server.pid) - before) / (time.time() - start)
+        request("DELETE", f"{base}/rooms/bench/recording")
+        return cores
+    finally:
+        stop(publishers)
+        stop([server])
