@@ -4,6 +4,7 @@ import Foundation
 import Layout
 import Output
 import MediaCore
+import TestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct SpeakerDetectorTests {
@@ -191,7 +192,7 @@ func samples(at time: Microseconds, count: Int, value: Float) -> AudioSamples {
 
     /// A 160x90, 10 fps engine writing to a temporary file.
     func smallEngine(_ name: String, preset: String, encoderPreset: String = "ultrafast") throws -> (String, RecordingSink, CompositionEngine) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(getpid()).mp4").path
+        let path = TestScratch.path("\(name).mp4")
         let size = PixelSize(width: 160, height: 90)
         let writer = try RecordingSink(path: path, settings: EncoderSettings(size: size, fps: Rational(10), preset: encoderPreset))
         let engine = try CompositionEngine(layout: try #require(LayoutPresets.document(named: preset)), canvasSize: size, fps: Rational(10), sinks: [writer], text: nil)

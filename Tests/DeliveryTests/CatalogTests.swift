@@ -1,5 +1,6 @@
 import Delivery
 import Foundation
+import TestSupport
 import Testing
 
 /// The recordings catalog read from files as a recording leaves them (parts, audio, events, metadata, a folder),
@@ -7,7 +8,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct CatalogTests {
     @Test func catalogGroupsFilesAndRetentionRemovesOldRecordings() async throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)").path
+        let root = TestScratch.path("catalog-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root + "/calls", withIntermediateDirectories: true)
         let now = Date().timeIntervalSince1970

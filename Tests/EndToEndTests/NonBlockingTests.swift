@@ -12,25 +12,33 @@ final class StopFlag: Sendable {
 
 @Suite(.serialized, .timeLimit(.minutes(5))) struct NonBlockingTests {
     /// Stopping a recording (draining x264, rewriting the file with its index first) runs off Swift's cooperative
-    /// pool: while two 60 s recordings finalize at once — on a 2-core machine that pool has two threads — the server
+    /// pool: while two 30 s recordings finalize at once — on a 2-core machine that pool has two threads — the server
     /// still answers `GET /healthz` within 100 ms.
     @Test func healthAnswersWhileTwoRecordingsFinalize() async throws {
-        // Noise at high quality on purpose: big files take long enough to finalize for a blocked pool to show.
-        let room = try RoomProcess(room: nil, extra: ["--manual-recording", "--size", "1280x720", "--crf", "4"])
+        // Noise at high quality on purpose: big files (about 250 MB each) take long enough to finalize for a blocked
+        // pool to show. They are removed afterwards.
+        let room = try RoomProcess(room: nil, extra: ["--manual-recording", "--size", "1280x720", "--crf", "8"])
         var publishers: [Process] = []
-        defer { for p in publishers { p.stopIfRunning() } }
-        for name in ["one", "two"] {
+        let names = ["nonblocking-one", "nonblocking-two"]
+        defer {
+            for p in publishers { p.stopIfRunning() }
+            let folder = Paths.temporary("rooms")
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where names.contains(where: { file.hasPrefix("\($0)-") }) {
+                try? FileManager.default.removeItem(atPath: "\(folder)/\(file)")
+            }
+        }
+        for name in names {
             let (status, body, _) = try await http("POST", "\(room.base)/rooms/\(name)/recording", contentType: nil)
             #expect(status == 201, "\(body)")
-            publishers.append(try room.aiortc(room: name, clip: "noise-640x480.webm", seconds: 70, name: "Noise-\(name)"))
+            publishers.append(try room.aiortc(room: name, clip: "noise-640x480.webm", seconds: 40, name: "Noise-\(name)"))
         }
-        try await Task.sleep(nanoseconds: 60_000_000_000)
+        try await Task.sleep(nanoseconds: 30_000_000_000)
         for p in publishers { p.stopIfRunning() }
         let base = room.base
         let started = Date()
         // `try?` inside: a failing stop must not cancel the other one's request (see below).
-        async let first = try? http("DELETE", "\(base)/rooms/one/recording", contentType: nil)
-        async let second = try? http("DELETE", "\(base)/rooms/two/recording", contentType: nil)
+        async let first = try? http("DELETE", "\(base)/rooms/\(names[0])/recording", contentType: nil)
+        async let second = try? http("DELETE", "\(base)/rooms/\(names[1])/recording", contentType: nil)
         // Ended by a flag, not by cancelling: cancelling a task inside URLSession's `data(for:)` can deadlock
         // swift-corelibs-foundation (seen here: the task's status lock against the session's queue).
         let finished = StopFlag()

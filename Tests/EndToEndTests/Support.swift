@@ -2,17 +2,14 @@ import Codecs
 import Foundation
 import Layout
 import MediaCore
+import TestSupport
 import Testing
 
 enum Paths {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let binary = root.appendingPathComponent(".build/debug/mcu-record").path
     static func fixture(_ name: String) -> String { root.appendingPathComponent("Fixtures/generated/\(name)").path }
-    static func temporary(_ name: String) -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mcu-record-tests-\(getpid())")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir.appendingPathComponent(name).path
-    }
+    static func temporary(_ name: String) -> String { TestScratch.path(name) }
 }
 
 struct RunResult { var status: Int32; var stdout: String; var stderr: String }

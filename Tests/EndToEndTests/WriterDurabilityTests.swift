@@ -1,6 +1,7 @@
 import Codecs
 import Foundation
 import MediaCore
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -8,7 +9,7 @@ import Glibc
 
 @Suite(.timeLimit(.minutes(1))) struct WriterDurabilityTests {
     func folder(_ name: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(getpid())").path
+        let path = TestScratch.path(name)
         try? FileManager.default.removeItem(atPath: path)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path

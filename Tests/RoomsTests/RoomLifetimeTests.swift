@@ -2,6 +2,7 @@ import Foundation
 import Layout
 import MediaCore
 import NIOPosix
+import TestSupport
 import Testing
 import Transport
 @testable import Rooms
@@ -30,7 +31,7 @@ import Transport
         configuration.maxRooms = maxRooms
         configuration.size = PixelSize(width: 160, height: 90)
         configuration.preset = "ultrafast"
-        configuration.recordings = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(getpid())").path
+        configuration.recordings = TestScratch.path("sweep")
         configuration.autoRecord = false
         let directory = try RoomDirectory(configuration: configuration)
         let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: MultiThreadedEventLoopGroup.singleton, ingest: directory)

@@ -5,6 +5,7 @@ import Layout
 import MediaCore
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 import Delivery
 import Transport
@@ -24,7 +25,7 @@ import Transport
         var configuration = ServerConfiguration(layout: LayoutPresets.document(named: "grid")!)
         configuration.size = PixelSize(width: 160, height: 90)
         configuration.preset = "ultrafast"
-        configuration.recordings = FileManager.default.temporaryDirectory.appendingPathComponent("routes-\(getpid())").path
+        configuration.recordings = TestScratch.path("routes")
         configuration.autoRecord = false
         configuration.token = token
         let directory = try RoomDirectory(configuration: configuration)

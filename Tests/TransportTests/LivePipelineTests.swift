@@ -11,6 +11,7 @@ import SDP
 import STUN
 import SecureTransport
 import Session
+import TestSupport
 import Testing
 @testable import Transport
 
@@ -20,7 +21,7 @@ import Testing
     /// File → RTP → SRTP → UDP → transport → session → decoder workers → live engine → MP4.
     @Test func aPublisherOverUDPIsRecorded() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("live-\(getpid()).mp4").path
+        let output = TestScratch.path("live.mp4")
         let box = RoomBox()
         let transport = try await UDPTransport.bind(host: "127.0.0.1", port: 0, group: group, ingest: IngestClosure { id, out in
             guard let room = box.room else { return }
