@@ -124,46 +124,8 @@ public final class CompositeWriter {
         headerWritten = true
     }
 
-    /// libx264 at `preset`, with the stream-header settings of the configured preset pinned (reference frames,
-    /// B-frames, weighted prediction, CABAC, 8x8 transform): every preset then writes the same SPS and PPS, so the
-    /// encoder can be replaced by a faster one mid-recording without changing the track's format.
     private func openVideoEncoder(preset: String) throws(MediaError) -> UnsafeMutablePointer<AVCodecContext> {
-        guard let h264 = avcodec_find_encoder_by_name("libx264") else {
-            throw MediaError(.codecFailure, "libavcodec was built without libx264")
-        }
-        guard let v = avcodec_alloc_context3(h264) else { throw MediaError(.codecFailure, "out of memory") }
-        v.pointee.width = Int32(settings.size.width)
-        v.pointee.height = Int32(settings.size.height)
-        v.pointee.pix_fmt = AV_PIX_FMT_YUV420P
-        v.pointee.time_base = AVRational(num: Int32(settings.fps.denominator), den: Int32(settings.fps.numerator))
-        v.pointee.framerate = AVRational(num: Int32(settings.fps.numerator), den: Int32(settings.fps.denominator))
-        v.pointee.gop_size = Int32(max(1, (settings.keyframeInterval * settings.fps.doubleValue).rounded()))
-        v.pointee.color_range = AVCOL_RANGE_MPEG
-        v.pointee.colorspace = AVCOL_SPC_SMPTE170M
-        v.pointee.color_primaries = AVCOL_PRI_SMPTE170M
-        v.pointee.color_trc = AVCOL_TRC_SMPTE170M
-        v.pointee.thread_count = Int32(settings.threads)
-        if let bitrate = settings.bitrate {
-            v.pointee.bit_rate = Int64(bitrate)
-        }
-        if globalHeader { v.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
-        var options: OpaquePointer?
-        av_dict_set(&options, "preset", preset, 0)
-        av_dict_set(&options, "profile", "high", 0)
-        if settings.bitrate == nil { av_dict_set(&options, "crf", String(settings.crf), 0) }
-        if let pinned = EncoderSettings.pinnedParameters(configured: settings.preset, preset: preset) { av_dict_set(&options, "x264-params", pinned, 0) }
-        // The slower presets look 40-60 frames ahead; that latency is media a crash would lose. Cap it.
-        if let slow = EncoderSettings.presets.firstIndex(of: "medium"), let index = EncoderSettings.presets.firstIndex(of: preset), index >= slow {
-            av_dict_set(&options, "rc-lookahead", String(max(10, Int(settings.fps.doubleValue * 0.5))), 0)
-        }
-        let opened = avcodec_open2(v, h264, &options)
-        av_dict_free(&options)
-        if opened < 0 {
-            var failed: UnsafeMutablePointer<AVCodecContext>? = v
-            avcodec_free_context(&failed)
-            try check(opened, .codecFailure, "cannot open the H.264 encoder")
-        }
-        return v
+        try H264Encoder.open(settings: settings, size: settings.size, preset: preset, globalHeader: globalHeader)
     }
 
     /// How many presets faster than the configured one the encoder can step to under load (fewer once a step was
@@ -201,6 +163,7 @@ public final class CompositeWriter {
         // The old encoder's buffers were allocated by its own threads, in arenas the new one's may not reuse.
         releaseFreedMemory()
         video = replacement
+        framesInEncoder = 0
         speedStep = step
         return true
     }
@@ -212,6 +175,13 @@ public final class CompositeWriter {
 
     public var videoFrames: Int64 { framesWritten }
 
+    /// With fixed keyframes: the next frame written will be a keyframe (its encoder's first, or a whole interval on).
+    public var nextFrameIsKeyframe: Bool {
+        guard let video else { return false }
+        return framesInEncoder % Int64(max(1, video.pointee.gop_size)) == 0
+    }
+    private var framesInEncoder: Int64 = 0
+
     /// Encodes the canvas as output frame `index` (indices must increase; gaps are allowed).
     public func writeVideo(_ canvas: VideoCanvas, index: Int64) throws(MediaError) {
         guard let video, index > lastFrameIndex else { return }
@@ -220,6 +190,7 @@ public final class CompositeWriter {
         try check(avcodec_send_frame(video, canvas.frame), .codecFailure, "H.264 encoding failed")
         lastFrameIndex = index
         framesWritten += 1
+        framesInEncoder += 1
         try drain(video, stream: videoStream)
     }
 

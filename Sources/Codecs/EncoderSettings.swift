@@ -15,6 +15,8 @@ public struct EncoderSettings: Sendable, Hashable {
     public var fragmentDuration: Microseconds
     /// x264 threads; 0 lets x264 choose.
     public var threads: Int
+    /// Keyframes exactly every `keyframeInterval`, none at scene cuts (so that renditions can cut at the same frames).
+    public var fixedKeyframes = false
 
     public init(size: PixelSize, fps: Rational = Rational(30), preset: String = "veryfast", crf: Int = 23, bitrate: Int? = nil,
                 keyframeInterval: Double = 2, audioBitrate: Int = 128_000, fragmentDuration: Microseconds = 500_000, threads: Int = 0) {

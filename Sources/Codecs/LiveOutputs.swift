@@ -1,44 +1,52 @@
 import CFFmpeg
 import MediaCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Live outputs fed with the recording's own encoded packets — no second composite, no second encoder: an HLS
-/// stream (fMP4/CMAF segments cut on keyframes, an EVENT playlist that ends with `EXT-X-ENDLIST`, so the live stream
-/// is a VOD the moment the call ends) and RTMP pushes (`StreamPush`, on threads of their own). Packets carry an
-/// offset (where the part began), so the outputs run on one timeline across a recording's parts; audio a new part's
-/// encoder repeats (its priming) is left out. Engine's thread only; not Sendable.
+/// Live outputs fed with the recording's own encoded packets — no second composite: an HLS stream (`HLSStream`) and
+/// RTMP pushes (`StreamPush`, on threads of their own) reuse the recording's encoder; smaller HLS renditions
+/// (`HLSRendition`) scale the canvas once each and pay only for their own encoder. With renditions, `index.m3u8` is
+/// the master playlist and each size has its own media playlist (`720p.m3u8`, `480p.m3u8`). Packets carry an offset
+/// (where the part began), so the outputs run on one timeline across a recording's parts; audio a new part's encoder
+/// repeats (its priming) is left out. Engine's thread only; not Sendable.
 public final class LiveOutputs {
     public let hlsFolder: String?
     public let pushURLs: [String]
-    private var hls: UnsafeMutablePointer<AVFormatContext>?
-    private var hlsHeaderWritten = false
+    /// Seconds per HLS segment (segments end on keyframes: the recording's keyframe interval decides).
+    public let segmentDuration: Double
+    private var hls: HLSStream?
+    private var renditions: [HLSRendition] = []
     private var pushes: [StreamPush] = []
     private var opened = false
     private var failed: String?
     private var videoTimeBase = AVRational(num: 1, den: 30), audioTimeBase = AVRational(num: 1, den: 48_000)
-    private var lastVideoDTS = Int64.min, nextAudio = Int64.min
-    private let copy = av_packet_alloc()
-    /// Seconds per HLS segment (segments end on keyframes: the recording's keyframe interval decides).
-    public let segmentDuration: Double
+    private var nextAudio = Int64.min
+    private var frameRate = 30.0
 
-    public init(hlsFolder: String?, pushURLs: [String], segmentDuration: Double = 2) {
+    /// `renditions`: heights of extra HLS renditions (each scaled from the canvas, keeping its aspect), encoded with
+    /// the recording's settings (which must then keep keyframes fixed: `EncoderSettings.fixedKeyframes`).
+    public init(hlsFolder: String?, pushURLs: [String], segmentDuration: Double = 2, renditions: [Int] = [], recording: EncoderSettings? = nil) {
         self.hlsFolder = hlsFolder
         self.pushURLs = pushURLs
         self.segmentDuration = segmentDuration
+        guard hlsFolder != nil, let recording else { return }
+        frameRate = recording.fps.doubleValue
+        for height in Set(renditions).sorted(by: >) where height < recording.size.height {
+            let width = Int((Double(recording.size.width * height) / Double(recording.size.height) / 2).rounded()) * 2
+            do { self.renditions.append(try HLSRendition(size: PixelSize(width: width, height: height), recording: recording)) } catch {
+                failed = "the \(height)p rendition: \(error)"
+                
+            }
+        }
+        
     }
 
-    deinit {
-        finish()
-        var packet: UnsafeMutablePointer<AVPacket>? = copy
-        av_packet_free(&packet)
-    }
+    deinit { finish() }
 
-    /// Why HLS stopped, if it did (the recording goes on regardless).
-    public var hlsError: String? { failed }
+    /// Why HLS (or one of its renditions) stopped, if it did (the recording goes on regardless).
+    public var hlsError: String? { failed ?? hls?.failed ?? renditions.lazy.compactMap { $0.stream?.failed }.first }
     /// Each push's state (connected or why not).
     public var pushStates: [(url: String, state: String)] { pushes.map { ($0.url, $0.state) } }
+    /// The sizes of the extra renditions.
+    public var renditionSizes: [PixelSize] { renditions.map(\.size) }
 
     /// Called by the writer with its first packet: the streams' parameters.
     func open(video: UnsafePointer<AVCodecParameters>, videoTimeBase: AVRational, audio: UnsafePointer<AVCodecParameters>, audioTimeBase: AVRational) {
@@ -47,81 +55,76 @@ public final class LiveOutputs {
         self.videoTimeBase = videoTimeBase
         self.audioTimeBase = audioTimeBase
         if let hlsFolder {
-            do { try openHLS(folder: hlsFolder, video: video, audio: audio) } catch {
+            do throws(MediaError) {
+                hls = try HLSStream(folder: hlsFolder, name: renditions.isEmpty ? nil : "\(video.pointee.height)p", segmentDuration: segmentDuration,
+                                    video: video, videoTimeBase: videoTimeBase, audio: audio, audioTimeBase: audioTimeBase)
+                try openRenditions(folder: hlsFolder, audio: audio)
+            } catch {
                 failed = "\(error)"
-                closeHLS()
             }
+            writeMasterPlaylist()
         }
         for url in pushURLs {
             if let push = try? StreamPush(url: url, video: video, videoTimeBase: videoTimeBase, audio: audio, audioTimeBase: audioTimeBase) { pushes.append(push) }
         }
     }
 
-    private func openHLS(folder: String, video: UnsafePointer<AVCodecParameters>, audio: UnsafePointer<AVCodecParameters>) throws(MediaError) {
-        mkdir(folder, 0o755)
-        let playlist = folder + "/index.m3u8"
-        var ctx: UnsafeMutablePointer<AVFormatContext>?
-        try check(avformat_alloc_output_context2(&ctx, nil, "hls", playlist), .outputUnwritable, "cannot create the HLS muxer", at: playlist)
-        guard let ctx else { throw MediaError(.outputUnwritable, "cannot create the HLS muxer") }
-        hls = ctx
-        for (parameters, base) in [(video, videoTimeBase), (audio, audioTimeBase)] {
-            guard let stream = avformat_new_stream(ctx, nil) else { throw MediaError(.codecFailure, "out of memory") }
-            try check(avcodec_parameters_copy(stream.pointee.codecpar, parameters), .codecFailure, "bad stream parameters")
-            stream.pointee.time_base = base
+    private func openRenditions(folder: String, audio: UnsafePointer<AVCodecParameters>) throws(MediaError) {
+        guard !renditions.isEmpty else { return }
+        guard let parameters = avcodec_parameters_alloc() else { throw MediaError(.codecFailure, "out of memory") }
+        defer { var p: UnsafeMutablePointer<AVCodecParameters>? = parameters; avcodec_parameters_free(&p) }
+        for rendition in renditions {
+            try check(rendition.parameters(into: parameters), .codecFailure, "bad stream parameters")
+            rendition.stream = try HLSStream(folder: folder, name: "\(rendition.size.height)p", segmentDuration: segmentDuration,
+                                             video: parameters, videoTimeBase: rendition.timeBase, audio: audio, audioTimeBase: audioTimeBase)
         }
-        var options: OpaquePointer?
-        av_dict_set(&options, "hls_time", String(segmentDuration), 0)
-        av_dict_set(&options, "hls_segment_type", "fmp4", 0)
-        av_dict_set(&options, "hls_fmp4_init_filename", "init.mp4", 0)
-        av_dict_set(&options, "hls_segment_filename", folder + "/segment%05d.m4s", 0)
-        av_dict_set(&options, "hls_playlist_type", "event", 0)
-        av_dict_set(&options, "hls_list_size", "0", 0)
-        // Segments and the playlist appear whole (written aside, then renamed): a player never reads half a segment.
-        av_dict_set(&options, "hls_flags", "independent_segments+temp_file+program_date_time", 0)
-        let header = avformat_write_header(ctx, &options)
-        av_dict_free(&options)
-        try check(header, .outputUnwritable, "cannot start the HLS stream", at: playlist)
-        hlsHeaderWritten = true
     }
 
     /// One encoded packet (in its encoder's time base), `offset` ticks after the start of the recording.
     func write(_ packet: UnsafeMutablePointer<AVPacket>, video: Bool, offset: Int64) {
-        guard opened, let copy else { return }
+        guard opened else { return }
         let pts = packet.pointee.pts + offset, dts = packet.pointee.dts + offset
-        if video {
-            guard dts > lastVideoDTS else { return }
-            lastVideoDTS = dts
-        } else {
+        if !video {
             // A new part's encoder starts with priming the previous one already covered.
             guard pts >= nextAudio else { return }
             nextAudio = pts + packet.pointee.duration
         }
         for push in pushes { push.send(packet, video: video, pts: pts, dts: dts) }
-        guard let hls, failed == nil, av_packet_ref(copy, packet) >= 0 else { return }
-        copy.pointee.pts = pts
-        copy.pointee.dts = dts
-        let stream = video ? 0 : 1
-        copy.pointee.stream_index = Int32(stream)
-        if let target = hls.pointee.streams[stream] {
-            av_packet_rescale_ts(copy, video ? videoTimeBase : audioTimeBase, target.pointee.time_base)
-        }
-        let written = av_interleaved_write_frame(hls, copy)
-        av_packet_unref(copy)
-        if written < 0 { failed = "writing the HLS stream failed: \(ffmpegErrorText(written))"; closeHLS() }
+        hls?.write(packet, video: video, pts: pts, dts: dts)
+        if !video { for rendition in renditions { rendition.stream?.write(packet, video: false, pts: pts, dts: dts) } }
     }
 
-    /// Ends the outputs: the playlist gets `EXT-X-ENDLIST`, pushes stop.
+    /// The composite of output frame `index`, for the renditions; `keyframe`: the recording's encoder makes it one;
+    /// `preset`: the recording's preset in force. A failing rendition stops alone.
+    public func encodeRenditions(_ canvas: VideoCanvas, index: Int64, keyframe: Bool, preset: String) {
+        guard !renditions.isEmpty else { return }
+        var failedAt: Int?
+        for (i, rendition) in renditions.enumerated() {
+            do { try rendition.encode(canvas, index: index, keyframe: keyframe, preset: preset) } catch {
+                failed = "the \(rendition.size.height)p rendition: \(error)"
+                failedAt = i
+            }
+        }
+        if let failedAt { renditions[failedAt].stream?.finish(); renditions.remove(at: failedAt) }
+    }
+
+    /// Ends the outputs: renditions drain, playlists get `EXT-X-ENDLIST` (the master its measured bit rates), pushes stop.
     public func finish() {
-        closeHLS()
+        for rendition in renditions { rendition.finish() }
+        if hls != nil { writeMasterPlaylist() }
+        hls?.finish()
+        for rendition in renditions { rendition.stream?.finish() }
         for push in pushes { push.stop() }
         pushes.removeAll()
     }
 
-    private func closeHLS() {
-        guard let hls else { return }
-        if hlsHeaderWritten { av_write_trailer(hls) }
-        hlsHeaderWritten = false
-        avformat_free_context(hls)
-        self.hls = nil
+    private func writeMasterPlaylist() {
+        guard let hlsFolder, !renditions.isEmpty, let hls else { return }
+        let streams = [hls] + renditions.compactMap(\.stream)
+        let text = HLSMasterPlaylist.text(streams.map { stream in
+            HLSMasterPlaylist.Variant(uri: stream.playlistName, width: stream.width, height: stream.height, codecs: stream.codecs,
+                                      frameRate: frameRate, bandwidth: stream.bandwidth)
+        })
+        do { try HLSMasterPlaylist.write(text, to: hlsFolder + "/index.m3u8") } catch { failed = "\(error)" }
     }
 }

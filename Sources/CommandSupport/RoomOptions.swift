@@ -113,6 +113,9 @@ public struct RoomOptions: ParsableArguments {
     @Flag(name: .customLong("hls"), help: "Also stream each recording as HLS (fMP4 segments from the recording's own encoder), written beside it as NAME.hls/ and served at /rooms/ROOM/hls/index.m3u8.")
     public var hls = false
 
+    @Option(name: .customLong("hls-rendition"), help: "With --hls: also an HLS rendition this many lines high (e.g. 480), scaled from the composite and encoded by its own x264; index.m3u8 becomes the master playlist. Repeatable.")
+    public var hlsRendition: [Int] = []
+
     @Option(name: .customLong("rtmp"), help: "Also push each recording to this RTMP(S) URL ({room} is the room's name), reconnecting when the connection drops. Repeatable.")
     public var rtmp: [String] = []
 
@@ -144,6 +147,7 @@ public struct RoomOptions: ParsableArguments {
         if let maxPartDuration { list += ["--max-part-duration", String(maxPartDuration)] }
         if let maxPartSize { list += ["--max-part-size", String(maxPartSize)] }
         if hls { list.append("--hls") }
+        for height in hlsRendition { list += ["--hls-rendition", String(height)] }
         if let audioOnly { list += ["--audio-only", audioOnly] }
         if let audioFile { list += ["--audio-file", audioFile] }
         if let dualChannel { list += ["--dual-channel", dualChannel] }

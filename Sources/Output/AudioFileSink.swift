@@ -25,6 +25,8 @@ public struct RecordingOptions: Sendable {
     public var parts: PartPolicy?
     /// Live outputs of its encoded stream.
     public var hlsFolder: String?
+    /// Heights of extra HLS renditions (the recording's encoder then keeps its keyframes fixed, for them to align with).
+    public var hlsRenditions: [Int] = []
     public var pushURLs: [String] = []
     /// Audio only, in this format: no video is decoded, composed or encoded.
     public var audioOnly: AudioFormat?

@@ -76,7 +76,9 @@ public final class RecordingSink: CompositeSink {
 
     public func write(frame index: Int64, canvas: VideoCanvas) throws(MediaError) {
         if parts != nil { try cutIfDue(before: index) }
+        let keyframe = writer.nextFrameIsKeyframe
         try writer.writeVideo(canvas, index: index - partStartFrame)
+        liveOutputs?.encodeRenditions(canvas, index: index, keyframe: keyframe, preset: writer.presetInForce)
     }
 
     public func write(audioLeft left: ArraySlice<Float>, right: ArraySlice<Float>) throws(MediaError) {

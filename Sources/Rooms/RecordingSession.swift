@@ -42,7 +42,8 @@ final class RecordingSession: @unchecked Sendable {
         if options.audioOnly == nil {
             let sink = try RecordingSink(path: output, settings: settings, parts: parts, onPartReady: onPartReady)
             if options.hlsFolder != nil || !options.pushURLs.isEmpty {
-                sink.liveOutputs = LiveOutputs(hlsFolder: options.hlsFolder, pushURLs: options.pushURLs, segmentDuration: settings.keyframeInterval)
+                sink.liveOutputs = LiveOutputs(hlsFolder: options.hlsFolder, pushURLs: options.pushURLs, segmentDuration: settings.keyframeInterval,
+                                               renditions: options.hlsRenditions, recording: settings)
             }
             sinks.append(sink)
             self.sink = sink

@@ -102,6 +102,7 @@ extension RoomDirectory {
             var options = RecordingOptions()
             options.parts = parts ?? configuration.parts
             options.hlsFolder = configuration.hls && configuration.audioOnly == nil ? RecordingSession.stem(output) + ".hls" : nil
+            options.hlsRenditions = options.hlsFolder == nil ? [] : configuration.hlsRenditions
             options.pushURLs = configuration.audioOnly == nil ? (configuration.rtmp + rtmp).map { $0.replacingOccurrences(of: "{room}", with: name) } : []
             options.audioOnly = configuration.audioOnly
             options.audioFile = configuration.audioFile
@@ -110,8 +111,9 @@ extension RoomDirectory {
             state.withLock { $0.rooms[name]?.hlsFolder = hls }
             // Audio only: no frames are made, so the engine's clock need only tick for the mix (5 a second).
             let fps = configuration.audioOnly == nil ? configuration.fps : Rational(5)
-            try room.live.start(output: output, settings: EncoderSettings(size: configuration.size, fps: fps,
-                                                                          preset: configuration.preset, crf: configuration.crf),
+            var settings = EncoderSettings(size: configuration.size, fps: fps, preset: configuration.preset, crf: configuration.crf)
+            settings.fixedKeyframes = !options.hlsRenditions.isEmpty
+            try room.live.start(output: output, settings: settings,
                                 options: options, onPartReady: { [weak self] part in
                 if let error = part.error {
                     self?.logger.error("a part could not be finished", metadata: ["room": "\(name)", "part": "\(part.number)", "error": "\(error)"])

@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable {
     /// Live outputs of every recording from its encoded stream: HLS beside the file (`NAME.hls/index.m3u8`, served at
     /// `/rooms/ROOM/hls/index.m3u8`), and RTMP pushes (`{room}` in a URL is the room's name).
     public var hls = false
+    /// Heights of extra HLS renditions (e.g. 480): each scales the composite once and has its own encoder.
+    public var hlsRenditions: [Int] = []
     public var rtmp: [String] = []
     /// Audio-only recordings in this format (no video decoded, composed or encoded); a video recording's extra audio
     /// file; audio-only: these participants (by name) on the left channel, the rest on the right.

@@ -15,7 +15,7 @@ func hlsFile(service: RoomDirectory, room: String, file: String, context: some R
     default: type = ""
     }
     guard allowed, !file.hasPrefix("."), !type.isEmpty, file.count <= 64 else {
-        throw RoomError(.notFound, "no such file in the stream (a playlist, init.mp4 or a .m4s segment)")
+        throw RoomError(.notFound, "no such file in the stream (a playlist, an init segment or a .m4s segment)")
     }
     let folder = try service.hlsFolder(room: room)
     guard let size = (try? FileManager.default.attributesOfItem(atPath: folder + "/" + file)[.size] as? NSNumber)?.intValue else {

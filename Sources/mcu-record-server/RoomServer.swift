@@ -83,6 +83,11 @@ struct RoomServer: AsyncParsableCommand {
             guard options.maxLoad > 0, options.maxLoad <= 100 else { throw MediaError(.invalidArgument, "--max-load is a share of the cores, above 0 (at most 100)") }
             configuration.maxLoad = options.maxLoad
             configuration.hls = options.hls
+            guard options.hlsRendition.isEmpty || options.hls else { throw MediaError(.invalidArgument, "--hls-rendition needs --hls") }
+            for height in options.hlsRendition where height < 16 || height % 2 != 0 || height >= configuration.size.height {
+                throw MediaError(.invalidArgument, "--hls-rendition \(height): a rendition is an even number of lines, at least 16 and below the recording's \(configuration.size.height)")
+            }
+            configuration.hlsRenditions = options.hlsRendition
             try RoomServer.configureAudio(options, &configuration)
             for url in options.rtmp where !(url.hasPrefix("rtmp://") || url.hasPrefix("rtmps://")) {
                 throw MediaError(.invalidArgument, "--rtmp takes an rtmp:// or rtmps:// URL, not '\(url)'")
