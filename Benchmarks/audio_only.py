@@ -22,18 +22,32 @@ RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 RAMP = 8
 
 
-def run(audio_only):
+def run(audio_only, per_thread=None):
     extra = ["--audio-only", os.environ.get("FORMAT", "m4a")] if audio_only else []
-    return measure_room(str(WORK), extra, lambda i: ["--tone", str(400 + 200 * i)], RAMP, WINDOW)
+    return measure_room(str(WORK), extra, lambda i: ["--tone", str(400 + 200 * i)], RAMP, WINDOW, per_thread)
+
+
+# Thread names (Linux keeps 15 characters) and what they do in an audio-only room.
+ROLES = [("NIO-", "UDP event loop: receive, SRTP, jitter buffers, RTCP, session timers"),
+         ("decode opus", "the four Opus decoders (one thread each)"),
+         ("room ", "the room's engine: the mix (5 ticks a second) and the file's encoder")]
 
 
 def main():
-    audio, video = [], []
+    audio, video, threads = [], [], []
     for _ in range(RUNS):
-        audio.append(run(True))
+        threads.append({})
+        audio.append(run(True, threads[-1]))
         video.append(run(False))
         print(f"audio-only {audio[-1]:.3f} cores, video {video[-1]:.3f} cores", flush=True)
     a, v = statistics.median(audio), statistics.median(video)
+    roles = []
+    for prefix, role in ROLES:
+        used = [sum(c for name, c in t.items() if name.startswith(prefix)) for t in threads]
+        roles.append(f"| {role} | {statistics.median(used):.4f} |")
+    rest = a - sum(float(line.rsplit("|", 2)[1]) for line in roles)
+    roles.append(f"| everything else | {rest:.4f} |")
+    roles = "\n".join(roles)
     text = f"""# Audio-only recording
 
 `python3 Benchmarks/audio_only.py {WINDOW} {RUNS}` (release build; {os.cpu_count()} cores): one room, four built-in publishers
@@ -46,6 +60,17 @@ def main():
 
 Audio-only costs {v / a:.0f}x less: participants' video sections are answered inactive (nothing arrives), nothing is
 decoded but Opus, nothing is composed, and the mix goes to one AAC encoder (FFmpeg's, with its fast coder).
+
+Where the audio-only room's CPU goes, per thread (medians over the runs):
+
+| threads | cores |
+|---|---|
+{roles}
+
+The goal was 0.03 cores. Decoding four Opus streams and encoding one AAC stream alone cost about that before a single
+packet is received; the UDP loop's share is mostly per-datagram work inside SwiftNIO and the kernel (a profile shows
+NIO formatting each sender's address as text on every read). Other formats, one run each
+(`FORMAT=wav|ogg python3 Benchmarks/audio_only.py 20 1`): WAV (no encoder) 0.043 cores, Ogg/Opus 0.045.
 """
     (ROOT / "Benchmarks/AUDIO.md").write_text(text)
     print(text)

@@ -66,9 +66,24 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def measure_room(folder, extra, publisher_args, ramp, window):
+def thread_seconds(pid):
+    """{thread id: (name, CPU seconds)} of a process's threads."""
+    threads = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        threads[tid] = (text[text.index("(") + 1:text.rindex(")")], (int(fields[11]) + int(fields[12])) / TICK)
+    return threads
+
+
+def measure_room(folder, extra, publisher_args, ramp, window, per_thread=None):
     """Cores one recording uses: a server recording room `bench` with `extra` options, four built-in publishers
-    (640x360 test pattern; `publisher_args(i)` adds to publisher i's arguments), CPU over `window` s after `ramp` s."""
+    (640x360 test pattern; `publisher_args(i)` adds to publisher i's arguments), CPU over `window` s after `ramp` s.
+    `per_thread`, a dict, gets the cores of each kind of thread (by thread name) over the same window."""
     import time
     os.makedirs(folder, exist_ok=True)
     server, base = start_server(folder, "1280x720", extra)
@@ -80,9 +95,13 @@ def measure_room(folder, extra, publisher_args, ramp, window):
                                                 "--duration", str(ramp + window + 10), *publisher_args(i)],
                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         time.sleep(ramp)
-        start, before = time.time(), cpu_seconds(server.pid)
+        start, before, threads = time.time(), cpu_seconds(server.pid), thread_seconds(server.pid)
         time.sleep(window)
         cores = (cpu_seconds(server.pid) - before) / (time.time() - start)
+        if per_thread is not None:
+            for tid, (name, seconds) in thread_seconds(server.pid).items():
+                used = (seconds - threads.get(tid, (name, 0))[1]) / (time.time() - start)
+                per_thread[name] = per_thread.get(name, 0) + used
         request("DELETE", f"{base}/rooms/bench/recording")
         return cores
     finally:
