@@ -60,7 +60,7 @@ let package = Package(
                                              .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                                              .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         // Delivery of what rooms record: uploads to S3 API stores (journaled, resumable) and signed webhooks (outbox).
-        .target(name: "Delivery", dependencies: ["Rooms", "MediaCore", .product(name: "Crypto", package: "swift-crypto"),
+        .target(name: "Delivery", dependencies: ["Rooms", "Codecs", "MediaCore", .product(name: "Crypto", package: "swift-crypto"),
                                                  .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                  .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                                                  .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

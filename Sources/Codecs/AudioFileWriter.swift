@@ -21,8 +21,9 @@ public enum AudioFormat: String, Sendable, CaseIterable {
 public final class AudioFileWriter {
     public let path: String
     public let format: AudioFormat
-    /// Where it is written until `finish` (M4A: `NAME.recording.m4a`; the others are written in place).
+    /// Where it is written until `finish` (`NAME.recording.EXT`, locked by this writer: see `PartialFiles`).
     public let writingPath: String
+    private var lockDescriptor: Int32 = -1
     private var output: UnsafeMutablePointer<AVFormatContext>?
     private var encoder: UnsafeMutablePointer<AVCodecContext>?
     private var stream: UnsafeMutablePointer<AVStream>?
@@ -36,7 +37,7 @@ public final class AudioFileWriter {
     public init(path: String, format: AudioFormat, bitrate: Int = 128_000) throws(MediaError) {
         self.path = path
         self.format = format
-        writingPath = format == .m4a ? String(path.dropLast(4)) + ".recording.m4a" : path
+        writingPath = PartialFiles.partialPath(for: path)
         packet = av_packet_alloc()
         guard let codec = avcodec_find_encoder_by_name(format.encoder) else {
             throw MediaError(.codecFailure, "libavcodec was built without \(format.encoder) (needed for .\(format.rawValue))")
@@ -67,18 +68,22 @@ public final class AudioFileWriter {
         stream.pointee.time_base = encoder.pointee.time_base
         frame = try makeStereoFrame(format: encoder.pointee.sample_fmt, samples: frameSize)
         try check(avio_open(&ctx.pointee.pb, writingPath, AVIO_FLAG_WRITE), .outputUnwritable, "cannot write the audio file", at: writingPath)
+        lockDescriptor = PartialFiles.lock(writingPath)
         ctx.pointee.flags |= AVFMT_FLAG_FLUSH_PACKETS
         var options: OpaquePointer?
         if format == .m4a {
             av_dict_set(&options, "movflags", "empty_moov+delay_moov+default_base_moof", 0)
             av_dict_set(&options, "frag_duration", "500000", 0)
         }
+        // Ogg holds a second of packets per page by default: what a killed recorder would lose. A fifth of that.
+        if format == .ogg { av_dict_set(&options, "page_duration", "200000", 0) }
         let header = avformat_write_header(ctx, &options)
         av_dict_free(&options)
         try check(header, .outputUnwritable, "cannot write the audio file's header", at: writingPath)
     }
 
     deinit {
+        if lockDescriptor >= 0 { close(lockDescriptor) }
         if !finished, let output, output.pointee.pb != nil { avio_closep(&output.pointee.pb) }
         avcodec_free_context(&encoder)
         avformat_free_context(output)
@@ -181,10 +186,12 @@ public final class AudioFileWriter {
         avio_closep(&output.pointee.pb)
         finished = true
         try check(trailer, .outputUnwritable, "cannot complete the audio file", at: writingPath)
+        defer { if lockDescriptor >= 0 { close(lockDescriptor); lockDescriptor = -1 } }
         if format == .m4a {
             let result = try MP4Finalizer.finalize(partial: writingPath, into: path)
             return RecordingSummary(path: path, duration: result.duration, bytes: result.bytes, videoFrames: 0)
         }
+        try PartialFiles.place(writingPath, at: path)
         var info = stat()
         let bytes = stat(path, &info) == 0 ? Int64(info.st_size) : 0
         return RecordingSummary(path: path, duration: duration, bytes: bytes, videoFrames: 0)

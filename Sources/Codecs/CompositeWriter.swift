@@ -111,8 +111,7 @@ public final class CompositeWriter {
         }
         // Held while the file is written: recovery leaves a locked file alone (its writer is alive); the kernel drops
         // the lock when the process dies, however it dies.
-        lockDescriptor = open(partialPath, O_RDONLY | O_CLOEXEC)
-        if lockDescriptor >= 0 { flock(lockDescriptor, LOCK_EX | LOCK_NB) }
+        lockDescriptor = PartialFiles.lock(partialPath)
         // Every fragment goes to the kernel as soon as it is cut: a killed process loses only the fragment in progress.
         ctx.pointee.flags |= AVFMT_FLAG_FLUSH_PACKETS
         var muxOptions: OpaquePointer?

@@ -21,27 +21,12 @@ public enum MP4Finalizer {
                                 sync: (Int32) -> Int32 = { fsync($0) }) throws(MediaError) -> (duration: Microseconds, bytes: Int64) {
         let temporary = path + ".finalizing"
         let result = try remux(from: partial, to: temporary, annotations: annotations)
-        func failed(_ what: String) -> MediaError {
-            let reason = String(cString: strerror(errno))
+        do { try PartialFiles.place(temporary, at: path, sync: sync) } catch {
             unlink(temporary)
-            return MediaError(.outputUnwritable, what, underlying: reason, at: path)
-        }
-        guard syncFile(temporary, sync: sync) else { throw failed("cannot sync the finished recording to disk") }
-        guard rename(temporary, path) == 0 else { throw failed("cannot move the finished recording into place") }
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        guard syncFile(directory, sync: sync) else {
-            throw MediaError(.outputUnwritable, "cannot sync the recording's folder", underlying: String(cString: strerror(errno)), at: directory)
+            throw error
         }
         unlink(partial)
         return result
-    }
-
-    private static func syncFile(_ path: String, sync: (Int32) -> Int32) -> Bool {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        return sync(descriptor) == 0
     }
 
     static func remux(from source: String, to destination: String, annotations: RecordingAnnotations) throws(MediaError) -> (duration: Microseconds, bytes: Int64) {

@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 
 /// The recordings on this server's disk, found by their files: a recording `ROOM-STAMP` is `ROOM-STAMP.mp4` (or its
@@ -49,7 +50,7 @@ public struct RecordingCatalog: Sendable {
             guard let range = s.range(of: "-part", options: .backwards), s[range.upperBound...].allSatisfy(\.isNumber), !s[range.upperBound...].isEmpty else { return (s, false) }
             return (String(s[..<range.lowerBound]), true)
         }
-        if name.hasSuffix(".recording.mp4") || name.hasSuffix(".recording.m4a") || name.hasSuffix(".finalizing") || name.hasSuffix(".tmp") { return nil }
+        if PartialFiles.finalPath(for: name) != nil || name.hasSuffix(".finalizing") || name.hasSuffix(".tmp") { return nil }
         if let s = stem(".mp4") { let (id, part) = withoutPart(s); return (id, part ? "part" : "recording") }
         if let s = stem(".events.jsonl") { let (id, part) = withoutPart(s); return (id, part ? "part-events" : "events") }
         if let s = stem(".chat.vtt") { return (s, "chat") }
@@ -75,9 +76,9 @@ public struct RecordingCatalog: Sendable {
                 let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
                 let key: String
                 var entry: Entry
-                if name.hasSuffix(".recording.mp4") {
-                    let id = String(name.dropLast(".recording.mp4".count))
-                    let base = RecordingCatalog.classify(id + ".mp4")?.id ?? id
+                if let complete = PartialFiles.finalPath(for: name) {
+                    let id = String(complete[..<(complete.lastIndex(of: ".") ?? complete.endIndex)])
+                    let base = RecordingCatalog.classify(complete)?.id ?? id
                     key = folder + "/" + base
                     entry = entries[key] ?? RecordingCatalog.empty(base, folder)
                     entry.recording = entry.recording || RecordingCatalog.isLocked(full)

@@ -12,14 +12,14 @@ import Glibc
 struct RecoverCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recover",
-        abstract: "Finalize recordings left by a crash: NAME.recording.mp4 becomes a regular NAME.mp4.",
+        abstract: "Finalize recordings left by a crash: NAME.recording.mp4 becomes a regular NAME.mp4 (and NAME.recording.m4a, .wav, .ogg, .mp3 their finished files).",
         discussion: """
         Give the leftover files, or folders to search for them. A file still being written by a running recorder is \
         left alone. The chapters and chat of NAME.events.jsonl are added when it is there. If NAME.mp4 already \
         exists the result is NAME.recovered.mp4.
         """)
 
-    @Argument(help: "NAME.recording.mp4 files or folders of recordings.")
+    @Argument(help: "NAME.recording.mp4 (or .m4a, .wav, .ogg, .mp3) files, or folders of recordings.")
     var paths: [String]
 
     func run() throws {

@@ -1,6 +1,9 @@
 import Foundation
 import MediaCore
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The file's audio as ffmpeg decodes it (any format): 48 kHz stereo.
 func decodeStereo(_ path: String) throws -> (left: [Float], right: [Float]) {
@@ -71,5 +74,39 @@ func peak(_ samples: [Float], at frequency: Double) -> Double {
         if !video {
             #expect(!FileManager.default.fileExists(atPath: String(file.dropLast(format.count)) + "mp4"), "no video file")
         }
+    }
+
+    /// An audio-only recorder killed with SIGKILL mid-recording: the file it was writing (`NAME.recording.FORMAT`) is
+    /// made whole when the recorder starts again (M4A rewritten with its index, WAV's header sizes set, Ogg put in
+    /// place) and holds the participant's tone up to the kill.
+    @Test(arguments: ["m4a", "wav", "ogg"])
+    func aKilledRecordingIsRecoveredAtTheNextStart(format: String) async throws {
+        let folder = Paths.temporary("audio-killed-\(format)-\(UInt32.random(in: 0...UInt32.max))")
+        let room = try RoomProcess(room: "voice", extra: ["--output", folder, "--audio-only", format], errorsExpected: true)
+        defer { room.process.stopIfRunning() }
+        let ann = Process()
+        ann.executableURL = URL(fileURLWithPath: Paths.binary)
+        ann.arguments = ["publish", "--whip", "\(room.base)/rooms/voice/whip", "--name", "Ann", "--tone", "700", "--size", "320x240", "--duration", "20"]
+        ann.standardOutput = FileHandle.nullDevice
+        ann.standardError = FileHandle.nullDevice
+        try ann.run()
+        defer { ann.stopIfRunning() }
+        _ = try await waitForParticipants(room, "voice", count: 1)
+        try await Task.sleep(nanoseconds: 5_000_000_000)
+        kill(room.process.processIdentifier, SIGKILL)
+        room.process.waitUntilExit()
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder)
+        let partial = try #require(names.first { $0.hasSuffix(".recording." + format) }, "\(names)")
+        #expect(!names.contains(partial.replacingOccurrences(of: ".recording.", with: ".")))
+
+        let again = try RoomProcess(room: "voice", extra: ["--output", folder, "--audio-only", format])
+        _ = again.stop()
+        let file = folder + "/" + partial.replacingOccurrences(of: ".recording.", with: ".")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/" + partial), "the partial file is still there")
+        let audio = try decodeStereo(file)
+        let seconds = Double(audio.left.count) / 48_000
+        #expect(seconds > 3 && seconds < 8, "\(format): \(seconds) s recovered")
+        let tone = peak(zip(audio.left, audio.right).map { ($0 + $1) / 2 }, at: 700)
+        #expect(tone > 0.001, "\(format): 700 Hz at \(tone)")
     }
 }
