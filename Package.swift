@@ -66,7 +66,7 @@ let package = Package(
                                                  .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                                                  .product(name: "NIOHTTP1", package: "swift-nio")]),
         // HTTP only: maps requests onto room commands; no media code.
-        .target(name: "Server", dependencies: ["Rooms", "Pull", "Delivery", "Layout", "MediaCore",
+        .target(name: "Server", dependencies: ["Rooms", "Codecs", "Pull", "Delivery", "Layout", "MediaCore",
                                                .product(name: "Hummingbird", package: "hummingbird"),
                                                .product(name: "Logging", package: "swift-log"),
                                                .product(name: "Metrics", package: "swift-metrics")]),

@@ -20,6 +20,9 @@ public final class LiveOutputs {
     private var videoTimeBase = AVRational(num: 1, den: 30), audioTimeBase = AVRational(num: 1, den: 48_000)
     private var nextAudio = Int64.min
     private var frameRate = 30.0
+    /// What the API shows of these outputs.
+    public let status = LiveOutputStatus()
+    private var reportedError: String?
 
     /// `renditions`: heights of extra HLS renditions (each scaled from the canvas, keeping its aspect), encoded with
     /// the recording's settings (which must then keep keyframes fixed: `EncoderSettings.fixedKeyframes`).
@@ -67,6 +70,14 @@ public final class LiveOutputs {
         for url in pushURLs {
             if let push = try? StreamPush(url: url, video: video, videoTimeBase: videoTimeBase, audio: audio, audioTimeBase: audioTimeBase) { pushes.append(push) }
         }
+        status.opened(hls: hls != nil, renditions: renditions.map(\.size), pushes: pushes)
+        reportFailure()
+    }
+
+    private func reportFailure() {
+        guard let error = hlsError, error != reportedError else { return }
+        reportedError = error
+        status.failed(error)
     }
 
     private func openRenditions(folder: String, audio: UnsafePointer<AVCodecParameters>) throws(MediaError) {
@@ -92,6 +103,7 @@ public final class LiveOutputs {
         for push in pushes { push.send(packet, video: video, pts: pts, dts: dts) }
         hls?.write(packet, video: video, pts: pts, dts: dts)
         if !video { for rendition in renditions { rendition.stream?.write(packet, video: false, pts: pts, dts: dts) } }
+        reportFailure()
     }
 
     /// The composite of output frame `index`, for the renditions; `keyframe`: the recording's encoder makes it one;
@@ -105,7 +117,11 @@ public final class LiveOutputs {
                 failedAt = i
             }
         }
-        if let failedAt { renditions[failedAt].stream?.finish(); renditions.remove(at: failedAt) }
+        if let failedAt {
+            renditions[failedAt].stream?.finish()
+            renditions.remove(at: failedAt)
+            reportFailure()
+        }
     }
 
     /// Ends the outputs: renditions drain, playlists get `EXT-X-ENDLIST` (the master its measured bit rates), pushes stop.

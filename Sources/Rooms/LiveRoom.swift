@@ -92,10 +92,10 @@ public final class LiveRoom: Sendable {
     public var isRecording: Bool { state.withLock { $0.recording != nil } }
 
     /// The recording in progress: its file, how long it has run (pauses left out) and whether it is paused.
-    public var recordingState: (path: String, duration: Microseconds, paused: Bool)? {
+    public var recordingState: (path: String, duration: Microseconds, paused: Bool, outputs: LiveOutputStatus.Report?)? {
         let now = clock()
         guard let recording = state.withLock({ $0.recording }), !recording.isFinished else { return nil }
-        return (recording.output, recording.recordingTime(at: now), recording.pause.since != nil)
+        return (recording.output, recording.recordingTime(at: now), recording.pause.since != nil, recording.liveStatus?.report)
     }
 
     /// Starts recording to `output` now, with everyone present. Throws `conflict` when already recording. Opens the

@@ -17,6 +17,8 @@ final class RecordingSession: @unchecked Sendable {
     let engine: CompositionEngine
     /// The video file (nil for an audio-only recording) and the audio file (audio-only, or besides the video).
     let sink: RecordingSink?
+    /// The live outputs' state (HLS, renditions, pushes), for the API.
+    let liveStatus: LiveOutputStatus?
     let audioSink: AudioFileSink?
     let record: RecordingRecord
     let output: String
@@ -47,8 +49,10 @@ final class RecordingSession: @unchecked Sendable {
             }
             sinks.append(sink)
             self.sink = sink
+            liveStatus = sink.liveOutputs?.status
         } else {
             sink = nil
+            liveStatus = nil
         }
         if let format = options.audioOnly ?? options.audioFile {
             let path = options.audioOnly != nil ? output : RecordingSession.stem(output) + "." + format.fileExtension

@@ -1,3 +1,4 @@
+import Codecs
 import Compositor
 import Layout
 import Recorder
@@ -46,6 +47,8 @@ public struct RoomReport: Sendable {
         public var duration: Microseconds
         public var bytes: Int
         public var paused = false
+        /// HLS, its renditions and RTMP pushes, when the recording has any.
+        public var outputs: LiveOutputStatus.Report?
     }
     public var name: String
     public var participants: [Participant]

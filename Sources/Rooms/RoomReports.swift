@@ -43,8 +43,8 @@ extension RoomDirectory {
         }
         var recording: RoomReport.Recording?
         if let state = room.live.recordingState {
-            let size = (try? FileManager.default.attributesOfItem(atPath: CompositeWriter.partialPath(for: state.path))[.size] as? Int) ?? 0
-            recording = RoomReport.Recording(path: state.path, duration: state.duration, bytes: size, paused: state.paused)
+            let size = (try? FileManager.default.attributesOfItem(atPath: PartialFiles.partialPath(for: state.path))[.size] as? Int) ?? 0
+            recording = RoomReport.Recording(path: state.path, duration: state.duration, bytes: size, paused: state.paused, outputs: state.outputs)
         }
         return RoomReport(name: name, participants: participants, layout: room.live.layout, recording: recording,
                           lastRecording: room.lastRecording, error: room.error)

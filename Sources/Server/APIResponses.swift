@@ -1,3 +1,4 @@
+import Codecs
 import Layout
 import MediaCore
 import Delivery
@@ -109,6 +110,21 @@ struct RecordingFileBody: Encodable {
 struct RecordingStateBody: Encodable {
     var active: Bool
     var file: String?, duration: Double?, size: Int?, paused: Bool?
+    var liveOutputs: LiveOutputsBody?
+    enum CodingKeys: String, CodingKey { case active, file, duration, size, paused, liveOutputs = "live_outputs" }
+}
+
+/// A recording's live outputs: HLS (its playlist, renditions, why it stopped) and each RTMP push (key hidden).
+struct LiveOutputsBody: Encodable {
+    struct HLS: Encodable { var playlist: String, renditions: [String], error: String? }
+    struct Push: Encodable { var url: String, state: String }
+    var hls: HLS?
+    var rtmp: [Push]
+    init(_ report: LiveOutputStatus.Report, room: String) {
+        hls = report.hls || report.hlsError != nil
+            ? HLS(playlist: "/rooms/\(room)/hls/index.m3u8", renditions: report.renditions.map { "\($0.width)x\($0.height)" }, error: report.hlsError) : nil
+        rtmp = report.pushes.map { Push(url: $0.url, state: $0.state) }
+    }
 }
 
 /// POST …/recording/pause and …/resume: where on the recording it paused or goes on (seconds), and how long the
@@ -137,7 +153,10 @@ struct RoomBody: Encodable {
         name = room.name
         participants = room.participants.map(ParticipantBody.init)
         layout = room.layout.source
-        recording = room.recording.map { RecordingStateBody(active: true, file: $0.path, duration: seconds($0.duration), size: $0.bytes, paused: $0.paused) }
+        recording = room.recording.map {
+            RecordingStateBody(active: true, file: $0.path, duration: seconds($0.duration), size: $0.bytes, paused: $0.paused,
+                               liveOutputs: $0.outputs.map { [name = room.name] in LiveOutputsBody($0, room: name) })
+        }
             ?? RecordingStateBody(active: false)
         lastRecording = room.lastRecording.map(RecordingFileBody.init)
         error = room.error

@@ -93,8 +93,22 @@ extension OpenAPIDocument {
       "RecordingState": {
         "type": "object", "additionalProperties": false, "description": "the recording in progress (file, duration, size only while active)",
         "properties": { "active": { "type": "boolean" }, "file": { "type": "string" }, "duration": { "type": "number", "description": "seconds recorded, pauses left out" },
-                        "size": { "type": "integer" }, "paused": { "type": "boolean" } },
+                        "size": { "type": "integer" }, "paused": { "type": "boolean" },
+                        "live_outputs": { "$ref": "#/components/schemas/LiveOutputs" } },
         "required": ["active"]
+      },
+      "LiveOutputs": {
+        "type": "object", "additionalProperties": false, "description": "the recording's live outputs (--hls, --hls-rendition, --rtmp, rtmp_url)",
+        "properties": {
+          "hls": { "type": "object", "additionalProperties": false, "required": ["playlist", "renditions"],
+                   "properties": { "playlist": { "type": "string", "description": "path of the playlist on this server" },
+                                   "renditions": { "type": "array", "items": { "type": "string", "description": "WIDTHxHEIGHT" } },
+                                   "error": { "type": "string", "description": "why HLS (or a rendition) stopped; the recording goes on" } } },
+          "rtmp": { "type": "array", "items": { "type": "object", "additionalProperties": false, "required": ["url", "state"],
+                    "properties": { "url": { "type": "string", "description": "the push URL without its stream key" },
+                                    "state": { "type": "string", "description": "connected, connecting, or why not" } } } }
+        },
+        "required": ["rtmp"]
       },
       "Pause": {
         "type": "object", "additionalProperties": false, "required": ["paused", "time"],
@@ -288,19 +302,5 @@ extension OpenAPIDocument {
         "summary": "Every room",
         "responses": {
           "200": { "description": "rooms", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RoomList" } } } },
-          "401": { "$ref": "#/components/responses/Problem" }
-        }
-      }
-    },
-    "/rooms/{room}": {
-      "parameters": [{ "$ref": "#/components/parameters/room" }],
-      "get": {
-        "summary": "One room (JSON), or its join page for a browser asking for text/html",
-        "responses": {
-          "200": { "description": "the room", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Room" } }, "text/html": {} } },
-          "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }
-        }
-      }
-    },
 """#
 }

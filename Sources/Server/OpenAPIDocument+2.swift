@@ -2,6 +2,20 @@
 
 extension OpenAPIDocument {
     static let piece2 = #"""
+          "401": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
+    "/rooms/{room}": {
+      "parameters": [{ "$ref": "#/components/parameters/room" }],
+      "get": {
+        "summary": "One room (JSON), or its join page for a browser asking for text/html",
+        "responses": {
+          "200": { "description": "the room", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Room" } }, "text/html": {} } },
+          "400": { "$ref": "#/components/responses/Problem" }, "401": { "$ref": "#/components/responses/Problem" }, "404": { "$ref": "#/components/responses/Problem" }
+        }
+      }
+    },
     "/rooms/{room}/whip": {
       "parameters": [{ "$ref": "#/components/parameters/room" }, { "name": "name", "in": "query", "schema": { "type": "string" } },
                      { "name": "screen", "in": "query", "description": "mids of the offer's video sections that are screen shares, comma-separated (also recognised from a=content:slides or \"screen\" in a=msid)", "schema": { "type": "string" } }],

@@ -21,6 +21,8 @@ import Testing
         let live = try run(ffprobe, ["-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0",
                                      "\(room.base)/rooms/ladder/hls/index.m3u8"], within: 30)
         #expect(live.stdout.contains("h264,640,360") && live.stdout.contains("h264,426,240"), "live master playlist: \(live.stdout) \(live.stderr)")
+        let hlsState = (((object(described)["recording"] as? [String: Any])?["live_outputs"] as? [String: Any])?["hls"] as? [String: Any]) ?? [:]
+        #expect(hlsState["renditions"] as? [String] == ["426x240"] && hlsState["error"] == nil, "\(hlsState)")
         try await Task.sleep(nanoseconds: 3_000_000_000)
         _ = room.stop()
 

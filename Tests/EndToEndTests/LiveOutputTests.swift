@@ -79,6 +79,12 @@ final class RTMPServer {
         let probed = try run(ffprobe, ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", rtmpURL], within: 30)
         let probedOK = probed.stdout.contains("h264") && probed.stdout.contains("aac")
         #expect(probedOK, "RTMP: \(probed.stdout) \(probed.stderr)")
+        // The room's API shows both outputs, the push connected and its stream key hidden.
+        let (_, state, _) = try await httpData("GET", "\(room.base)/rooms/live")
+        let outputs = ((object(state)["recording"] as? [String: Any])?["live_outputs"] as? [String: Any]) ?? [:]
+        let push = (outputs["rtmp"] as? [[String: Any]])?.first ?? [:]
+        #expect(push["state"] as? String == "connected" && push["url"] as? String == "rtmp://127.0.0.1:\(nginx.port)/live/…", "\(outputs)")
+        #expect((outputs["hls"] as? [String: Any])?["playlist"] as? String == "/rooms/live/hls/index.m3u8", "\(outputs)")
 
         // nginx restarted: the push comes back by itself.
         nginx.stop()

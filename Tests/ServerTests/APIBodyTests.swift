@@ -37,7 +37,9 @@ import Delivery
                                            participants: [], tracks: [], maxLag: 40_000, finalLag: 2_000, events: "/r/a.events.jsonl",
                                            chat: "/r/a.vtt", reducedRate: 1_000_000, lowestRate: 15, fasterPreset: 2_000_000, fastestPreset: "ultrafast")
         return RoomReport(name: "r", participants: [RoomReport.Participant(id: "p", settings: settings, frozen: 250_000, tracks: [track], declined: ["no common video codec"])],
-                          layout: LayoutPresets.document(named: "grid")!, recording: RoomReport.Recording(path: "/r/b.mp4", duration: 5_000_000, bytes: 10, paused: true),
+                          layout: LayoutPresets.document(named: "grid")!, recording: RoomReport.Recording(path: "/r/b.mp4", duration: 5_000_000, bytes: 10, paused: true,
+                                                                                                          outputs: .init(hls: true, hlsError: "the 480p rendition: disk full", renditions: [PixelSize(width: 854, height: 480)],
+                                                                                                                         pushes: [.init(url: "rtmp://a/live/…", state: "connected")])),
                           lastRecording: summary, error: "recording stopped: disk full")
     }
 
