@@ -8,15 +8,9 @@ Prints one JSON line: {"duration": s, "frames": [{"time": s, "rgb": [r, g, b]}],
 """
 import asyncio
 import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 
-import websockets
+from headless_chromium import HeadlessChromium
 
 PROBE = """
 (async () => {
@@ -52,59 +46,25 @@ PROBE = """
 
 
 async def main(url, times):
-    port = 9800 + os.getpid() % 500
-    profile = tempfile.mkdtemp(prefix="mcu-seek-")
-    browser = subprocess.Popen(["/usr/bin/chromium", "--headless=new", "--no-sandbox", "--disable-gpu", f"--remote-debugging-port={port}",
-                                f"--user-data-dir={profile}", "--autoplay-policy=no-user-gesture-required", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    result = {"error": "did not run"}
+    ranges = []
+
+    def watch(event):
+        if event["method"] == "Network.requestWillBeSent":
+            headers = event["params"]["request"].get("headers", {})
+            ranges.extend(v for k, v in headers.items() if k.lower() == "range")
+
     try:
-        target = None
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=1) as r:
-                    target = next(t for t in json.load(r) if t["type"] == "page")
-                break
-            except Exception:
-                time.sleep(0.1)
-        if target is None:
-            raise RuntimeError("Chromium's DevTools did not come up")
-        async with websockets.connect(target["webSocketDebuggerUrl"], max_size=50_000_000) as ws:
-            counter = 0
-            ranges = []
-
-            async def call(method, **params):
-                nonlocal counter
-                counter += 1
-                await ws.send(json.dumps({"id": counter, "method": method, "params": params}))
-                while True:
-                    message = json.loads(await ws.recv())
-                    if message.get("method") == "Network.requestWillBeSent":
-                        headers = message["params"]["request"].get("headers", {})
-                        ranges.extend(v for k, v in headers.items() if k.lower() == "range")
-                    if message.get("id") == counter:
-                        if "error" in message:
-                            raise RuntimeError(f"{method}: {message['error']}")
-                        return message.get("result", {})
-
-            await call("Network.enable")
-            await call("Page.enable")
-            await call("Page.navigate", url=url)
+        async with HeadlessChromium("seek", 9800, ["--autoplay-policy=no-user-gesture-required"], on_event=watch) as page:
+            await page.call("Network.enable")
+            await page.call("Page.enable")
+            await page.call("Page.navigate", url=url)
             await asyncio.sleep(1.5)
             expression = PROBE.replace("TIMES", json.dumps([t if t == "mid" else float(t) for t in times]))
-            value = await call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True, timeout=30000)
-            text = value.get("result", {}).get("value")
-            result = json.loads(text) if text else {"error": json.dumps(value)[:300]}
+            text = await page.evaluate(expression, timeout=30000)
+            result = json.loads(text) if text else {"error": "the probe returned nothing"}
             result["ranges"] = bool(ranges)
     except Exception as error:  # noqa: BLE001 - reported to the test
         result = {"error": str(error)}
-    finally:
-        browser.terminate()
-        try:
-            browser.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            browser.kill()
-        shutil.rmtree(profile, ignore_errors=True)
     print(json.dumps(result), flush=True)
     return 0 if "error" not in result else 1
 
