@@ -29,7 +29,7 @@ public final class AudioFileWriter {
     private var stream: UnsafeMutablePointer<AVStream>?
     private var frame: UnsafeMutablePointer<AVFrame>?
     private var packet: UnsafeMutablePointer<AVPacket>?
-    private var pendingLeft: [Float] = [], pendingRight: [Float] = []
+    private var pending = PendingStereo()
     private var samples: Int64 = 0
     private let frameSize: Int
     private var finished = false
@@ -106,53 +106,19 @@ public final class AudioFileWriter {
 
     /// 48 kHz stereo; encodes every whole frame.
     public func write(left: ArraySlice<Float>, right: ArraySlice<Float>) throws(MediaError) {
-        pendingLeft.append(contentsOf: left)
-        pendingRight.append(contentsOf: right)
-        var used = 0
-        while pendingLeft.count - used >= frameSize {
-            try encode(from: used, count: frameSize)
-            used += frameSize
-        }
-        if used > 0 { pendingLeft.removeFirst(used); pendingRight.removeFirst(used) }
+        pending.append(left: left, right: right)
+        try pending.takeWholeFrames(of: frameSize) { (l, r) throws(MediaError) in try encode(left: l, right: r) }
     }
 
-    private func encode(from start: Int, count: Int) throws(MediaError) {
+    private func encode(left: ArraySlice<Float>, right: ArraySlice<Float>) throws(MediaError) {
         guard let encoder, let frame else { return }
         try check(av_frame_make_writable(frame), .codecFailure, "out of memory")
-        frame.pointee.nb_samples = Int32(count)
-        let format = AVSampleFormat(frame.pointee.format)
-        pendingLeft.withUnsafeBufferPointer { l in
-            pendingRight.withUnsafeBufferPointer { r in
-                switch format {
-                case AV_SAMPLE_FMT_FLTP:
-                    plane(frame, 0).map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self).update(from: l.baseAddress! + start, count: count) }
-                    plane(frame, 1).map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self).update(from: r.baseAddress! + start, count: count) }
-                case AV_SAMPLE_FMT_FLT:
-                    if let data = plane(frame, 0) {
-                        let out = UnsafeMutableRawPointer(data).assumingMemoryBound(to: Float.self)
-                        for i in 0..<count { out[2 * i] = l[start + i]; out[2 * i + 1] = r[start + i] }
-                    }
-                case AV_SAMPLE_FMT_S16P:
-                    for (index, channel) in [l, r].enumerated() {
-                        guard let data = plane(frame, index) else { continue }
-                        let out = UnsafeMutableRawPointer(data).assumingMemoryBound(to: Int16.self)
-                        for i in 0..<count { out[i] = AudioFileWriter.s16(channel[start + i]) }
-                    }
-                default:   // S16, interleaved
-                    if let data = plane(frame, 0) {
-                        let out = UnsafeMutableRawPointer(data).assumingMemoryBound(to: Int16.self)
-                        for i in 0..<count { out[2 * i] = AudioFileWriter.s16(l[start + i]); out[2 * i + 1] = AudioFileWriter.s16(r[start + i]) }
-                    }
-                }
-            }
-        }
+        fillStereo(frame, left: left, right: right)
         frame.pointee.pts = samples
-        samples += Int64(count)
+        samples += Int64(left.count)
         try check(avcodec_send_frame(encoder, frame), .codecFailure, "audio encoding failed")
         try drain()
     }
-
-    @inline(__always) static func s16(_ x: Float) -> Int16 { Int16(max(-32768, min(32767, (x * 32767).rounded()))) }
 
     private func drain() throws(MediaError) {
         guard let encoder, let packet, let stream, let output else { return }
@@ -171,14 +137,17 @@ public final class AudioFileWriter {
     /// Encodes what is left, closes the file (M4A: rewrites it with its index first) and says what it holds.
     public func finish() throws(MediaError) -> RecordingSummary {
         guard !finished, let output, let encoder else { throw MediaError(.invalidArgument, "audio file already finished") }
-        if !pendingLeft.isEmpty {
+        var rest = pending.takeAll()
+        if !rest.left.isEmpty {
             // Frame-size encoders (Opus) take only whole frames: the end is padded with silence.
             let fixed = encoder.pointee.codec.pointee.capabilities & AV_CODEC_CAP_SMALL_LAST_FRAME == 0
                 && encoder.pointee.codec.pointee.capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE == 0 && encoder.pointee.frame_size > 0
-            let count = fixed ? frameSize : pendingLeft.count
-            if fixed { pendingLeft += [Float](repeating: 0, count: frameSize - pendingLeft.count); pendingRight += [Float](repeating: 0, count: frameSize - pendingRight.count) }
-            try encode(from: 0, count: count)
-            pendingLeft.removeAll(); pendingRight.removeAll()
+            if fixed {
+                let silence = [Float](repeating: 0, count: frameSize - rest.left.count)
+                rest.left += silence
+                rest.right += silence
+            }
+            try encode(left: rest.left[...], right: rest.right[...])
         }
         avcodec_send_frame(encoder, nil)
         try drain()

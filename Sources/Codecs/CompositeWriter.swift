@@ -19,8 +19,7 @@ public final class CompositeWriter {
     private var audioStream: UnsafeMutablePointer<AVStream>?
     private var packet: UnsafeMutablePointer<AVPacket>?
     private var audioFrame: UnsafeMutablePointer<AVFrame>?
-    private var pendingLeft: [Float] = []
-    private var pendingRight: [Float] = []
+    private var pendingAudio = PendingStereo()
     private var audioSamplesSent: Int64 = 0
     private var framesWritten: Int64 = 0
     private var lastFrameIndex: Int64 = -1
@@ -195,33 +194,16 @@ public final class CompositeWriter {
 
     /// Queues mixed audio (48 kHz stereo); encodes every complete AAC frame.
     public func writeAudio(left: ArraySlice<Float>, right: ArraySlice<Float>) throws(MediaError) {
-        pendingLeft.append(contentsOf: left)
-        pendingRight.append(contentsOf: right)
-        var consumed = 0
-        while pendingLeft.count - consumed >= audioFrameSize {
-            try encodeAudio(from: consumed, count: audioFrameSize)
-            consumed += audioFrameSize
-        }
-        if consumed > 0 {
-            pendingLeft.removeFirst(consumed)
-            pendingRight.removeFirst(consumed)
-        }
+        pendingAudio.append(left: left, right: right)
+        try pendingAudio.takeWholeFrames(of: audioFrameSize) { (l, r) throws(MediaError) in try encodeAudio(left: l, right: r) }
     }
 
-    private func encodeAudio(from start: Int, count: Int) throws(MediaError) {
+    private func encodeAudio(left: ArraySlice<Float>, right: ArraySlice<Float>) throws(MediaError) {
         guard let audio, let frame = audioFrame else { return }
         try check(av_frame_make_writable(frame), .codecFailure, "out of memory")
-        frame.pointee.nb_samples = Int32(count)
-        if let l = plane(frame, 0), let r = plane(frame, 1) {
-            pendingLeft.withUnsafeBufferPointer { src in
-                UnsafeMutableRawPointer(l).assumingMemoryBound(to: Float.self).update(from: src.baseAddress! + start, count: count)
-            }
-            pendingRight.withUnsafeBufferPointer { src in
-                UnsafeMutableRawPointer(r).assumingMemoryBound(to: Float.self).update(from: src.baseAddress! + start, count: count)
-            }
-        }
+        fillStereo(frame, left: left, right: right)
         frame.pointee.pts = audioSamplesSent
-        audioSamplesSent += Int64(count)
+        audioSamplesSent += Int64(left.count)
         try check(avcodec_send_frame(audio, frame), .codecFailure, "AAC encoding failed")
         try drain(audio, stream: audioStream)
     }
@@ -258,8 +240,7 @@ public final class CompositeWriter {
     /// Audio queued but not yet encoded (less than one AAC frame), taken out: a part that ends here hands it to the
     /// next part, so every part's audio is whole AAC frames and parts join sample-exactly.
     public func takePendingAudio() -> (left: [Float], right: [Float]) {
-        defer { pendingLeft.removeAll(); pendingRight.removeAll() }
-        return (pendingLeft, pendingRight)
+        pendingAudio.takeAll()
     }
 
     /// Samples encoded so far.
@@ -269,7 +250,8 @@ public final class CompositeWriter {
     /// that must happen in order on the engine's thread.
     public func closeFragments() throws(MediaError) {
         guard !finished, let output, let audio else { throw MediaError(.invalidArgument, "recording already finished") }
-        if !pendingLeft.isEmpty { try encodeAudio(from: 0, count: pendingLeft.count); pendingLeft.removeAll(); pendingRight.removeAll() }
+        let rest = pendingAudio.takeAll()
+        if !rest.left.isEmpty { try encodeAudio(left: rest.left[...], right: rest.right[...]) }
         try flushVideo()
         avcodec_send_frame(audio, nil)
         try drain(audio, stream: audioStream)
