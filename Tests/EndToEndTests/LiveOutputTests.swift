@@ -5,20 +5,29 @@ import Testing
 import Glibc
 #endif
 
-/// nginx with its RTMP module (Debian's nginx and libnginx-mod-rtmp), on a loopback port, in a folder of its own.
+/// nginx with its RTMP module (Debian's nginx and libnginx-mod-rtmp), on a loopback port, in a folder of its own;
+/// RTMPS on `tlsPort`: TLS ended by nginx's stream module (a self-signed certificate made here) in front of it.
 final class RTMPServer {
-    let port: Int
+    let port: Int, tlsPort: Int
     let folder: String
     private var peer: LoggedPeer?
 
     init() throws {
         port = try freeTCPPort()
+        tlsPort = try freeTCPPort()
         folder = Paths.temporary("nginx-\(port)")
         try FileManager.default.createDirectory(atPath: folder + "/logs", withIntermediateDirectories: true)
-        let module = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
-        guard FileManager.default.fileExists(atPath: module) else { throw MediaError(.invalidArgument, "no nginx RTMP module: install libnginx-mod-rtmp (make test does)") }
+        let modules = "/usr/lib/nginx/modules/"
+        for module in ["ngx_rtmp_module.so", "ngx_stream_module.so"] where !FileManager.default.fileExists(atPath: modules + module) {
+            throw MediaError(.invalidArgument, "no \(module): install libnginx-mod-rtmp and libnginx-mod-stream (make test does)")
+        }
+        let certificate = try run(try executable("openssl", package: "openssl"),
+                                  ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-days", "1",
+                                   "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem"], within: 30)
+        guard certificate.status == 0 else { throw MediaError(.invalidArgument, "openssl: \(certificate.stderr)") }
         try """
-        load_module \(module);
+        load_module \(modules)ngx_rtmp_module.so;
+        load_module \(modules)ngx_stream_module.so;
         daemon off;
         master_process off;
         worker_processes 1;
@@ -26,6 +35,8 @@ final class RTMPServer {
         error_log \(folder)/logs/error.log;
         events { worker_connections 64; }
         rtmp { server { listen 127.0.0.1:\(port); application live { live on; record off; } } }
+        stream { server { listen 127.0.0.1:\(tlsPort) ssl; ssl_certificate \(folder)/cert.pem; ssl_certificate_key \(folder)/key.pem;
+                          proxy_pass 127.0.0.1:\(port); } }
         """.write(toFile: folder + "/nginx.conf", atomically: true, encoding: .utf8)
         try start()
     }
@@ -39,14 +50,15 @@ final class RTMPServer {
 }
 
 @Suite(.serialized, .timeLimit(.minutes(5))) struct LiveOutputTests {
-    /// One composite, one encoder, three outputs: the recording, HLS served by the recorder (read live by ffmpeg's
-    /// HLS demuxer; segments on keyframes; a VOD with EXT-X-ENDLIST at the end) and an RTMP push to nginx (pulled
-    /// back and decoded; nginx restarted mid-stream, the push reconnects; the recording does not notice).
+    /// One composite, one encoder, four outputs: the recording, HLS served by the recorder (read live by ffmpeg's
+    /// HLS demuxer; segments on keyframes; a VOD with EXT-X-ENDLIST at the end) and RTMP and RTMPS pushes to nginx
+    /// (pulled back and decoded; nginx restarted mid-stream, the push reconnects; the recording does not notice).
     @Test func hlsAndRTMPFromTheRecordingsEncoder() async throws {
         let nginx = try RTMPServer()
         defer { nginx.stop() }
         let folder = Paths.temporary("live-\(UInt32.random(in: 0...UInt32.max))")
-        let room = try RoomProcess(room: "live", extra: ["--output", folder, "--hls", "--rtmp", "rtmp://127.0.0.1:\(nginx.port)/live/{room}"])
+        let room = try RoomProcess(room: "live", extra: ["--output", folder, "--hls", "--rtmp", "rtmp://127.0.0.1:\(nginx.port)/live/{room}",
+                                                         "--rtmp", "rtmps://127.0.0.1:\(nginx.tlsPort)/live/{room}-tls"])
         defer { room.process.stopIfRunning() }
         let ann = try publishPattern(room, "Ann", room: "live", colour: "d04030", seconds: 60)
         defer { ann.terminate() }
@@ -79,11 +91,15 @@ final class RTMPServer {
         let probed = try run(ffprobe, ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", rtmpURL], within: 30)
         let probedOK = probed.stdout.contains("h264") && probed.stdout.contains("aac")
         #expect(probedOK, "RTMP: \(probed.stdout) \(probed.stderr)")
+        // RTMPS: the second push went through TLS (nginx ends it in front of the RTMP server).
+        let secure = try run(ffmpeg, ["-v", "error", "-i", rtmpURL + "-tls", "-t", "2", "-f", "null", "-"], within: 30)
+        #expect(secure.status == 0, "RTMPS pull: \(secure.stderr)")
         // The room's API shows both outputs, the push connected and its stream key hidden.
         let (_, state, _) = try await httpData("GET", "\(room.base)/rooms/live")
         let outputs = ((object(state)["recording"] as? [String: Any])?["live_outputs"] as? [String: Any]) ?? [:]
-        let push = (outputs["rtmp"] as? [[String: Any]])?.first ?? [:]
-        #expect(push["state"] as? String == "connected" && push["url"] as? String == "rtmp://127.0.0.1:\(nginx.port)/live/…", "\(outputs)")
+        let pushes = (outputs["rtmp"] as? [[String: Any]]) ?? []
+        #expect(pushes.map { $0["state"] as? String } == ["connected", "connected"], "\(outputs)")
+        #expect(pushes.map { $0["url"] as? String } == ["rtmp://127.0.0.1:\(nginx.port)/live/…", "rtmps://127.0.0.1:\(nginx.tlsPort)/live/…"], "\(outputs)")
         #expect((outputs["hls"] as? [String: Any])?["playlist"] as? String == "/rooms/live/hls/index.m3u8", "\(outputs)")
 
         // nginx restarted: the push comes back by itself.
