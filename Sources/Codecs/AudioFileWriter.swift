@@ -24,6 +24,7 @@ public final class AudioFileWriter {
     /// Where it is written until `finish` (`NAME.recording.EXT`, locked by this writer: see `PartialFiles`).
     public let writingPath: String
     private var lockDescriptor: Int32 = -1
+    private var headerWritten = false
     private var output: UnsafeMutablePointer<AVFormatContext>?
     private var encoder: UnsafeMutablePointer<AVCodecContext>?
     private var stream: UnsafeMutablePointer<AVStream>?
@@ -80,11 +81,12 @@ public final class AudioFileWriter {
         let header = avformat_write_header(ctx, &options)
         av_dict_free(&options)
         try check(header, .outputUnwritable, "cannot write the audio file's header", at: writingPath)
+        headerWritten = true
     }
 
     deinit {
+        abandon()
         if lockDescriptor >= 0 { close(lockDescriptor) }
-        if !finished, let output, output.pointee.pb != nil { avio_closep(&output.pointee.pb) }
         avcodec_free_context(&encoder)
         avformat_free_context(output)
         av_frame_free(&frame)
@@ -103,6 +105,19 @@ public final class AudioFileWriter {
 
     public var bytesWritten: Int64 { output?.pointee.pb.map { avio_tell($0) } ?? 0 }
     public var duration: Microseconds { samples * 1_000_000 / Int64(AudioSamples.sampleRate) }
+
+    /// After a failure: closes the file as it is (M4A cut back to its last whole fragment) and lets go of its lock;
+    /// `Recovery` makes it whole at the next start.
+    public func abandon() {
+        guard !finished else { return }
+        finished = true
+        if let output, output.pointee.pb != nil {
+            if headerWritten { av_write_trailer(output) }
+            avio_closep(&output.pointee.pb)
+            if format == .m4a { FragmentedMP4.trimToWholeFragments(writingPath) }
+        }
+        if lockDescriptor >= 0 { close(lockDescriptor); lockDescriptor = -1 }
+    }
 
     /// 48 kHz stereo; encodes every whole frame.
     public func write(left: ArraySlice<Float>, right: ArraySlice<Float>) throws(MediaError) {

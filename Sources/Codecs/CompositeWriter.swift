@@ -50,17 +50,26 @@ public final class CompositeWriter {
     }
 
     deinit {
+        abandon()
         if lockDescriptor >= 0 { close(lockDescriptor) }
-        if !finished, let output, output.pointee.pb != nil {
-            // Abandoned (error path): keep what reached the disk, playable as fragments.
-            if headerWritten { av_write_trailer(output) }
-            avio_closep(&output.pointee.pb)
-        }
         avcodec_free_context(&video)
         avcodec_free_context(&audio)
         avformat_free_context(output)
         av_packet_free(&packet)
         av_frame_free(&audioFrame)
+    }
+
+    /// After a failure (a full disk): closes the fragmented file as it is, cut back to its last whole fragment so that
+    /// it plays up to there, and lets go of its lock (it is a leftover for `Recovery` now). Nothing more is written.
+    public func abandon() {
+        guard !finished else { return }
+        finished = true
+        if let output, output.pointee.pb != nil {
+            if headerWritten { av_write_trailer(output) }
+            avio_closep(&output.pointee.pb)
+            FragmentedMP4.trimToWholeFragments(partialPath)
+        }
+        if lockDescriptor >= 0 { close(lockDescriptor); lockDescriptor = -1 }
     }
 
     /// `talk.mp4` → `talk.recording.mp4`: the crash-safe file while recording.

@@ -23,6 +23,7 @@ public final class LiveOutputs {
     /// What the API shows of these outputs.
     public let status = LiveOutputStatus()
     private var reportedError: String?
+    private var finished = false
 
     /// `renditions`: heights of extra HLS renditions (each scaled from the canvas, keeping its aspect), encoded with
     /// the recording's settings (which must then keep keyframes fixed: `EncoderSettings.fixedKeyframes`).
@@ -126,6 +127,8 @@ public final class LiveOutputs {
 
     /// Ends the outputs: renditions drain, playlists get `EXT-X-ENDLIST` (the master its measured bit rates), pushes stop.
     public func finish() {
+        guard !finished else { return }
+        finished = true
         for rendition in renditions { rendition.finish() }
         if hls != nil { writeMasterPlaylist() }
         hls?.finish()

@@ -17,6 +17,9 @@ public final class AudioFileSink: CompositeSink {
         try writer.write(left: left, right: right)
     }
 
+    /// After a failure: the file closed as it is, for recovery.
+    public func abandon() { writer.abandon() }
+
     public func finish() throws(MediaError) -> RecordingSummary { try writer.finish() }
 }
 

@@ -114,6 +114,14 @@ public final class RecordingSink: CompositeSink {
         onLoadChange?(LoadStep(preset: writer.presetInForce, divisor: decimation), writer.settings.fps.tickTime(index))
     }
 
+    /// After a failure (a full disk): the files closed as they are, each cut back to its last whole fragment (they
+    /// play up to there; `Recovery` finalizes them at the next start); the live outputs end.
+    public func abandon() {
+        closing?.writer.abandon()
+        writer.abandon()
+        liveOutputs?.finish()
+    }
+
     /// Drains the encoders and finalizes the file (faststart, chapters, captions). With parts: the last part (its
     /// chapters and captions from `onPartCut`), after the earlier ones are finished; the summary then covers them all.
     public func finish(annotations: RecordingAnnotations = RecordingAnnotations()) throws(MediaError) -> RecordingSummary {

@@ -57,7 +57,12 @@ public enum Recovery {
             let result = try MP4Finalizer.finalize(partial: partial, into: target, annotations: annotations)
             return Outcome(partial: partial, path: target, duration: result.duration, error: nil)
         } catch {
-            return Outcome(partial: partial, path: nil, duration: 0, error: "\(error)")
+            // Killed inside a fragment, the file may not open at all: cut back to the last whole one, and again.
+            guard FragmentedMP4.trimToWholeFragments(partial) > 0,
+                  let result = try? MP4Finalizer.finalize(partial: partial, into: target, annotations: annotations) else {
+                return Outcome(partial: partial, path: nil, duration: 0, error: "\(error)")
+            }
+            return Outcome(partial: partial, path: target, duration: result.duration, error: nil)
         }
     }
 

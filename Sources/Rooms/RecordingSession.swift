@@ -136,6 +136,8 @@ final class RecordingSession: @unchecked Sendable {
             // Commands still queued run (and land in the events log) before it closes; their callers are answered.
             engine.flushControls()
             _ = record.close()
+            sink?.abandon()
+            audioSink?.abandon()
             return .failure(error)
         }
     }

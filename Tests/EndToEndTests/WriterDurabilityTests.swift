@@ -16,13 +16,16 @@ import Glibc
     }
 
     /// A fragmented recording left by a writer that never finished (what a crash leaves).
-    func abandonedRecording(in folder: String) throws -> String {
+    func abandonedRecording(in folder: String, frames: Int = 20, audio: Bool = false) throws -> String {
         let size = PixelSize(width: 64, height: 64)
         var writer: CompositeWriter? = try CompositeWriter(path: folder + "/talk.mp4", settings: EncoderSettings(size: size, fps: Rational(10), preset: "ultrafast"))
         let canvas = try VideoCanvas(size: size)
-        for index in 0..<20 {
-            canvas.fill(color: RGBAColor(r: UInt8(index * 10), g: 80, b: 160, a: 255))
+        let silence = [Float](repeating: 0, count: 4800)
+        for index in 0..<frames {
+            canvas.fill(color: RGBAColor(r: UInt8(index * 4 % 256), g: 80, b: 160, a: 255))
             try writer?.writeVideo(canvas, index: Int64(index))
+            // With audio beside it the muxer interleaves, and cuts a fragment every half second.
+            if audio { try writer?.writeAudio(left: silence[...], right: silence[...]) }
         }
         writer = nil
         return CompositeWriter.partialPath(for: folder + "/talk.mp4")
@@ -54,5 +57,28 @@ import Glibc
         for _ in 0..<3 {
             #expect(throws: MediaError.self) { _ = try CompositeWriter(path: dir + "/bad.mp4", settings: settings) }
         }
+    }
+
+    /// A fragmented file cut inside its last fragment (a full disk, a kill mid-write) does not open at all ("corrupted
+    /// TRUN atom"); cut back to its last whole fragment, it plays up to there.
+    @Test func aFileCutInsideAFragmentPlaysAgainOnceTrimmed() throws {
+        let dir = try folder("cut")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let partial = try abandonedRecording(in: dir, frames: 60, audio: true)
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: partial)))
+        var offset = 0, fragments: [Int] = []
+        while offset + 8 <= bytes.count {
+            let size = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+            if String(decoding: bytes[(offset + 4)..<(offset + 8)], as: UTF8.self) == "moof" { fragments.append(offset) }
+            guard size >= 8 else { break }
+            offset += size
+        }
+        let last = try #require(fragments.last, "no fragments")
+        #expect(fragments.count >= 3, "\(fragments.count) fragments")
+        #expect(truncate(partial, off_t(last + 40)) == 0)
+        #expect((try? decodePictures(partial)) == nil, "the cut file opened before it was trimmed")
+        #expect(FragmentedMP4.trimToWholeFragments(partial) == 40)
+        let pictures = try decodePictures(partial)
+        #expect(pictures.count >= 20 && pictures.count < 60, "\(pictures.count) pictures after trimming")
     }
 }
