@@ -111,12 +111,7 @@ public final class AudioFileWriter {
     public func abandon() {
         guard !finished else { return }
         finished = true
-        if let output, output.pointee.pb != nil {
-            if headerWritten { av_write_trailer(output) }
-            avio_closep(&output.pointee.pb)
-            if format == .m4a { FragmentedMP4.trimToWholeFragments(writingPath) }
-        }
-        if lockDescriptor >= 0 { close(lockDescriptor); lockDescriptor = -1 }
+        PartialFiles.abandon(output, headerWritten: headerWritten, path: writingPath, fragmented: format == .m4a, lock: &lockDescriptor)
     }
 
     /// 48 kHz stereo; encodes every whole frame.

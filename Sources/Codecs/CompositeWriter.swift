@@ -64,12 +64,7 @@ public final class CompositeWriter {
     public func abandon() {
         guard !finished else { return }
         finished = true
-        if let output, output.pointee.pb != nil {
-            if headerWritten { av_write_trailer(output) }
-            avio_closep(&output.pointee.pb)
-            FragmentedMP4.trimToWholeFragments(partialPath)
-        }
-        if lockDescriptor >= 0 { close(lockDescriptor); lockDescriptor = -1 }
+        PartialFiles.abandon(output, headerWritten: headerWritten, path: partialPath, fragmented: true, lock: &lockDescriptor)
     }
 
     /// `talk.mp4` → `talk.recording.mp4`: the crash-safe file while recording.

@@ -1,3 +1,4 @@
+import CFFmpeg
 import MediaCore
 #if canImport(Glibc)
 import Glibc
@@ -44,6 +45,17 @@ public enum PartialFiles {
         guard syncFile(directory, sync: sync) else {
             throw MediaError(.outputUnwritable, "cannot sync the recording's folder", underlying: String(cString: strerror(errno)), at: directory)
         }
+    }
+
+    /// A writer's file after a failure: the trailer if the header went out, closed, a fragmented MP4 cut back to its
+    /// last whole fragment (so it plays up to there), and its lock let go (`lock` becomes -1): a leftover for `Recovery`.
+    static func abandon(_ output: UnsafeMutablePointer<AVFormatContext>?, headerWritten: Bool, path: String, fragmented: Bool, lock: inout Int32) {
+        if let output, output.pointee.pb != nil {
+            if headerWritten { av_write_trailer(output) }
+            avio_closep(&output.pointee.pb)
+            if fragmented { FragmentedMP4.trimToWholeFragments(path) }
+        }
+        if lock >= 0 { close(lock); lock = -1 }
     }
 
     static func syncFile(_ path: String, sync: (Int32) -> Int32) -> Bool {

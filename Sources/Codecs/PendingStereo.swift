@@ -45,9 +45,9 @@ func fillStereo(_ frame: UnsafeMutablePointer<AVFrame>, left: ArraySlice<Float>,
                     for i in 0..<count { out[2 * i] = l[i]; out[2 * i + 1] = r[i] }
                 }
             case AV_SAMPLE_FMT_S16P:
-                for (index, channel) in [l, r].enumerated() {
+                for index in 0..<2 {
                     guard let data = plane(frame, index) else { continue }
-                    let out = UnsafeMutableRawPointer(data).assumingMemoryBound(to: Int16.self)
+                    let out = UnsafeMutableRawPointer(data).assumingMemoryBound(to: Int16.self), channel = index == 0 ? l : r
                     for i in 0..<count { out[i] = s16(channel[i]) }
                 }
             default:   // S16, interleaved
