@@ -28,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
+        .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
 
         // Pure Swift.
         .target(name: "MediaCore"),
@@ -37,7 +38,7 @@ let package = Package(
         .target(name: "SDP"),
 
         // The only Swift that imports C.
-        .target(name: "Codecs", dependencies: ["MediaCore", "CFFmpeg"]),
+        .target(name: "Codecs", dependencies: ["MediaCore", "CFFmpeg", "COpus"]),
         .target(name: "Text", dependencies: ["MediaCore", "CFreeType"]),
         .target(name: "SecureTransport", dependencies: ["COpenSSL", "CSRTP"]),
         .target(name: "Session", dependencies: ["STUN", "RTP", "SDP", "SecureTransport"]),

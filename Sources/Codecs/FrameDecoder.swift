@@ -1,21 +1,28 @@
 import CFFmpeg
 import MediaCore
 
-/// Decodes frames that arrive one by one (from RTP depacketizers): VP8, VP9, H.264 (Annex B) to pictures,
-/// Opus to 48 kHz stereo samples, each stamped with the time given. Live audio uses libopus, whose packet-loss
-/// concealment is better than FFmpeg's decoder. One owner (the track's decoder worker); not Sendable.
+/// Decodes frames that arrive one by one (from RTP depacketizers): VP8, VP9, H.264 (Annex B), AV1 to pictures,
+/// Opus to 48 kHz stereo samples, each stamped with the time given. Opus goes to libopus directly
+/// (`OpusPacketDecoder`), the rest through libavcodec. One owner (the track's decoder worker); not Sendable.
 public final class FrameDecoder {
     public let codec: String
+    private let opus: OpusPacketDecoder?
     private var context: UnsafeMutablePointer<AVCodecContext>?
     private var packet: UnsafeMutablePointer<AVPacket>?
     private var frame: UnsafeMutablePointer<AVFrame>?
     private let converter = AudioConverter()
-    public private(set) var errors = 0
+    private var refused = 0
+    public var errors: Int { refused + (opus?.errors ?? 0) }
 
-    static let decoders: [String: [String]] = ["vp8": ["vp8"], "vp9": ["vp9"], "h264": ["h264"], "av1": ["libdav1d", "av1"], "opus": ["libopus", "opus"]]
+    static let decoders: [String: [String]] = ["vp8": ["vp8"], "vp9": ["vp9"], "h264": ["h264"], "av1": ["libdav1d", "av1"]]
 
     public init(codec: String, threads: Int = 1) throws(MediaError) {
         self.codec = codec
+        if codec == "opus" {
+            opus = try OpusPacketDecoder()
+            return
+        }
+        opus = nil
         guard let names = FrameDecoder.decoders[codec],
               let decoder = names.lazy.compactMap({ avcodec_find_decoder_by_name($0) }).first else {
             throw MediaError(.unsupportedCodec, "no decoder for \(codec)")
@@ -24,10 +31,6 @@ public final class FrameDecoder {
         context = ctx
         ctx.pointee.thread_count = Int32(max(1, threads))
         ctx.pointee.pkt_timebase = microsecondBase
-        if codec == "opus" {
-            ctx.pointee.sample_rate = 48_000
-            mcu_codec_set_stereo(ctx)
-        }
         try check(avcodec_open2(ctx, decoder, nil), .codecFailure, "cannot open the \(codec) decoder")
         packet = av_packet_alloc()
         frame = av_frame_alloc()
@@ -43,6 +46,7 @@ public final class FrameDecoder {
     /// Decodes one frame; false when the decoder refused it (the caller asks for a keyframe).
     @discardableResult
     public func decode(_ data: [UInt8], time: Microseconds, onVideo: (VideoPicture) -> Void, onAudio: (AudioSamples) -> Void) -> Bool {
+        if let opus { return opus.decode(data, time: time, onAudio: onAudio) }
         guard let context, let packet, !data.isEmpty, data.count < 16 << 20 else { return false }
         guard av_new_packet(packet, Int32(data.count)) == 0 else { return false }
         defer { av_packet_unref(packet) }
@@ -50,7 +54,7 @@ public final class FrameDecoder {
         packet.pointee.pts = time
         packet.pointee.dts = time
         let sent = avcodec_send_packet(context, packet)
-        if sent < 0 && sent != AVERROR_EAGAIN { errors += 1; return false }
+        if sent < 0 && sent != AVERROR_EAGAIN { refused += 1; return false }
         receive(onVideo: onVideo, onAudio: onAudio)
         return true
     }
