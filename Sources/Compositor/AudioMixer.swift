@@ -29,17 +29,21 @@ public final class AudioMixer {
     public func mix(_ inputs: [Input], position: Int64, count: Int = AudioMixer.blockSamples,
                     leftChannel: Set<String>? = nil) -> (left: ArraySlice<Float>, right: ArraySlice<Float>) {
         precondition(count <= AudioMixer.blockSamples)
-        for i in 0..<count { left[i] = 0; right[i] = 0 }
+        Self.withPair(&left, &right) { l, r in for i in 0..<count { l[i] = 0; r[i] = 0 } }
         if let leftChannel {
-            for i in 0..<count { otherLeft[i] = 0; otherRight[i] = 0 }
+            Self.withPair(&otherLeft, &otherRight) { l, r in for i in 0..<count { l[i] = 0; r[i] = 0 } }
             for input in inputs {
                 levels[input.id] = leftChannel.contains(input.id)
                     ? input.buffer.mix(into: &left, &right, position: position, count: count, gain: input.gain)
                     : input.buffer.mix(into: &otherLeft, &otherRight, position: position, count: count, gain: input.gain)
             }
-            for i in 0..<count {
-                left[i] = (left[i] + right[i]) * 0.5
-                right[i] = (otherLeft[i] + otherRight[i]) * 0.5
+            Self.withPair(&otherLeft, &otherRight) { otherL, otherR in
+                Self.withPair(&left, &right) { l, r in
+                    for i in 0..<count {
+                        l[i] = (l[i] + r[i]) * 0.5
+                        r[i] = (otherL[i] + otherR[i]) * 0.5
+                    }
+                }
             }
         } else {
             for input in inputs {
@@ -53,13 +57,18 @@ public final class AudioMixer {
     /// Gain reduction that follows the block peak down at once (ramped over the block, so no click) and
     /// recovers over about half a second.
     private func limit(_ count: Int) {
+        limiterGain = Self.withPair(&left, &right) { l, r in Self.limit(l, r, count: count, from: limiterGain) }
+    }
+
+    private static func limit(_ left: UnsafeMutableBufferPointer<Float>, _ right: UnsafeMutableBufferPointer<Float>,
+                              count: Int, from limiterGain: Float) -> Float {
         var peak: Float = 0
         for i in 0..<count { peak = max(peak, abs(left[i]), abs(right[i])) }
         let ceiling: Float = 0.97
         let target = peak * limiterGain > ceiling ? ceiling / peak : min(1, limiterGain + (1 - limiterGain) * 0.04)
         let start = limiterGain
         let end = min(target, peak > 0 ? max(target, 0) : target)
-        if start == 1 && end == 1 { return }
+        if start == 1 && end == 1 { return end }
         let step = (end - start) / Float(max(1, count))
         var g = start
         for i in 0..<count {
@@ -68,7 +77,14 @@ public final class AudioMixer {
             left[i] = max(-1, min(1, left[i] * gain))
             right[i] = max(-1, min(1, right[i] * gain))
         }
-        limiterGain = end
+        return end
+    }
+
+    /// Both channels' storage for a loop over every sample: one exclusivity check per block rather than two per
+    /// sample (the arrays are stored properties of a class).
+    private static func withPair<R>(_ left: inout [Float], _ right: inout [Float],
+                                    _ body: (UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> R) -> R {
+        left.withUnsafeMutableBufferPointer { l in right.withUnsafeMutableBufferPointer { r in body(l, r) } }
     }
 
     /// A source that left for good: its level goes.

@@ -107,8 +107,8 @@ public final class SourceBuffer: @unchecked Sendable {
                                                 right: [Float](repeating: 0, count: SourceBuffer.chunkSamples))
             chunk.start = start + Int64(offset - skip)
             chunk.count = n
-            let l = samples.left.startIndex + offset, r = samples.right.startIndex + offset
-            for i in 0..<n { chunk.left[i] = samples.left[l + i]; chunk.right[i] = samples.right[r + i] }
+            Self.copy(samples.left, from: offset, count: n, into: &chunk.left)
+            Self.copy(samples.right, from: offset, count: n, into: &chunk.right)
             chunks.append(chunk)
             offset += n
         }
@@ -119,6 +119,13 @@ public final class SourceBuffer: @unchecked Sendable {
         }
         condition.broadcast()
         return true
+    }
+
+    /// A block copy (per-element stores into the pooled chunk would each check its uniqueness).
+    private static func copy(_ source: ArraySlice<Float>, from offset: Int, count: Int, into target: inout [Float]) {
+        source.withUnsafeBufferPointer { src in
+            target.withUnsafeMutableBufferPointer { dst in dst.baseAddress!.update(from: src.baseAddress! + offset, count: count) }
+        }
     }
 
     public func endVideo() {
