@@ -13,7 +13,7 @@ extension CompositionEngine {
         while !shouldStop() {
             let t = origin + fps.tickTime(frameIndex)
             let due = t + latency - now()
-            if due > 0 { sleep(min(due, 20_000)); continue }
+            if due > 0 { sleep(due); continue }
             lastLag = -due
             maxLag = max(maxLag, lastLag)
             applyChanges()

@@ -13,7 +13,13 @@ public final class ConditionLock: @unchecked Sendable {
 
     public init() {
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        #if os(Linux)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)    // timed waits immune to wall-clock steps
+        #endif
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -28,6 +34,18 @@ public final class ConditionLock: @unchecked Sendable {
     /// Waits for `broadcast()`; call with the lock held.
     public func wait() { pthread_cond_wait(condition, mutex) }
     public func broadcast() { pthread_cond_broadcast(condition) }
+    /// Waits for `broadcast()` or `microseconds`, whichever comes first; call with the lock held.
+    public func wait(microseconds: Int64) {
+        var now = timespec()
+        #if os(Linux)
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        #else
+        clock_gettime(CLOCK_REALTIME, &now)
+        #endif
+        let nanoseconds = Int64(now.tv_nsec) + max(0, microseconds) * 1_000
+        var deadline = timespec(tv_sec: now.tv_sec + Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        pthread_cond_timedwait(condition, mutex, &deadline)
+    }
 
     public func withLock<T>(_ body: () throws -> T) rethrows -> T {
         lock(); defer { unlock() }

@@ -114,7 +114,9 @@ final class RecordingSession: @unchecked Sendable {
     /// The engine's thread: frames until asked to stop, then the file finalized.
     private func record(room: String, clock: @escaping @Sendable () -> Microseconds, latency: Microseconds) -> Result<LiveRecordingSummary, MediaError> {
         do throws(MediaError) {
-            try engine.runLive(origin: origin, latency: latency, now: clock, sleep: { usleep(UInt32(max(1_000, $0))) },
+            // Sleeps until the next tick is due; `stop` wakes it at once.
+            try engine.runLive(origin: origin, latency: latency, now: clock,
+                               sleep: { due in self.lock.withLock { if !self.stopping { self.lock.wait(microseconds: max(1_000, due)) } } },
                                shouldStop: { self.lock.withLock { self.stopping } })
             engine.flushControls()
             let annotations = record.close()
@@ -182,6 +184,7 @@ final class RecordingSession: @unchecked Sendable {
     func stop() -> Result<LiveRecordingSummary, MediaError> {
         lock.withLock {
             stopping = true
+            lock.broadcast()
             while outcome == nil { lock.wait() }
             return outcome!
         }
