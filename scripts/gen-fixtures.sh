@@ -18,6 +18,9 @@ done
 # Moving noise that no encoder can squeeze (big recordings that take a while to finalize), VP8 + Opus, 3 s.
 make_once "noise-640x480.webm" ff -f lavfi -i "testsrc2=s=640x480:r=30:d=3,noise=alls=90:allf=t" -f lavfi -i "sine=frequency=500:sample_rate=48000:duration=3" \
   -c:v libvpx -b:v 4M -deadline realtime -cpu-used 8 -g 30 -c:a libopus -b:a 48k -shortest
+# Fine detail at high quality (scaler quality: ScalingQualityTests), VP8 + Opus, 2 s.
+make_once "detail-640x480.webm" ff -f lavfi -i "testsrc2=s=640x480:r=30:d=2" -f lavfi -i "sine=frequency=600:sample_rate=48000:duration=2" \
+  -c:v libvpx -crf 4 -b:v 8M -deadline good -cpu-used 4 -g 30 -c:a libopus -b:a 48k -shortest
 # Video only, 4:3 and 16:9 colour clips for fit tests.
 make_once "wide-red.webm" ff -f lavfi -i "color=c=red:s=1280x720:r=30:d=3" -c:v libvpx -b:v 300k -deadline realtime -cpu-used 8 -an
 make_once "tall-blue.mp4" ff -f lavfi -i "color=c=blue:s=360x640:r=30:d=3" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -an
