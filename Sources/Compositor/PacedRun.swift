@@ -16,8 +16,11 @@ extension CompositionEngine {
         while !shouldStop() {
             let t = fps.tickTime(frameIndex)
             var pictures: [String: VideoPicture] = [:]
+            let nextTick = fps.tickTime(frameIndex + 1)
             for source in sources where source.descriptor.hasVideo {
-                if let p = source.buffer.picture(atOrBefore: t + halfFrame) { pictures[source.descriptor.id] = p }
+                // A first picture stamped before the next tick is due stands in from the source's first tick.
+                let firstBy = source.descriptor.start <= t + halfFrame ? nextTick + halfFrame : nil
+                if let p = source.buffer.picture(atOrBefore: t + halfFrame, firstBy: firstBy) { pictures[source.descriptor.id] = p }
             }
             var allEnded = true
             var end: Microseconds = 0

@@ -158,10 +158,17 @@ public final class SourceBuffer: @unchecked Sendable {
 
     /// The newest picture whose time is ≤ `time`; the last one again when the source stalls; nil before
     /// the first. Paced: waits until that is certain.
-    public func picture(atOrBefore time: Microseconds) -> VideoPicture? {
+    /// `firstBy`: before anything was shown, the first picture counts from the start when it is stamped by then (a
+    /// file whose video starts a few milliseconds after its audio shows its first frame from the first tick, as
+    /// ffmpeg's frame-rate conversion does, not a black tile).
+    public func picture(atOrBefore time: Microseconds, firstBy: Microseconds? = nil) -> VideoPicture? {
         condition.lock(); defer { condition.unlock() }
         while true {
             while let first = frames.first, first.time <= time {
+                current = first
+                frames.removeFirst()
+            }
+            if current == nil, let firstBy, let first = frames.first, first.time <= firstBy {
                 current = first
                 frames.removeFirst()
             }
