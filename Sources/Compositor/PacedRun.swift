@@ -13,6 +13,7 @@ extension CompositionEngine {
 
     /// Paced run over sources that all end (files): returns when the last one has ended.
     public func runToEnd(progress: (Microseconds) -> Void, shouldStop: () -> Bool) throws(MediaError) {
+        compositor.sharpScaling = true
         while !shouldStop() {
             let t = fps.tickTime(frameIndex)
             var pictures: [String: VideoPicture] = [:]

@@ -14,6 +14,8 @@ public final class VideoCompositor {
     public var background: RGBAColor
     private var backgroundImage: VideoCanvas?
     private var scalers: [String: FrameScaler] = [:]
+    /// Bicubic tiles (composing files, where the picture is what counts); bilinear in live rooms. Set before the first frame.
+    public var sharpScaling = false
     private let text: TextRenderer?
     private struct LabelKey: Hashable { var text: String; var size: Int }
     private var labels: [LabelKey: AlphaMask] = [:]
@@ -90,7 +92,7 @@ public final class VideoCompositor {
                 if let picture = picture(id) {
                     let placement = tile.fit.placement(of: picture.size, in: content)
                     if repaint && placement.destination != content && tile.opacity >= 1 { canvas.fill(content, color: background) }
-                    let scaler = scalers[id] ?? FrameScaler()
+                    let scaler = scalers[id] ?? FrameScaler(sharp: sharpScaling)
                     scalers[id] = scaler
                     if !scaler.draw(picture, crop: placement.crop, into: canvas, destination: placement.destination, opacity: tile.opacity) {
                         drawSlate(content, title: name(id), state: state(id))
