@@ -33,7 +33,7 @@ test: deps fixtures
 	@scripts/peers-venv.sh
 	$(SWIFT) build --build-tests
 	# Serially: the live tests run in real time and must not share two cores with parallel encodes. The whole run
-	# is bounded (it takes about 6 minutes): a test stuck where no time limit reaches it fails the run, never hangs it.
+	# is bounded (it takes about 21 minutes on two cores): a test stuck where no time limit reaches it fails the run, never hangs it.
 	timeout -k 30 40m $(SWIFT) test --skip-build --no-parallel
 
 # The in-process suites under ThreadSanitizer (the end-to-end tests run real processes and peers: not instrumented).

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Opens a recording's URL in headless Chromium (its own media page, a <video> element), as a player would: it
 loads, then for each time the element's currentTime is set and, once seeked, the colour at the centre of the
-frame shown is read (through a canvas: the page and the video share their origin).
+frame shown is read (through a canvas: the page and the video share their origin), and again 0.2 s later.
 
 usage: video_seek.py URL SECONDS...   (a negative SECONDS counts from the end, 'mid' is the middle)
-Prints one JSON line: {"duration": s, "frames": [{"time": s, "rgb": [r, g, b]}], "ranges": bool, "error": "..."}.
+Prints one JSON line: {"duration": s, "frames": [{"time": s, "rgb": [r, g, b], "after": [r, g, b]}], "ranges": bool, "error": "..."}.
 """
 import asyncio
 import json
@@ -26,19 +26,25 @@ PROBE = """
   const out = {duration: v.duration, frames: []};
   for (const asked of TIMES) {
     const t = asked === 'mid' ? v.duration / 2 : asked < 0 ? v.duration + asked : asked;
-    const seeked = new Promise(ok => v.addEventListener('seeked', ok, {once: true}));
-    v.currentTime = t;
-    await Promise.race([seeked, new Promise(ok => setTimeout(ok, 10000))]);
-    // The frame at the new position reaches the element shortly after 'seeked' (a paused, headless page paints lazily).
-    await new Promise(ok => setTimeout(ok, 300));
-    const c = document.createElement('canvas');
-    c.width = v.videoWidth; c.height = v.videoHeight;
-    const g = c.getContext('2d');
-    g.drawImage(v, 0, 0);
-    const d = g.getImageData(Math.floor(c.width / 2) - 8, Math.floor(c.height / 2) - 8, 16, 16).data;
-    const rgb = [0, 0, 0];
-    for (let i = 0; i < d.length; i += 4) { rgb[0] += d[i]; rgb[1] += d[i + 1]; rgb[2] += d[i + 2]; }
-    out.frames.push({time: v.currentTime, rgb: rgb.map(x => Math.round(x / (d.length / 4)))});
+    const frame = {time: 0, rgb: [], after: []};
+    // Two looks, at t and 0.2 s later: a test pattern's one-frame flash can cover one of them, never both.
+    for (const [when, key] of [[t, 'rgb'], [Math.min(t + 0.2, v.duration - 0.05), 'after']]) {
+      const seeked = new Promise(ok => v.addEventListener('seeked', ok, {once: true}));
+      v.currentTime = when;
+      await Promise.race([seeked, new Promise(ok => setTimeout(ok, 10000))]);
+      // The frame at the new position reaches the element shortly after 'seeked' (a paused, headless page paints lazily).
+      await new Promise(ok => setTimeout(ok, 300));
+      const c = document.createElement('canvas');
+      c.width = v.videoWidth; c.height = v.videoHeight;
+      const g = c.getContext('2d');
+      g.drawImage(v, 0, 0);
+      const d = g.getImageData(Math.floor(c.width / 2) - 8, Math.floor(c.height / 2) - 8, 16, 16).data;
+      const rgb = [0, 0, 0];
+      for (let i = 0; i < d.length; i += 4) { rgb[0] += d[i]; rgb[1] += d[i + 1]; rgb[2] += d[i + 2]; }
+      if (key === 'rgb') frame.time = v.currentTime;
+      frame[key] = rgb.map(x => Math.round(x / (d.length / 4)));
+    }
+    out.frames.push(frame);
   }
   return JSON.stringify(out);
 })()
