@@ -21,6 +21,11 @@ make_once "noise-640x480.webm" ff -f lavfi -i "testsrc2=s=640x480:r=30:d=3,noise
 # Fine detail at high quality (scaler quality: ScalingQualityTests), VP8 + Opus, 2 s.
 make_once "detail-640x480.webm" ff -f lavfi -i "testsrc2=s=640x480:r=30:d=2" -f lavfi -i "sine=frequency=600:sample_rate=48000:duration=2" \
   -c:v libvpx -crf 4 -b:v 8M -deadline good -cpu-used 4 -g 30 -c:a libopus -b:a 48k -shortest
+# Green 0,192,0 coded otherwise than the composite (limited BT.601): in BT.709 (H.264) and in full range (VP9: decoded as yuv420p with a range flag), 320x240, 1 s.
+make_once "bt709-green.mp4" ff -f lavfi -i "color=c=0x00c000:s=320x240:r=30:d=1" -vf "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p" \
+  -colorspace bt709 -color_primaries bt709 -color_trc bt709 -color_range tv -c:v libx264 -preset ultrafast -an
+make_once "fullrange-green.webm" ff -f lavfi -i "color=c=0x00c000:s=320x240:r=30:d=1" -vf "scale=out_color_matrix=bt601:out_range=pc,format=yuv420p" \
+  -colorspace smpte170m -color_range pc -c:v libvpx-vp9 -crf 10 -b:v 0 -deadline realtime -cpu-used 8 -an
 # Video only, 4:3 and 16:9 colour clips for fit tests.
 make_once "wide-red.webm" ff -f lavfi -i "color=c=red:s=1280x720:r=30:d=3" -c:v libvpx -b:v 300k -deadline realtime -cpu-used 8 -an
 make_once "tall-blue.mp4" ff -f lavfi -i "color=c=blue:s=360x640:r=30:d=3" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -an
