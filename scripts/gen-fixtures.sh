@@ -26,6 +26,15 @@ make_once "bt709-green.mp4" ff -f lavfi -i "color=c=0x00c000:s=320x240:r=30:d=1"
   -colorspace bt709 -color_primaries bt709 -color_trc bt709 -color_range tv -c:v libx264 -preset ultrafast -an
 make_once "fullrange-green.webm" ff -f lavfi -i "color=c=0x00c000:s=320x240:r=30:d=1" -vf "scale=out_color_matrix=bt601:out_range=pc,format=yuv420p" \
   -colorspace smpte170m -color_range pc -c:v libvpx-vp9 -crf 10 -b:v 0 -deadline realtime -cpu-used 8 -an
+# A slide of small text (22 px DejaVu Sans, two columns of 25 lines) as a 1920x1080 screen share, H.264, 1 s.
+if [ ! -s "$out/slide-text-1920x1080.mp4" ]; then
+  font=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf; lines=""
+  for i in $(seq 0 24); do for x in 40 980; do
+    lines="$lines,drawtext=fontfile=$font:fontsize=22:fontcolor=black:x=$x:y=$((20 + i * 42)):text='Line $i revenue grew 12.5 in EMEA APAC LATAM see B p47'"
+  done; done
+  make_once "slide-text-1920x1080.mp4" ff -f lavfi -i "color=c=white:s=1920x1080:r=30:d=1" -vf "${lines#,},format=yuv420p" \
+    -c:v libx264 -preset veryfast -crf 10 -an
+fi
 # Video only, 4:3 and 16:9 colour clips for fit tests.
 make_once "wide-red.webm" ff -f lavfi -i "color=c=red:s=1280x720:r=30:d=3" -c:v libvpx -b:v 300k -deadline realtime -cpu-used 8 -an
 make_once "tall-blue.mp4" ff -f lavfi -i "color=c=blue:s=360x640:r=30:d=3" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -an

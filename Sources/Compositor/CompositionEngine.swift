@@ -133,7 +133,13 @@ public final class CompositionEngine {
                                          backgroundImage: backgroundImage, text: text)
     }
 
-    public func add(_ source: Source) { sources.append(source) }
+    public func add(_ source: Source) { sources.append(source); sharpenScreens([source]) }
+
+    /// Screen shares are scaled with the sharper kernel even live: their small text must stay legible, and there is
+    /// rarely more than one.
+    private func sharpenScreens(_ added: [Source]) {
+        for source in added where source.descriptor.role == .screen { compositor.sharpSources.insert(source.descriptor.id) }
+    }
 
     /// Thread-safe: a source that joins while the engine runs (it appears at the next tick).
     public func join(_ source: sending Source) {
@@ -228,6 +234,7 @@ public final class CompositionEngine {
             if let done = control.done { frameDone.append(done) }
         }
         sources += adds
+        sharpenScreens(adds)
         for leave in leaves {
             for source in sources where source.descriptor.id == leave.id && source.descriptor.end == nil {
                 source.descriptor.end = leave.time

@@ -16,6 +16,8 @@ public final class VideoCompositor {
     private var scalers: [String: FrameScaler] = [:]
     /// Bicubic tiles (composing files, where the picture is what counts); bilinear in live rooms. Set before the first frame.
     public var sharpScaling = false
+    /// Sources scaled bicubic whatever `sharpScaling` says (screen shares: text). Set before their first frame.
+    public var sharpSources: Set<String> = []
     private let text: TextRenderer?
     private struct LabelKey: Hashable { var text: String; var size: Int }
     private var labels: [LabelKey: AlphaMask] = [:]
@@ -92,7 +94,7 @@ public final class VideoCompositor {
                 if let picture = picture(id) {
                     let placement = tile.fit.placement(of: picture.size, in: content)
                     if repaint && placement.destination != content && tile.opacity >= 1 { canvas.fill(content, color: background) }
-                    let scaler = scalers[id] ?? FrameScaler(sharp: sharpScaling)
+                    let scaler = scalers[id] ?? FrameScaler(sharp: sharpScaling || sharpSources.contains(id))
                     scalers[id] = scaler
                     if !scaler.draw(picture, crop: placement.crop, into: canvas, destination: placement.destination, opacity: tile.opacity) {
                         drawSlate(content, title: name(id), state: state(id))
