@@ -13,7 +13,14 @@ public final class VideoCompositor {
     public let canvas: VideoCanvas
     public var background: RGBAColor
     private var backgroundImage: VideoCanvas?
-    private var scalers: [String: FrameScaler] = [:]
+    /// One scaler per source and tile size: a source that moves between a large and a small tile (speaker layouts)
+    /// keeps both swscale contexts instead of rebuilding one at each switch. Pruned every `scalerLifetime` frames of
+    /// those unused as long.
+    private struct ScalerKey: Hashable { var source: String; var width: Int; var height: Int }
+    private struct Scaler { let scaler: FrameScaler; var lastUsed: Int }
+    private var scalers: [ScalerKey: Scaler] = [:]
+    private var renders = 0
+    static let scalerLifetime = 300
     /// Bicubic tiles (composing files, where the picture is what counts); bilinear in live rooms. Set before the first frame.
     public var sharpScaling = false
     /// Sources scaled bicubic whatever `sharpScaling` says (screen shares: text). Set before their first frame.
@@ -40,9 +47,11 @@ public final class VideoCompositor {
     }
 
     /// A source that left for good: its scaler (and its swscale context) goes.
-    public func forget(_ id: String) { scalers[id] = nil }
+    public func forget(_ id: String) { scalers = scalers.filter { $0.key.source != id } }
     /// Sources with a scaler now (tests: departed ones are forgotten).
-    var scalerCount: Int { scalers.count }
+    var scalerCount: Int { Set(scalers.keys.map(\.source)).count }
+    /// Scalers kept, one per source and tile size (tests).
+    var scalerContextCount: Int { scalers.count }
 
     /// Tiles that some later opaque tile fully covers are not drawn at all.
     public static func visibleTiles(_ tiles: [PlacedTile]) -> [PlacedTile] {
@@ -94,8 +103,9 @@ public final class VideoCompositor {
                 if let picture = picture(id) {
                     let placement = tile.fit.placement(of: picture.size, in: content)
                     if repaint && placement.destination != content && tile.opacity >= 1 { canvas.fill(content, color: background) }
-                    let scaler = scalers[id] ?? FrameScaler(sharp: sharpScaling || sharpSources.contains(id))
-                    scalers[id] = scaler
+                    let key = ScalerKey(source: id, width: placement.destination.width, height: placement.destination.height)
+                    let scaler = scalers[key]?.scaler ?? FrameScaler(sharp: sharpScaling || sharpSources.contains(id))
+                    scalers[key] = Scaler(scaler: scaler, lastUsed: renders)
                     if !scaler.draw(picture, crop: placement.crop, into: canvas, destination: placement.destination, opacity: tile.opacity) {
                         drawSlate(content, title: name(id), state: state(id))
                     } else if let label = tile.label {
@@ -109,6 +119,10 @@ public final class VideoCompositor {
             if repaint && tile.border.width > 0 { canvas.strokeBorder(tile.rect, width: inset, color: tile.border.color) }
         }
         for overlay in overlays where overlay.aboveTiles { overlay.draw(on: canvas, time: time, wallclock: wallclock) }
+        renders += 1
+        if renders % VideoCompositor.scalerLifetime == 0 {
+            scalers = scalers.filter { renders - $0.value.lastUsed < VideoCompositor.scalerLifetime }
+        }
     }
 
     static func wallclock() -> Double {
@@ -124,7 +138,7 @@ public final class VideoCompositor {
 
     /// Forgets per-source state of sources that are gone.
     public func retain(sources: Set<String>) {
-        scalers = scalers.filter { sources.contains($0.key) }
+        scalers = scalers.filter { sources.contains($0.key.source) }
     }
 
     /// Background lifted toward grey with the name in the middle: never black or green garbage.
