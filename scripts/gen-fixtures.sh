@@ -35,6 +35,9 @@ if [ ! -s "$out/slide-text-1920x1080.mp4" ]; then
   make_once "slide-text-1920x1080.mp4" ff -f lavfi -i "color=c=white:s=1920x1080:r=30:d=1" -vf "${lines#,},format=yuv420p" \
     -c:v libx264 -preset veryfast -crf 10 -an
 fi
+# Red left, blue right, the edge on a chroma sample boundary, H.264 lossless (chroma sited left, H.264's default).
+make_once "edge-red-blue.mp4" ff -f lavfi -i "color=c=red:s=160x240:r=30:d=1" -f lavfi -i "color=c=blue:s=160x240:r=30:d=1" \
+  -filter_complex "[0:v][1:v]hstack,format=yuv420p" -c:v libx264 -preset ultrafast -qp 0 -an
 # Video only, 4:3 and 16:9 colour clips for fit tests.
 make_once "wide-red.webm" ff -f lavfi -i "color=c=red:s=1280x720:r=30:d=3" -c:v libvpx -b:v 300k -deadline realtime -cpu-used 8 -an
 make_once "tall-blue.mp4" ff -f lavfi -i "color=c=blue:s=360x640:r=30:d=3" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -an

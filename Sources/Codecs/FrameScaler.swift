@@ -23,14 +23,19 @@ public final class FrameScaler {
     /// What a swscale context is made for: it is remade only when one of these changes.
     struct ContextKey: Equatable {
         var width: Int, height: Int, format: Int32, destination: PixelSize, fullRange: Bool
+        var chromaX: Int32, chromaY: Int32
     }
 
     /// How the source's samples are coded, from its decoder: full-range sources (JPEG-style cameras, some phones,
     /// screen captures) are mapped into the composite's limited range by swscale itself; a matrix other than
-    /// BT.601 is converted after scaling (`MatrixConversion`). Unspecified means limited BT.601.
+    /// BT.601 is converted after scaling (`MatrixConversion`). Unspecified means limited BT.601. Chroma samples are
+    /// read where the decoder says they sit (H.264: left, between rows; unspecified: centred, swscale's and ffmpeg's
+    /// default) and written centred, as the encoder signals.
     struct SourceCoding {
         let fullRange: Bool
         let matrix: MatrixConversion?
+        /// Chroma position in swscale's units (256 spans the two luma samples of a 4:2:0 chroma sample).
+        var chromaX: Int32 = 128, chromaY: Int32 = 128
 
         init(_ frame: AVFrame, format: AVPixelFormat, description: UnsafePointer<AVPixFmtDescriptor>) {
             let yuv = description.pointee.flags & UInt64(AV_PIX_FMT_FLAG_RGB) == 0 && description.pointee.nb_components >= 3
@@ -41,6 +46,8 @@ public final class FrameScaler {
             }
             fullRange = yuv && (frame.color_range == AVCOL_RANGE_JPEG || jpegFormat)
             matrix = yuv ? MatrixConversion(from: frame.colorspace) : nil
+            var x: Int32 = 0, y: Int32 = 0
+            if yuv, avcodec_enum_to_chroma_pos(&x, &y, frame.chroma_location) >= 0 { chromaX = x; chromaY = y }
         }
     }
 
@@ -53,6 +60,8 @@ public final class FrameScaler {
             ("dst_format", Int64(AV_PIX_FMT_YUV420P.rawValue)), ("sws_flags", Int64(flags)),
             // Set before init: with equal sizes and formats swscale would otherwise pick a plain copy that ignores range.
             ("src_range", key.fullRange ? 1 : 0), ("dst_range", 0),
+            ("src_h_chr_pos", Int64(key.chromaX)), ("src_v_chr_pos", Int64(key.chromaY)),
+            ("dst_h_chr_pos", 128), ("dst_v_chr_pos", 128),
         ]
         for (name, value) in options where av_opt_set_int(UnsafeMutableRawPointer(context), name, value, 0) < 0 {
             sws_freeContext(context); return nil
@@ -104,7 +113,8 @@ public final class FrameScaler {
         }
         let w = crop.width, h = crop.height
         let coding = SourceCoding(picture.frame.pointee, format: format, description: desc)
-        let key = ContextKey(width: w, height: h, format: format.rawValue, destination: PixelSize(width: destination.width, height: destination.height), fullRange: coding.fullRange)
+        let key = ContextKey(width: w, height: h, format: format.rawValue, destination: PixelSize(width: destination.width, height: destination.height),
+                             fullRange: coding.fullRange, chromaX: coding.chromaX, chromaY: coding.chromaY)
         if key != contextKey || context == nil {
             sws_freeContext(context)
             context = FrameScaler.makeContext(key, flags: flags)

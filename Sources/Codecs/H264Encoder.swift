@@ -21,6 +21,8 @@ enum H264Encoder {
         v.pointee.colorspace = AVCOL_SPC_SMPTE170M
         v.pointee.color_primaries = AVCOL_PRI_SMPTE170M
         v.pointee.color_trc = AVCOL_TRC_SMPTE170M
+        // The compositor writes chroma centred between luma samples (FrameScaler): said so, players place it exactly.
+        v.pointee.chroma_sample_location = AVCHROMA_LOC_CENTER
         v.pointee.thread_count = Int32(settings.threads)
         if let bitrate = settings.bitrate {
             v.pointee.bit_rate = Int64(bitrate)
