@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from quality import CASES, CRFS, WORK, aligned_quality, bd_rate, clips, grid_filter, reference, run, video_kbps
+from quality import CASES, CRFS, WORK, aligned_quality, bd_rate, clips, grid_filter, reference, replace_results_section, run, video_kbps
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BASE = ["-preset", "veryfast", "-g", "60", "-profile:v", "high"]
@@ -96,16 +96,7 @@ def main():
               "from aq-strength is the metric's as much as the picture's."]
     section = "\n".join(lines) + "\n"
     print(section)
-    results = ROOT / "Benchmarks/RESULTS.md"
-    text = results.read_text()
-    marker = "## Encoder settings for composites"
-    if marker in text:
-        start = text.index(marker)
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    results.write_text(text)
+    replace_results_section("## Encoder settings for composites", section)
 
 
 if __name__ == "__main__":

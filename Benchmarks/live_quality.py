@@ -18,7 +18,7 @@ import sys
 import time
 
 from liveserver import BIN, request, start_server, stop
-from quality import LANCZOS, run
+from quality import LANCZOS, replace_results_section, run
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 INPUTS = ROOT / "Fixtures/generated/bench"
@@ -138,16 +138,7 @@ def main():
     lines.append(f"| mean | {mean(live, 2):.4f} | {mean(live, 3):.2f} dB | {mean(composed, 2):.4f} | {mean(composed, 3):.2f} dB |")
     section = "\n".join(lines) + "\n"
     print(section)
-    results = ROOT / "Benchmarks/RESULTS.md"
-    text = results.read_text()
-    marker = "## Live path quality"
-    if marker in text:
-        start = text.index(marker)
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    results.write_text(text)
+    replace_results_section("## Live path quality", section)
 
 
 if __name__ == "__main__":

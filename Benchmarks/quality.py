@@ -156,6 +156,20 @@ def case_quality(tag, n, size, tile_w, tile_h, columns, crfs=CRFS):
 CASES = [("a", 4, "1280x720", 640, 360, 2), ("b", 16, "1920x1080", 480, 270, 4)]
 
 
+def replace_results_section(marker, section):
+    """Puts `section` (starting with its `## ` heading `marker`...) into Benchmarks/RESULTS.md in place of the
+    section that starts with `marker`, or at the end; the other sections stay as they are."""
+    results = ROOT / "Benchmarks/RESULTS.md"
+    text = results.read_text()
+    if marker in text:
+        start = text.index(marker)
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    results.write_text(text)
+
+
 def report(results):
     """Markdown lines: per case and tool the CRF 23 point, and the BD-rate."""
     lines = ["| case | tool | kbit/s at CRF 23 | SSIM | PSNR dB | BD-rate vs ffmpeg (SSIM) |", "|---|---|---:|---:|---:|---:|"]
