@@ -9,8 +9,6 @@ public final class FrameDecoder {
     private let opus: OpusPacketDecoder?
     private var context: UnsafeMutablePointer<AVCodecContext>?
     private var packet: UnsafeMutablePointer<AVPacket>?
-    private var frame: UnsafeMutablePointer<AVFrame>?
-    private let converter = AudioConverter()
     private var refused = 0
     public var errors: Int { refused + (opus?.errors ?? 0) }
 
@@ -33,14 +31,12 @@ public final class FrameDecoder {
         ctx.pointee.pkt_timebase = microsecondBase
         try check(avcodec_open2(ctx, decoder, nil), .codecFailure, "cannot open the \(codec) decoder")
         packet = av_packet_alloc()
-        frame = av_frame_alloc()
-        guard packet != nil, frame != nil else { throw MediaError(.codecFailure, "out of memory") }
+        guard packet != nil else { throw MediaError(.codecFailure, "out of memory") }
     }
 
     deinit {
         avcodec_free_context(&context)
         av_packet_free(&packet)
-        av_frame_free(&frame)
     }
 
     /// Decodes one frame; false when the decoder refused it (the caller asks for a keyframe).
@@ -55,29 +51,22 @@ public final class FrameDecoder {
         packet.pointee.dts = time
         let sent = avcodec_send_packet(context, packet)
         if sent < 0 && sent != AVERROR_EAGAIN { refused += 1; return false }
-        receive(onVideo: onVideo, onAudio: onAudio)
+        receive(onVideo: onVideo)
         return true
     }
 
-    private func receive(onVideo: (VideoPicture) -> Void, onAudio: (AudioSamples) -> Void) {
+    /// Every picture the decoder has ready (libavcodec decodes only video here; Opus never reaches it).
+    private func receive(onVideo: (VideoPicture) -> Void) {
         guard let context else { return }
-        if context.pointee.codec_type == AVMEDIA_TYPE_VIDEO {
-            while true {
-                guard let picture = av_frame_alloc() else { return }
-                if avcodec_receive_frame(context, picture) < 0 {
-                    var p: UnsafeMutablePointer<AVFrame>? = picture
-                    av_frame_free(&p)
-                    return
-                }
-                let t = picture.pointee.best_effort_timestamp == AV_NOPTS ? picture.pointee.pts : picture.pointee.best_effort_timestamp
-                onVideo(VideoPicture(taking: picture, time: t))
+        while true {
+            guard let picture = av_frame_alloc() else { return }
+            if avcodec_receive_frame(context, picture) < 0 {
+                var p: UnsafeMutablePointer<AVFrame>? = picture
+                av_frame_free(&p)
+                return
             }
-        }
-        guard let frame else { return }
-        while avcodec_receive_frame(context, frame) >= 0 {
-            let t = frame.pointee.best_effort_timestamp == AV_NOPTS ? frame.pointee.pts : frame.pointee.best_effort_timestamp
-            if case let .samples(samples) = converter.convert(frame, time: t) { onAudio(samples) }
-            av_frame_unref(frame)
+            let t = picture.pointee.best_effort_timestamp == AV_NOPTS ? picture.pointee.pts : picture.pointee.best_effort_timestamp
+            onVideo(VideoPicture(taking: picture, time: t))
         }
     }
 }

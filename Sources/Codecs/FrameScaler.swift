@@ -23,8 +23,10 @@ public final class FrameScaler {
     /// What a swscale context is made for: it is remade only when one of these changes.
     struct ContextKey: Equatable {
         var width: Int, height: Int, format: Int32, destination: PixelSize, fullRange: Bool
-        var chromaX: Int32, chromaY: Int32
+        var chromaX: Int32, chromaY: Int32, colorspace: UInt32
     }
+    /// The context's matrix conversion (nil: the source is BT.601 already).
+    private var matrix: MatrixConversion?
 
     /// How the source's samples are coded, from its decoder: full-range sources (JPEG-style cameras, some phones,
     /// screen captures) are mapped into the composite's limited range by swscale itself; a matrix other than
@@ -33,7 +35,8 @@ public final class FrameScaler {
     /// default) and written centred, as the encoder signals.
     struct SourceCoding {
         let fullRange: Bool
-        let matrix: MatrixConversion?
+        /// The source's matrix (unspecified for RGB sources, which swscale converts itself).
+        var colorspace = AVCOL_SPC_UNSPECIFIED
         /// Chroma position in swscale's units (256 spans the two luma samples of a 4:2:0 chroma sample).
         var chromaX: Int32 = 128, chromaY: Int32 = 128
 
@@ -45,7 +48,7 @@ public final class FrameScaler {
             default: jpegFormat = false
             }
             fullRange = yuv && (frame.color_range == AVCOL_RANGE_JPEG || jpegFormat)
-            matrix = yuv ? MatrixConversion(from: frame.colorspace) : nil
+            if yuv { colorspace = frame.colorspace }
             var x: Int32 = 0, y: Int32 = 0
             if yuv, avcodec_enum_to_chroma_pos(&x, &y, frame.chroma_location) >= 0 { chromaX = x; chromaY = y }
         }
@@ -117,10 +120,11 @@ public final class FrameScaler {
         let w = crop.width, h = crop.height
         let coding = SourceCoding(picture.frame.pointee, format: format, description: desc)
         let key = ContextKey(width: w, height: h, format: format.rawValue, destination: PixelSize(width: destination.width, height: destination.height),
-                             fullRange: coding.fullRange, chromaX: coding.chromaX, chromaY: coding.chromaY)
+                             fullRange: coding.fullRange, chromaX: coding.chromaX, chromaY: coding.chromaY, colorspace: coding.colorspace.rawValue)
         if key != contextKey || context == nil {
             sws_freeContext(context)
             context = FrameScaler.makeContext(key, flags: flags)
+            matrix = MatrixConversion(from: coding.colorspace)
             contextKey = key
         }
         guard let context else { return false }
@@ -135,7 +139,7 @@ public final class FrameScaler {
             destinationPlanes[3] = nil; destinationStrides[3] = 0
             guard keepRight(of: destination, in: canvas, restore: false) else { return false }
             sws_scale(context, sourcePlanes, sourceStrides, 0, Int32(h), destinationPlanes, destinationStrides)
-            coding.matrix?.apply(destinationPlanes, destinationStrides, width: destination.width, height: destination.height)
+            matrix?.apply(destinationPlanes, destinationStrides, width: destination.width, height: destination.height)
             _ = keepRight(of: destination, in: canvas, restore: true)
             return true
         }
@@ -156,7 +160,7 @@ public final class FrameScaler {
         }
         destinationPlanes[3] = nil; destinationStrides[3] = 0
         sws_scale(context, sourcePlanes, sourceStrides, 0, Int32(h), destinationPlanes, destinationStrides)
-        coding.matrix?.apply(destinationPlanes, destinationStrides, width: destination.width, height: destination.height)
+        matrix?.apply(destinationPlanes, destinationStrides, width: destination.width, height: destination.height)
         let a = Int((opacity * 255).rounded()), inv = 255 - a
         for i in 0..<3 {
             let isChroma = i > 0
