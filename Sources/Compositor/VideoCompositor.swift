@@ -46,8 +46,11 @@ public final class VideoCompositor {
         }
     }
 
-    /// A source that left for good: its scaler (and its swscale context) goes.
-    public func forget(_ id: String) { scalers = scalers.filter { $0.key.source != id } }
+    /// A source that left for good: its scalers (and their swscale contexts) go, and its kernel choice.
+    public func forget(_ id: String) {
+        scalers = scalers.filter { $0.key.source != id }
+        sharpSources.remove(id)
+    }
     /// Sources with a scaler now (tests: departed ones are forgotten).
     var scalerCount: Int { Set(scalers.keys.map(\.source)).count }
     /// Scalers kept, one per source and tile size (tests).
